@@ -1,0 +1,3 @@
+from sockdojo.cli.main import main
+
+main()

@@ -1,0 +1,134 @@
+"""The `eight-ball` challenge's server side: banner, question, answer, close.
+
+The banner ends in "?\n" so both read-a-line and read-until-"?" clients work. A question ends at
+a newline, at a short pause after some bytes (for clients that never send a newline), or at a
+size cap. Bytes are decoded leniently: this is a lesson about sockets, not about encodings.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from sockdojo.net.protocol import Action, Close, FlagDelivered, Note, Send, preview
+
+BANNER = b"Welcome to the sockdojo magic 8-ball. Ask me a yes-or-no question?\n"
+QUESTION_LIMIT = 1024
+NOTHING_ASKED = b"You didn't ask me anything. Send a question ending in a newline next time.\n"
+NOT_A_QUESTION = b"Was that a question? The 8-ball only answers questions.\n"
+
+CLASSIC_ANSWERS: tuple[str, ...] = (
+    "It is certain.",
+    "It is decidedly so.",
+    "Without a doubt.",
+    "Yes, definitely.",
+    "You may rely on it.",
+    "As I see it, yes.",
+    "Most likely.",
+    "Outlook good.",
+    "Yes.",
+    "Signs point to yes.",
+    "Reply hazy, try again.",
+    "Ask again later.",
+    "Better not tell you now.",
+    "Cannot predict now.",
+    "Concentrate and ask again.",
+    "Don't count on it.",
+    "My reply is no.",
+    "My sources say no.",
+    "Outlook not so good.",
+    "Very doubtful.",
+)
+
+
+@dataclass
+class Timing:
+    pause: float = 0.3  # a pause this long after some bytes ends the question
+    silence: float = 30.0  # nobody asks anything for this long: we hang up
+
+
+@dataclass
+class EightBallProtocol:
+    flag_line: bytes
+    timing: Timing = field(default_factory=Timing)
+    choose: random.Random = field(default_factory=random.Random)
+    _question: bytearray = field(default_factory=bytearray)
+    _answered: bool = False
+
+    @property
+    def timeout(self) -> float | None:
+        if self._answered:
+            return None
+        return self.timing.pause if self._question else self.timing.silence
+
+    def connection_made(self) -> list[Action]:
+        return [Note("connected; sent the banner"), Send(BANNER)]
+
+    def data_received(self, data: bytes) -> list[Action]:
+        if self._answered:
+            return []
+        room = QUESTION_LIMIT - len(self._question)
+        newline = data.find(b"\n", 0, room)
+        if newline >= 0:
+            self._question += data[:newline]
+            return self._answer("a newline")
+        self._question += data[:room]
+        if len(self._question) >= QUESTION_LIMIT:
+            return self._answer(f"the {QUESTION_LIMIT}-byte limit")
+        return []
+
+    def eof_received(self) -> list[Action]:
+        if self._answered:
+            return []
+        if self._question:
+            return self._answer("the client's end of stream")
+        self._answered = True
+        return [Note("the client hung up without asking anything"), Close()]
+
+    def timer_expired(self) -> list[Action]:
+        if self._answered:
+            return []
+        if self._question:
+            return self._answer("a pause")
+        self._answered = True
+        return [
+            Note(f"nothing asked in {self.timing.silence:.0f} s: hung up"),
+            Send(NOTHING_ASKED),
+            Close(),
+        ]
+
+    def connection_lost(self, error: str | None) -> list[Action]:
+        if self._answered:
+            return [
+                Note(
+                    f"the client hung up before reading the answer ({error}): "
+                    "a client must keep receiving until the connection closes"
+                )
+            ]
+        return [Note(f"the connection was lost before a question arrived ({error})")]
+
+    def _answer(self, ended_by: str) -> list[Action]:
+        self._answered = True
+        question = bytes(self._question)
+        text = question.decode("utf-8", errors="replace").strip()
+        asked = Note(f"question {preview(question)}, ended by {ended_by}")
+        if "flag" in text.casefold():
+            return [
+                asked,
+                Send(self.flag_line),
+                FlagDelivered(),
+                Note("asked for the flag: sent it and closed"),
+                Close(),
+            ]
+        if not text:
+            reply = NOTHING_ASKED
+        elif not text.endswith("?"):
+            reply = NOT_A_QUESTION
+        else:
+            reply = self.choose.choice(CLASSIC_ANSWERS).encode() + b"\n"
+        return [
+            asked,
+            Send(reply),
+            Note(f"answered {reply.strip().decode()!r} and closed"),
+            Close(),
+        ]

@@ -1,0 +1,116 @@
+"""Running one of our challenge servers (`client`, `eight-ball`) in the terminal.
+
+The console shows one line per event, numbered by connection, until Ctrl-C (or, with --once,
+until a flag has been handed out and that connection has ended).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+from sockdojo.challenges.client import UDP_HINT
+from sockdojo.mistakes import Diagnosis
+from sockdojo.net.accept_loop import (
+    AcceptLoop,
+    Peer,
+    ProtocolFactory,
+    raise_open_file_limit,
+)
+
+
+@dataclass
+class ServeReport:
+    connections: int
+    flags_delivered: int
+
+
+def bind_failure(host: str, port: int, error: OSError) -> Diagnosis:
+    if error.errno == errno.EADDRINUSE:
+        return Diagnosis(
+            "port-in-use",
+            f"{host}:{port} is already in use by another program.",
+            "Only one program can listen on a port: maybe your own server, or another "
+            "challenge, is still running.",
+            "Stop it (Ctrl-C in its terminal), then run this again.",
+        )
+    if error.errno == errno.EACCES:
+        return Diagnosis(
+            "port-forbidden",
+            f"Not allowed to listen on {host}:{port}.",
+            "Ports below 1024 need special privileges.",
+            "Use a port of 1024 or above with --port.",
+        )
+    return Diagnosis(
+        "cannot-listen",
+        f"Could not listen on {host}:{port}: {error.strerror or error}.",
+        "The address may not belong to this machine.",
+        "Use the default address, 127.0.0.1.",
+    )
+
+
+class _UdpHint(asyncio.DatagramProtocol):
+    """Learners who make a SOCK_DGRAM socket by mistake get told, instead of silence."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self._log = log
+        self._transport: asyncio.DatagramTransport | None = None
+        self._answered = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        self._log(f"UDP datagram from {addr[0]}:{addr[1]}: answered that this challenge is TCP")
+        # Bounded, so a flood of datagrams cannot turn us into an amplifier.
+        if self._transport is not None and self._answered < 1000:
+            self._answered += 1
+            self._transport.sendto(UDP_HINT, addr)
+
+
+def serve(
+    sock: socket.socket,
+    factory: ProtocolFactory,
+    log: Callable[[str], None],
+    *,
+    once: bool,
+    udp_hint: bool,
+) -> ServeReport:
+    """Serve on an already listening socket until Ctrl-C / SIGTERM (or the first flag, if once)."""
+    raise_open_file_limit()
+
+    def note(peer: Peer, text: str) -> None:
+        log(f"{time.strftime('%H:%M:%S')} {peer}  {text}")
+
+    async def main() -> ServeReport:
+        loop = asyncio.get_running_loop()
+        accept_loop = AcceptLoop(sock, factory, note, stop_after_flag=once)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, accept_loop.stop)
+        udp: asyncio.DatagramTransport | None = None
+        if udp_hint:
+            host, port = sock.getsockname()[:2]
+            with contextlib.suppress(OSError):
+                udp, _ = await loop.create_datagram_endpoint(
+                    lambda: _UdpHint(lambda text: log(f"{time.strftime('%H:%M:%S')} {text}")),
+                    local_addr=(host, port),
+                )
+        try:
+            await accept_loop.serve()
+        finally:
+            if udp is not None:
+                udp.close()
+        return ServeReport(accept_loop.connections, accept_loop.flags_delivered)
+
+    try:
+        return asyncio.run(main())
+    finally:
+        sock.close()

@@ -1,0 +1,326 @@
+"""The `sockdojo` command. Heavy modules are imported inside commands so `--help` is instant."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from sockdojo import __version__
+from sockdojo.challenges import registry
+from sockdojo.cli.ui import paint, say, say_json
+from sockdojo.config import DEFAULT_HOST, DEFAULT_PORT, default_account_name, valid_account_name
+
+if TYPE_CHECKING:
+    from sockdojo.challenges.outcome import CheckResult
+    from sockdojo.local import LocalDojo
+    from sockdojo.mistakes import Diagnosis
+
+CHALLENGE_IDS = [challenge.id for challenge in registry.CHALLENGES]
+
+
+def _dojo(ctx: click.Context) -> LocalDojo:
+    from sockdojo.config import Settings
+    from sockdojo.local import LocalDojo
+
+    obj = ctx.find_root().obj
+    assert isinstance(obj, dict)
+    if "dojo" not in obj:
+        try:
+            settings = Settings.from_environment()
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        obj["dojo"] = LocalDojo(settings, obj["account"])
+    dojo = obj["dojo"]
+    assert isinstance(dojo, LocalDojo)
+    return dojo
+
+
+def _challenge(challenge_id: str) -> registry.Challenge:
+    challenge = registry.get(challenge_id)
+    if challenge is None:
+        raise click.BadParameter(
+            f"no challenge {challenge_id!r}; choose one of: {', '.join(CHALLENGE_IDS)}",
+            param_hint="CHALLENGE",
+        )
+    return challenge
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--account",
+    metavar="NAME",
+    envvar="SOCKDOJO_ACCOUNT",
+    help="The account to act as (default: your user name; created on first use).",
+)
+@click.version_option(__version__, prog_name="sockdojo")
+@click.pass_context
+def cli(ctx: click.Context, account: str | None) -> None:
+    """sockdojo: learn network programming with Python sockets.
+
+    \b
+    Start with `sockdojo list`, read a challenge with `sockdojo show client`,
+    run it with `sockdojo run client`, and submit the flag you get with
+    `sockdojo submit 'sockdojo{...}'`.
+    """
+    name = account or default_account_name()
+    if not valid_account_name(name):
+        raise click.BadParameter(
+            "use 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            param_hint="--account",
+        )
+    ctx.obj = {"account": name}
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_challenges, as_json=False)
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_challenges(ctx: click.Context, as_json: bool) -> None:
+    """The module's challenges and which ones you have solved."""
+    from sockdojo.storage.solves import solved_challenges
+
+    dojo = _dojo(ctx)
+    with dojo.store.session() as session:
+        solved = solved_challenges(session, dojo.account.id, registry.MODULE_ID)
+    upcoming = next((c for c in registry.CHALLENGES if c.id not in solved), None)
+    if as_json:
+        say_json(
+            {
+                "module": registry.MODULE_ID,
+                "account": dojo.account.name,
+                "challenges": [
+                    {
+                        "id": c.id,
+                        "title": c.title,
+                        "summary": c.summary,
+                        "run": c.run_usage,
+                        "solved": c.id in solved,
+                        "solved_at": solved[c.id].isoformat() if c.id in solved else None,
+                    }
+                    for c in registry.CHALLENGES
+                ],
+                "next": upcoming.id if upcoming else None,
+            }
+        )
+        return
+    say(
+        paint(f"{registry.MODULE_TITLE}", "cyan", bold=True)
+        + f"  {len(solved)} of {len(registry.CHALLENGES)} solved (account: {dojo.account.name})"
+    )
+    say()
+    for c in registry.CHALLENGES:
+        mark = paint("[x]", "green") if c.id in solved else "[ ]"
+        say(f"  {mark} {c.number}. {c.id:<14} {c.title}")
+        say(f"         {c.summary}")
+    say()
+    if upcoming is None:
+        say(paint("You solved every challenge in this module. Well done!", "green"))
+    else:
+        say(f"Next: read it with `sockdojo show {upcoming.id}`, then `{upcoming.run_usage}`.")
+
+
+@cli.command("show")
+@click.argument("challenge_id", metavar="CHALLENGE")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(challenge_id: str, as_json: bool) -> None:
+    """Read a challenge's description."""
+    challenge = _challenge(challenge_id)
+    if as_json:
+        say_json(
+            {
+                "id": challenge.id,
+                "number": challenge.number,
+                "title": challenge.title,
+                "summary": challenge.summary,
+                "run": challenge.run_usage,
+                "description": challenge.description,
+            }
+        )
+        return
+    say(paint(f"{challenge.number}. {challenge.title}", "cyan", bold=True))
+    say()
+    say(challenge.description.rstrip())
+    say()
+    say(f"Run it with: {challenge.run_usage}")
+
+
+@cli.command("submit")
+@click.argument("flag")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def submit(ctx: click.Context, flag: str, as_json: bool) -> None:
+    """Submit a flag. Exit 0 when it is correct (also when already solved)."""
+    from sockdojo.submissions import submit_flag
+
+    dojo = _dojo(ctx)
+    outcome = submit_flag(
+        dojo.store, dojo.authority, account_id=dojo.account.id, submitted=flag, source="cli"
+    )
+    if as_json:
+        say_json(
+            {
+                "correct": outcome.correct,
+                "verdict": outcome.verdict,
+                "challenge": outcome.challenge_id,
+                "message": outcome.message,
+            }
+        )
+    elif outcome.correct:
+        say(paint("Correct. ", "green", bold=True) + outcome.message.removeprefix("Correct! "))
+    else:
+        say(paint("Not accepted. ", "red", bold=True) + outcome.message)
+    sys.exit(0 if outcome.correct else 1)
+
+
+def _print_diagnosis(diagnosis: Diagnosis) -> None:
+    say(f"  {diagnosis.saw}")
+    say(f"  {paint('Why:', 'yellow')} {diagnosis.why}")
+    say(f"  {paint('Next:', 'yellow')} {diagnosis.next_step}")
+
+
+def _finish_check(result: CheckResult) -> None:
+    say()
+    if result.passed:
+        say(paint("PASSED", "green", bold=True) + "  " + result.summary)
+        for note in result.notes:
+            say(f"  Note: {note}")
+        say("  Then submit it: sockdojo submit 'FLAG'")
+        sys.exit(0)
+    say(paint("FAILED", "red", bold=True) + "  " + result.summary)
+    if result.diagnosis is not None:
+        _print_diagnosis(result.diagnosis)
+    sys.exit(1)
+
+
+@cli.command("run")
+@click.argument("challenge_id", metavar="CHALLENGE")
+@click.argument("file", required=False, type=click.Path(path_type=str))
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to use.")
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to use.",
+)
+@click.option("--once", is_flag=True, help="client, eight-ball: stop after giving out a flag.")
+@click.option("--no-run", is_flag=True, help="reuse-address: only analyze, do not run FILE.")
+@click.option("--json", "as_json", is_flag=True, help="reuse-address: print JSON.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    challenge_id: str,
+    file: str | None,
+    host: str,
+    port: int,
+    once: bool,
+    no_run: bool,
+    as_json: bool,
+) -> None:
+    """Run a challenge (what /challenge/run does on pwn.college).
+
+    \b
+    client, eight-ball   start our server; connect to it with your client
+    server, server-loop  start your server first; we connect to it
+    reuse-address FILE   analyze your server program and prove it restarts
+    """
+    challenge = _challenge(challenge_id)
+    if challenge.id == "reuse-address":
+        if file is None:
+            raise click.UsageError(
+                "reuse-address needs your program: sockdojo run reuse-address FILE"
+            )
+        _run_reuse_address(ctx, file, port=port, run_proof=not no_run, as_json=as_json)
+        return
+    if file is not None:
+        raise click.UsageError(f"{challenge.id} takes no FILE argument")
+    dojo = _dojo(ctx)
+    flag_line = dojo.flag_line(challenge.number)
+    if challenge.id in ("client", "eight-ball"):
+        _serve_challenge(challenge, flag_line, host, port, once)
+    else:
+        _check_challenge(challenge, flag_line, dojo.authority.prefix, host, port)
+
+
+def _serve_challenge(
+    challenge: registry.Challenge, flag_line: bytes, host: str, port: int, once: bool
+) -> None:
+    from sockdojo.challenges.client import ClientChallengeProtocol
+    from sockdojo.challenges.eight_ball import EightBallProtocol
+    from sockdojo.challenges.serving import bind_failure, serve
+    from sockdojo.net.accept_loop import Peer, listening_socket
+    from sockdojo.net.protocol import ServerProtocol
+
+    try:
+        sock = listening_socket(host, port)
+    except OSError as error:
+        say(paint("FAILED", "red", bold=True) + f"  Could not start the {challenge.id} server.")
+        _print_diagnosis(bind_failure(host, port, error))
+        sys.exit(1)
+
+    def factory(_peer: Peer) -> ServerProtocol:
+        if challenge.id == "client":
+            return ClientChallengeProtocol(flag_line)
+        return EightBallProtocol(flag_line)
+
+    what = (
+        "Connect your client to it and send something; it answers with your flag."
+        if challenge.id == "client"
+        else "Connect your client, read the banner, ask a question, read the answer."
+    )
+    say(paint(f"{challenge.title}", "cyan", bold=True) + f": listening on {host}:{port} (TCP).")
+    stops = "Ctrl-C stops it" + (" (--once: so does the first flag)." if once else ".")
+    say(f"{what} Use another terminal. {stops}")
+    report = serve(sock, factory, say, once=once, udp_hint=challenge.id == "client")
+    say()
+    say(
+        f"Stopped after {report.connections} connection(s); "
+        f"{report.flags_delivered} flag(s) handed out."
+    )
+    if report.flags_delivered:
+        say("Submit the flag your client printed: sockdojo submit 'FLAG'")
+
+
+def _check_challenge(
+    challenge: registry.Challenge, flag_line: bytes, prefix: str, host: str, port: int
+) -> None:
+    from sockdojo.challenges.server import check_server
+    from sockdojo.challenges.server_loop import check_server_loop
+    from sockdojo.net.transcript import Transcript
+
+    say(
+        paint(challenge.title, "cyan", bold=True) + f": connecting to your server on {host}:{port}."
+    )
+    transcript = Transcript(echo=say, secrets=(flag_line,))
+    if challenge.id == "server":
+        result = check_server(host, port, flag_line, prefix, transcript)
+    else:
+        result = check_server_loop(host, port, flag_line, prefix, transcript)
+    _finish_check(result)
+
+
+def _run_reuse_address(
+    ctx: click.Context, file: str, *, port: int, run_proof: bool, as_json: bool
+) -> None:
+    from pathlib import Path
+
+    from sockdojo.challenges.reuse_address import run_reuse_address
+
+    dojo = _dojo(ctx)
+    number = registry.BY_ID["reuse-address"].number
+    code = run_reuse_address(
+        Path(file),
+        run_proof=run_proof,
+        as_json=as_json,
+        mint_flag=lambda: dojo.authority.mint(dojo.account.id, number),
+        echo=say,
+        port=port,
+    )
+    sys.exit(code)
+
+
+def main() -> None:
+    cli(prog_name="sockdojo")

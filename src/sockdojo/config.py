@@ -1,0 +1,69 @@
+"""Where sockdojo keeps its data, and the few settings a user can change.
+
+Everything is resolved lazily from the environment so that `sockdojo --help` stays fast and
+tests can point each process at its own throw-away directory with `SOCKDOJO_HOME`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 1337
+DEFAULT_FLAG_PREFIX = "sockdojo"
+
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+
+
+def data_home() -> Path:
+    """The data directory: `SOCKDOJO_HOME`, else the platform's user data directory."""
+    override = os.environ.get("SOCKDOJO_HOME")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_path  # imported here: only commands that store need it
+
+    return user_data_path("sockdojo", appauthor=False)
+
+
+def database_url(home: Path) -> str:
+    return os.environ.get("SOCKDOJO_DATABASE_URL") or f"sqlite:///{home / 'sockdojo.db'}"
+
+
+def flag_prefix() -> str:
+    prefix = os.environ.get("SOCKDOJO_FLAG_PREFIX", DEFAULT_FLAG_PREFIX)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,31}", prefix):
+        raise ValueError(f"SOCKDOJO_FLAG_PREFIX must be letters, digits or _, got {prefix!r}")
+    return prefix
+
+
+def valid_account_name(name: str) -> bool:
+    return bool(_ACCOUNT_NAME.fullmatch(name))
+
+
+def default_account_name() -> str:
+    """The local account the CLI acts as when neither --account nor SOCKDOJO_ACCOUNT is given."""
+    env = os.environ.get("SOCKDOJO_ACCOUNT")
+    if env:
+        return env
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "learner"
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", user)[:32] or "learner"
+    return cleaned if valid_account_name(cleaned) else "learner"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    flag_prefix: str
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        home = data_home()
+        return cls(home=home, database_url=database_url(home), flag_prefix=flag_prefix())

@@ -1,0 +1,207 @@
+"""The one accept loop behind every server sockdojo runs.
+
+It owns everything a challenge protocol must not care about: SO_REUSEADDR, many clients at
+once, bounded reads (bytes and time), a hard lifetime per connection, graceful closing so the
+last bytes we send are not destroyed by a reset, and stopping cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import resource
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sockdojo.net.protocol import Close, FlagDelivered, Note, Send, ServerProtocol
+
+READ_CHUNK = 4096
+MAX_CONNECTION_SECONDS = 120.0
+DRAIN_SECONDS = 1.0
+DRAIN_BYTES = 256 * 1024
+SEND_SECONDS = 5.0
+MAX_CONNECTIONS = 4096
+
+
+@dataclass(frozen=True)
+class Peer:
+    number: int
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.host}:{self.port}"
+
+
+ProtocolFactory = Callable[[Peer], ServerProtocol]
+NoteSink = Callable[[Peer, str], None]
+
+
+def raise_open_file_limit() -> None:
+    """Hundreds of simultaneous clients need more descriptors than the usual soft limit of 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    """Bind and listen with SO_REUSEADDR, so a learner can bind the port right after we exit."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class AcceptLoop:
+    def __init__(
+        self,
+        sock: socket.socket,
+        protocol_factory: ProtocolFactory,
+        on_note: NoteSink,
+        *,
+        stop_after_flag: bool = False,
+        max_connection_seconds: float = MAX_CONNECTION_SECONDS,
+    ) -> None:
+        self._sock = sock
+        self._factory = protocol_factory
+        self._on_note = on_note
+        self._stop_after_flag = stop_after_flag
+        self._max_seconds = max_connection_seconds
+        self._numbers = itertools.count(1)
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self.stopped = asyncio.Event()
+        self.flags_delivered = 0
+        self.connections = 0
+
+    async def serve(self) -> None:
+        server = await asyncio.start_server(self._handle, sock=self._sock)
+        async with server:
+            await self.stopped.wait()
+            server.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peername = writer.get_extra_info("peername") or ("?", 0)
+        peer = Peer(next(self._numbers), str(peername[0]), int(peername[1]))
+        self.connections += 1
+        async with self._slots:
+            try:
+                await asyncio.wait_for(self._converse(peer, reader, writer), self._max_seconds)
+            except TimeoutError:
+                self._on_note(peer, f"closed after {self._max_seconds:.0f} s, the longest we allow")
+            except Exception as error:
+                self._on_note(peer, f"connection failed: {type(error).__name__}: {error}")
+            finally:
+                writer.transport.abort() if not writer.is_closing() else None
+        if self._stop_after_flag and self.flags_delivered:
+            self.stop()
+
+    async def _converse(
+        self, peer: Peer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        protocol = self._factory(peer)
+        actions = protocol.connection_made()
+        while True:
+            closing = await self._apply(peer, protocol, writer, actions)
+            if closing:
+                await self._close_gracefully(peer, protocol, reader, writer)
+                return
+            try:
+                data = await asyncio.wait_for(reader.read(READ_CHUNK), protocol.timeout)
+            except TimeoutError:
+                actions = protocol.timer_expired()
+                continue
+            except ConnectionError as error:
+                await self._apply(peer, protocol, writer, protocol.connection_lost(_reason(error)))
+                return
+            actions = protocol.data_received(data) if data else protocol.eof_received()
+
+    async def _apply(
+        self,
+        peer: Peer,
+        protocol: ServerProtocol,
+        writer: asyncio.StreamWriter,
+        actions: list[Send | Close | Note | FlagDelivered],
+    ) -> bool:
+        closing = False
+        for action in actions:
+            if isinstance(action, Send):
+                if writer.is_closing():
+                    continue
+                writer.write(action.data)
+                try:
+                    await asyncio.wait_for(writer.drain(), SEND_SECONDS)
+                except (ConnectionError, TimeoutError) as error:
+                    lost = protocol.connection_lost(_reason(error))
+                    for note in lost:
+                        if isinstance(note, Note):
+                            self._on_note(peer, note.text)
+                    return True
+            elif isinstance(action, Note):
+                self._on_note(peer, action.text)
+            elif isinstance(action, FlagDelivered):
+                self.flags_delivered += 1
+            else:
+                closing = True
+        return closing
+
+    async def _close_gracefully(
+        self,
+        peer: Peer,
+        protocol: ServerProtocol,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        # Closing a socket with unread input makes the kernel send a reset, which can destroy the
+        # flag we just sent before the learner reads it. So: send our FIN, read and discard what
+        # is still coming (bounded), and only then close.
+        if writer.is_closing():
+            return
+        with contextlib.suppress(OSError, RuntimeError):
+            if writer.can_write_eof():
+                writer.write_eof()
+        discarded = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_SECONDS
+        try:
+            while discarded < DRAIN_BYTES:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                chunk = await asyncio.wait_for(reader.read(READ_CHUNK), remaining)
+                if not chunk:
+                    break
+                discarded += len(chunk)
+        except TimeoutError:
+            pass
+        except ConnectionError as error:
+            for action in protocol.connection_lost(_reason(error)):
+                if isinstance(action, Note):
+                    self._on_note(peer, action.text)
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), DRAIN_SECONDS)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, ConnectionResetError):
+        return "reset"
+    if isinstance(error, BrokenPipeError):
+        return "broken pipe"
+    if isinstance(error, TimeoutError):
+        return "send timed out"
+    return type(error).__name__

@@ -1,0 +1,96 @@
+"""Opening the store: engine, SQLite pragmas, and migrations to the latest schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from sockdojo.challenges.registry import MODULE_ID, MODULE_TITLE
+from sockdojo.storage.models import Module
+
+# Kept in step with migrations/versions by a test, so that opening an up-to-date database never
+# has to import Alembic (which would slow every command down).
+HEAD_REVISION = "0001"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web dojo read while a CLI submits; a busy timeout instead of "database is
+    # locked" errors when two writers meet.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        database = url.split("///", 1)[-1]
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest revision (a no-op, without importing Alembic, when it is)."""
+    if current_revision(engine) == HEAD_REVISION:
+        return
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Store:
+    """The database behind the CLI and the web dojo."""
+
+    def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if auto_migrate:
+            migrate(self.engine)
+            self.ensure_module()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions.begin() as session:
+            yield session
+
+    def ensure_module(self) -> None:
+        with self.session() as session:
+            if session.get(Module, MODULE_ID) is None:
+                # The launch date defaults to the install time; an admin may move it.
+                session.add(
+                    Module(id=MODULE_ID, title=MODULE_TITLE, launched_at=dt.datetime.now(dt.UTC))
+                )
+
+    def ping(self) -> bool:
+        with self.engine.connect() as connection:
+            return connection.execute(select(1)).scalar() == 1
+
+    def dispose(self) -> None:
+        self.engine.dispose()
