@@ -26,7 +26,7 @@ def connect_failed(
     prefix = f"Connection {connection} " if connection else "Our connection "
     if failure.kind == "timeout":
         listener = kernel_view.listener_for(host, port)
-        if listener is not None and listener.receive_queue >= listener.send_queue:
+        if listener is not None and listener.receive_queue > 0:
             return Diagnosis(
                 "accept-queue-full",
                 f"{prefix}to {where} timed out: your server's queue of waiting connections is "

@@ -118,11 +118,10 @@ class HmacFlagAuthority:
         token = body[:-1] if closed else body
         if not _TOKEN_ALPHABET.fullmatch(token):
             return FlagCheck(FlagProblem.NOT_A_FLAG)
-        if len(token) < TOKEN_CHARS or not closed:
-            if len(token) <= TOKEN_CHARS:
-                return FlagCheck(FlagProblem.TRUNCATED)
-            return FlagCheck(FlagProblem.NOT_A_FLAG)
-        if len(token) != TOKEN_CHARS:
+        if not closed and len(token) <= TOKEN_CHARS:
+            # The start of a flag: the learner's program stopped reading too early.
+            return FlagCheck(FlagProblem.TRUNCATED)
+        if not closed or len(token) != TOKEN_CHARS:
             return FlagCheck(FlagProblem.NOT_A_FLAG)
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))

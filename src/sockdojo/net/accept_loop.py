@@ -84,29 +84,42 @@ class AcceptLoop:
         self.stopped = asyncio.Event()
         self.flags_delivered = 0
         self.connections = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def serve(self) -> None:
         server = await asyncio.start_server(self._handle, sock=self._sock)
         async with server:
             await self.stopped.wait()
             server.close()
+            # Finish every conversation inside the loop, so no transport outlives it.
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def stop(self) -> None:
         self.stopped.set()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)  # type: ignore[arg-type]
         peername = writer.get_extra_info("peername") or ("?", 0)
         peer = Peer(next(self._numbers), str(peername[0]), int(peername[1]))
         self.connections += 1
-        async with self._slots:
-            try:
+        try:
+            async with self._slots:
                 await asyncio.wait_for(self._converse(peer, reader, writer), self._max_seconds)
-            except TimeoutError:
-                self._on_note(peer, f"closed after {self._max_seconds:.0f} s, the longest we allow")
-            except Exception as error:
-                self._on_note(peer, f"connection failed: {type(error).__name__}: {error}")
-            finally:
-                writer.transport.abort() if not writer.is_closing() else None
+        except TimeoutError:
+            self._on_note(peer, f"closed after {self._max_seconds:.0f} s, the longest we allow")
+        except asyncio.CancelledError:
+            pass  # we are stopping
+        except Exception as error:  # one broken connection never stops the loop
+            self._on_note(peer, f"connection failed: {type(error).__name__}: {error}")
+        finally:
+            if not writer.is_closing():
+                writer.transport.abort()
+            if task is not None:
+                self._tasks.discard(task)  # type: ignore[arg-type]
         if self._stop_after_flag and self.flags_delivered:
             self.stop()
 

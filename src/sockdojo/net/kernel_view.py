@@ -25,7 +25,7 @@ class TcpSocket:
     remote_host: str
     remote_port: int
     state: int
-    send_queue: int  # for a listener: its backlog
+    send_queue: int  # bytes sent but not yet acknowledged
     receive_queue: int  # for a listener: connections waiting to be accepted; else unread bytes
     inode: int
     ipv6: bool

@@ -19,7 +19,7 @@ def solved_challenges(session: Session, account_id: int, module_id: str) -> dict
             Solve.account_id == account_id, Solve.module_id == module_id
         )
     )
-    return {str(challenge): when for challenge, when in rows.tuples()}
+    return {str(challenge): when for challenge, when in rows}
 
 
 def record_attempt(

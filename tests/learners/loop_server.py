@@ -1,0 +1,14 @@
+# A correct server loop.
+import socket
+import sys
+
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.bind(("127.0.0.1", int(sys.argv[1])))
+sock.listen()
+while True:
+    conn, addr = sock.accept()
+    data = b""
+    while chunk := conn.recv(1024):
+        data += chunk
+    print(data.decode())
+    conn.close()

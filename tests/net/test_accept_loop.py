@@ -1,0 +1,201 @@
+"""The shared accept loop under real sockets on loopback, including hostile peers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from sockdojo.challenges.client import HINT, ClientChallengeProtocol
+from sockdojo.challenges.client import Timing as ClientTiming
+from sockdojo.challenges.eight_ball import BANNER, EightBallProtocol
+from sockdojo.net.accept_loop import AcceptLoop, Peer, listening_socket, raise_open_file_limit
+from sockdojo.net.protocol import ServerProtocol
+
+FLAG = b"sockdojo{in-process}\n"
+
+
+class RunningLoop:
+    def __init__(self, factory: Callable[[Peer], ServerProtocol]) -> None:
+        self.sock = listening_socket("127.0.0.1", 0)
+        self.port = int(self.sock.getsockname()[1])
+        self.notes: list[str] = []
+        self._loop = asyncio.new_event_loop()
+        self._accept: AcceptLoop | None = None
+        ready = threading.Event()
+
+        def main() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._accept = AcceptLoop(self.sock, factory, lambda p, t: self.notes.append(f"{p} {t}"))
+            ready.set()
+            self._loop.run_until_complete(self._accept.serve())
+
+        self._thread = threading.Thread(target=main, daemon=True)
+        self._thread.start()
+        ready.wait(5)
+
+    def stop(self) -> None:
+        assert self._accept is not None
+        self._loop.call_soon_threadsafe(self._accept.stop)
+        self._thread.join(10)
+        self.sock.close()
+
+
+@pytest.fixture
+def client_server() -> Iterator[RunningLoop]:
+    running = RunningLoop(
+        lambda _p: ClientChallengeProtocol(FLAG, ClientTiming(hint_after=0.3, give_up_after=2))
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def eight_ball_server() -> Iterator[RunningLoop]:
+    running = RunningLoop(lambda _p: EightBallProtocol(FLAG))
+    yield running
+    running.stop()
+
+
+def connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return sock
+
+
+def read_to_end(sock: socket.socket, limit: int = 1 << 20) -> bytes:
+    data = b""
+    while len(data) < limit:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_listening_socket_sets_reuseaddr() -> None:
+    with listening_socket("127.0.0.1", 0) as sock:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) == 1
+
+
+def test_flag_then_close(client_server: RunningLoop) -> None:
+    with connect(client_server.port) as sock:
+        sock.sendall(b"hi")
+        assert read_to_end(sock) == FLAG
+
+
+def test_silent_client_gets_the_hint_then_the_flag(client_server: RunningLoop) -> None:
+    with connect(client_server.port) as sock:
+        assert sock.recv(1024) == HINT
+        sock.sendall(b"ok")
+        assert read_to_end(sock) == FLAG
+
+
+def test_flag_survives_a_client_that_keeps_sending(client_server: RunningLoop) -> None:
+    # Unread input at close() would make the kernel reset the connection and destroy the flag:
+    # the loop drains before it closes.
+    with connect(client_server.port) as sock:
+        sock.sendall(b"x" * 100)
+        time.sleep(0.05)
+        sock.sendall(b"y" * 5000)
+        assert read_to_end(sock) == FLAG
+
+
+def test_flood_is_bounded_and_the_server_keeps_serving(client_server: RunningLoop) -> None:
+    with connect(client_server.port) as flood:
+        flood.settimeout(10)
+        sent = 0
+        got = b""
+        try:
+            while sent < 8 * 1024 * 1024:
+                flood.sendall(b"\0" * 65536)
+                sent += 65536
+        except OSError:
+            pass
+        try:
+            got = read_to_end(flood)
+        except OSError:
+            pass
+        assert got in (b"", FLAG) or got.startswith(FLAG[:5])
+    with connect(client_server.port) as sock:
+        sock.sendall(b"hi")
+        assert read_to_end(sock) == FLAG
+
+
+def test_resets_do_not_disturb_other_clients(client_server: RunningLoop) -> None:
+    for _ in range(20):
+        rude = connect(client_server.port)
+        rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        rude.close()
+    with connect(client_server.port) as sock:
+        sock.sendall(b"hi")
+        assert read_to_end(sock) == FLAG
+
+
+def test_eight_ball_survives_random_garbage(eight_ball_server: RunningLoop) -> None:
+    with connect(eight_ball_server.port) as sock:
+        assert sock.recv(len(BANNER)) == BANNER
+        try:
+            sock.sendall(os.urandom(200 * 1024))
+        except OSError:
+            pass  # the 8-ball may have answered and closed before all of it was sent
+        try:
+            read_to_end(sock)
+        except ConnectionResetError:
+            pass
+    assert ask(eight_ball_server.port, b"flag\n").endswith(FLAG)
+
+
+def ask(port: int, question: bytes) -> bytes:
+    with connect(port) as sock:
+        sock.sendall(question)
+        return read_to_end(sock)
+
+
+def test_many_idle_connections_do_not_block_a_real_client(eight_ball_server: RunningLoop) -> None:
+    raise_open_file_limit()
+    idle = [connect(eight_ball_server.port) for _ in range(300)]
+    try:
+        started = time.monotonic()
+        assert ask(eight_ball_server.port, b"flag?\n") == BANNER + FLAG
+        assert time.monotonic() - started < 5
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_hundreds_of_simultaneous_clients_are_all_served(eight_ball_server: RunningLoop) -> None:
+    raise_open_file_limit()
+
+    async def one(i: int) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", eight_ball_server.port)
+        await reader.readexactly(len(BANNER))
+        writer.write(b"flag?\n" if i % 2 else b"Will it work?\n")
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+        return answer
+
+    async def main() -> list[bytes]:
+        return await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(500))), 60)
+
+    answers = asyncio.run(main())
+    assert len(answers) == 500
+    assert sum(answer == FLAG for answer in answers) == 250
+    assert all(answer.endswith(b"\n") and answer for answer in answers)
+
+
+def test_eight_ball_answers_a_question_without_newline_after_a_pause(
+    eight_ball_server: RunningLoop,
+) -> None:
+    with connect(eight_ball_server.port) as sock:
+        sock.recv(len(BANNER))
+        started = time.monotonic()
+        sock.sendall(b"the flag, please")
+        assert read_to_end(sock) == FLAG
+        assert time.monotonic() - started < 2

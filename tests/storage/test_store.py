@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from sockdojo.challenges import registry
+from sockdojo.storage import accounts, solves
+from sockdojo.storage.database import HEAD_REVISION, MIGRATIONS, Store, current_revision
+from sockdojo.storage.models import Module, Solve, Submission
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'dojo.db'}")
+
+
+def test_head_revision_constant_matches_the_migrations() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_new_store_is_migrated_and_in_wal_mode(store: Store, tmp_path: Path) -> None:
+    assert current_revision(store.engine) == HEAD_REVISION
+    with sqlite3.connect(tmp_path / "dojo.db") as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_module_exists_with_a_launch_date(store: Store) -> None:
+    with store.session() as session:
+        module = session.get(Module, registry.MODULE_ID)
+        assert module is not None and module.launched_at.tzinfo is not None
+
+
+def test_account_names_are_unique_regardless_of_case(store: Store) -> None:
+    accounts.create(store, "Alice")
+    with pytest.raises(ValueError, match="taken"):
+        accounts.create(store, "alice")
+    assert accounts.get_or_create(store, "ALICE").name == "Alice"
+
+
+def test_get_or_create_is_safe_under_concurrency(store: Store) -> None:
+    ids: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: ids.append(accounts.get_or_create(store, "bob").id))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(set(ids)) == 1 and len(ids) == 8
+
+
+def test_a_challenge_is_solved_once_and_the_first_time_stands(store: Store) -> None:
+    alice = accounts.create(store, "alice")
+    first = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with store.session() as session:
+        assert solves.record_solve(
+            session, account_id=alice.id, module_id="sockets", challenge_id="client", when=first
+        )
+        assert not solves.record_solve(
+            session, account_id=alice.id, module_id="sockets", challenge_id="client"
+        )
+    with store.session() as session:
+        assert solves.solved_challenges(session, alice.id, "sockets") == {"client": first}
+        assert session.scalar(select(func.count()).select_from(Solve)) == 1
+
+
+def test_attempts_are_stored_and_capped(store: Store) -> None:
+    alice = accounts.create(store, "alice")
+    with store.session() as session:
+        solves.record_attempt(
+            session,
+            account_id=alice.id,
+            module_id="sockets",
+            challenge_id=None,
+            submitted="x" * 10_000,
+            verdict="not_a_flag",
+            source="cli",
+        )
+    with store.session() as session:
+        attempt = session.scalars(select(Submission)).one()
+        assert len(attempt.submitted) == solves.SUBMISSION_TEXT_LIMIT
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    alice = accounts.create(store, "alice")
+    with pytest.raises(Exception, match="naive"), store.session() as session:
+        solves.record_solve(
+            session,
+            account_id=alice.id,
+            module_id="sockets",
+            challenge_id="client",
+            when=dt.datetime(2026, 1, 1),
+        )
