@@ -1,20 +1,14 @@
-"""Fixtures shared by the whole suite: a private data directory, free ports, and real processes."""
+"""Fixtures shared by the whole suite: a private data directory, free ports, real processes."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-LEARNERS = Path(__file__).parent / "learners"
+from support import Processes, free_port, sockdojo_command
 
 
 @pytest.fixture
@@ -28,48 +22,18 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now (tests never use the fixed 1337)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def port() -> int:
     return free_port()
-
-
-def wait_listening(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"nothing started listening on {host}:{port} within {timeout} s")
-
-
-def wait_listening_quietly(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
-    """Wait for a listener without connecting to it (a connection would be a learner's turn)."""
-    from sockdojo.net import kernel_view
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if kernel_view.listener_for(host, port) is not None:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"nothing started listening on {host}:{port} within {timeout} s")
-
-
-def sockdojo_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "sockdojo", *args]
 
 
 @pytest.fixture
 def cli(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the real `sockdojo` command to completion."""
 
-    def run(*args: str, timeout: float = 30, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, timeout: float = 30, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             sockdojo_command(*args),
             capture_output=True,
@@ -83,52 +47,6 @@ def cli(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
-class Processes:
-    """Background processes started by a test, each in its own group, all killed afterwards."""
-
-    def __init__(self) -> None:
-        self.started: list[subprocess.Popen[str]] = []
-
-    def start(self, command: list[str], **kwargs: object) -> subprocess.Popen[str]:
-        process: subprocess.Popen[str] = subprocess.Popen(  # type: ignore[call-overload]
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-            **kwargs,
-        )
-        self.started.append(process)
-        return process
-
-    def learner(self, script: str, *args: str) -> subprocess.Popen[str]:
-        return self.start([sys.executable, "-u", str(LEARNERS / script), *args])
-
-    def sockdojo(self, *args: str) -> subprocess.Popen[str]:
-        return self.start([sys.executable, "-u", "-m", "sockdojo", *args])
-
-    def stop(self, process: subprocess.Popen[str], timeout: float = 10) -> str:
-        """Ctrl-C the process (as a learner would) and return everything it printed."""
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT)
-        try:
-            output, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
-        return output or ""
-
-    def cleanup(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.communicate(timeout=5)
-
-
 @pytest.fixture
 def processes(home: Path) -> Iterator[Processes]:
     tracker = Processes()
@@ -136,15 +54,3 @@ def processes(home: Path) -> Iterator[Processes]:
         yield tracker
     finally:
         tracker.cleanup()
-
-
-def recv_all(sock: socket.socket, limit: int = 1 << 20, timeout: float = 10.0) -> bytes:
-    """Read until the peer closes (bounded), like a careful learner's client."""
-    sock.settimeout(timeout)
-    data = bytearray()
-    while len(data) < limit:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return bytes(data)

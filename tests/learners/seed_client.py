@@ -6,7 +6,7 @@ sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 resource_address = ("127.0.0.1", int(sys.argv[1]))  # Notice, this is a tuple.
 sock.connect(resource_address)
 
-sock.send("DATA".encode())
+sock.send(b"DATA")
 dirtuh = sock.recv(1024)
 
 print(dirtuh.decode("UTF-8"))

@@ -15,6 +15,7 @@ RETRY_WINDOW = 1.0
 def check_server(
     host: str, port: int, flag_line: bytes, flag_prefix: str, transcript: Transcript
 ) -> CheckResult:
+    transcript.secrets += (flag_line,)
     transcript.event(f"connecting to {host}:{port}")
     try:
         sock = connect_with_retry(host, port, window=RETRY_WINDOW)

@@ -35,6 +35,7 @@ def check_server_loop(
     *,
     connections: int = CONNECTIONS,
 ) -> CheckResult:
+    transcript.secrets += (flag_line,)
     listener_ids: set[int] = set()
     restarted = False
     for number in range(1, connections + 1):
@@ -83,10 +84,11 @@ def check_server_loop(
             Diagnosis(
                 "restarted-listener",
                 "The connections were not all accepted by the same listening socket: your "
-                "server stopped and was started again between connections.",
-                "A shell loop that restarts a one-shot server (for example `while true; do nc -l "
-                "...; done`) is not a server loop.",
-                "Write one program that creates its socket once and calls accept() in a "
+                "program made a new one between connections.",
+                "Either socket() and bind() are inside the loop, or a shell loop restarts a "
+                "one-shot server (like `while true; do nc -l ...; done`). Neither is one server "
+                "that keeps running.",
+                "Create, bind and listen once, before the loop; then call accept() in a "
                 "`while True:` loop.",
             ),
         )

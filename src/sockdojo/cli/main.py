@@ -294,7 +294,7 @@ def _check_challenge(
     say(
         paint(challenge.title, "cyan", bold=True) + f": connecting to your server on {host}:{port}."
     )
-    transcript = Transcript(echo=say, secrets=(flag_line,))
+    transcript = Transcript(echo=say)
     if challenge.id == "server":
         result = check_server(host, port, flag_line, prefix, transcript)
     else:

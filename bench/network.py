@@ -1,0 +1,202 @@
+"""Network benchmarks for issue 2, each beside a baseline measured in the same run.
+
+    .venv/bin/python bench/network.py [--quick]
+
+1. server-loop checker wall time against a correct learner server: ours versus a checker that
+   connects like the original (3 connections, 2 s apart).
+2. eight-ball sessions per second at 1, 100 and 1,000 concurrent clients: our server (the real
+   `sockdojo run eight-ball` process) versus a blocking single-threaded accept loop.
+
+Traffic stays on 127.0.0.1; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+LEARNER_LOOP = ROOT / "tests" / "learners" / "loop_server.py"
+sys.path.insert(0, str(ROOT / "src"))
+
+from sockdojo.challenges.server_loop import check_server_loop  # noqa: E402
+from sockdojo.net.connect import connect_with_retry  # noqa: E402
+from sockdojo.net.transcript import Transcript  # noqa: E402
+
+FLAG = b"sockdojo{bench}\n"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_port(port: int) -> None:
+    with connect_with_retry("127.0.0.1", port, window=15, interval=0.05):
+        pass
+
+
+def start(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+def original_style_checker(port: int, connections: int = 3, gap: float = 2.0) -> None:
+    for number in range(1, connections + 1):
+        if number > 1:
+            time.sleep(gap)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(FLAG if number == connections else b"message\n")
+
+
+def bench_server_loop(rounds: int) -> None:
+    print("server-loop checker against a correct server (wall time per run)")
+    port = free_port()
+    server = start([sys.executable, str(LEARNER_LOOP), str(port)])
+    try:
+        wait_port(port)
+        ours = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            result = check_server_loop("127.0.0.1", port, FLAG, "sockdojo", Transcript())
+            ours.append(time.perf_counter() - started)
+            assert result.passed, result.diagnosis
+        started = time.perf_counter()
+        original_style_checker(port)
+        baseline = time.perf_counter() - started
+    finally:
+        stop(server)
+    median = statistics.median(ours)
+    print(f"  sockdojo      median {median * 1000:8.1f} ms over {rounds} runs")
+    print(f"  original-like        {baseline * 1000:8.1f} ms (3 connections, 2 s apart)")
+    print(f"  ratio: sockdojo is {baseline / median:,.0f}x faster")
+
+
+async def _session(port: int, question: bytes) -> bool:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await reader.readuntil(b"?\n")
+        writer.write(question)
+        await writer.drain()
+        answer = await reader.read()
+        return answer.endswith(b"\n")
+    finally:
+        writer.close()
+
+
+async def _load(port: int, concurrency: int, sessions: int, limit: float) -> tuple[int, float]:
+    done = 0
+    failures = 0
+    deadline = time.perf_counter() + limit
+    queue = iter(range(sessions))
+
+    async def worker() -> None:
+        nonlocal done, failures
+        for _ in queue:
+            if time.perf_counter() > deadline:
+                return
+            try:
+                remaining = max(deadline - time.perf_counter(), 0.1)
+                ok = await asyncio.wait_for(_session(port, b"flag?\n"), min(30, remaining))
+            except (OSError, TimeoutError, asyncio.IncompleteReadError):
+                ok = False
+            if ok:
+                done += 1
+            else:
+                failures += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    if failures:
+        print(f"    ({failures} sessions failed)")
+    return done, elapsed
+
+
+def rate(port: int, concurrency: int, sessions: int, limit: float) -> float:
+    done, elapsed = asyncio.run(_load(port, concurrency, sessions, limit))
+    return done / elapsed
+
+
+def bench_eight_ball(levels: list[int], sessions_per_level: int, limit: float) -> None:
+    print("eight-ball sessions per second (banner, question, flag, close)")
+    home = tempfile.mkdtemp(prefix="sockdojo-bench-")
+    env = {**os.environ, "SOCKDOJO_HOME": home, "NO_COLOR": "1"}
+    ours_port, base_port = free_port(), free_port()
+    ours = start(
+        [sys.executable, "-m", "sockdojo", "run", "eight-ball", "--port", str(ours_port)], env
+    )
+    baseline = start(
+        [sys.executable, str(HERE / "baseline_servers.py"), "eight-ball", str(base_port)]
+    )
+    try:
+        wait_port(ours_port)
+        wait_port(base_port)
+        for concurrency in levels:
+            sessions = max(sessions_per_level, concurrency * 2)
+            ours_rate = rate(ours_port, concurrency, sessions, limit)
+            base_rate = rate(base_port, concurrency, sessions, limit)
+            print(
+                f"  {concurrency:>5} concurrent: sockdojo {ours_rate:8.0f}/s   "
+                f"baseline {base_rate:8.0f}/s   ratio {ours_rate / base_rate:5.2f}x"
+            )
+        # The case the architecture is for: a few learners whose clients connect and say
+        # nothing. A blocking loop waits on the first of them and serves nobody else.
+        rates = []
+        for port in (ours_port, base_port):
+            silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(10)]
+            try:
+                rates.append(rate(port, 100, sessions_per_level, limit=5))
+            finally:
+                for sock in silent:
+                    sock.close()
+        ours_rate, base_rate = rates
+        ratio = f"{ours_rate / base_rate:5.2f}x" if base_rate else "baseline served none"
+        print(
+            f"  100 concurrent + 10 silent: sockdojo {ours_rate:8.0f}/s   "
+            f"baseline {base_rate:8.0f}/s   ratio {ratio}"
+        )
+    finally:
+        stop(ours)
+        stop(baseline)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    bench_server_loop(rounds=5 if args.quick else 20)
+    print()
+    bench_eight_ball([1, 100, 1000], sessions_per_level=300 if args.quick else 2000, limit=60)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""What the dojo's hosts change: account visibility, passwords, the launch date; solve exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sockdojo.storage.models import Account, Module, Solve
+
+
+def all_accounts(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).order_by(Account.id)))
+
+
+def set_hidden(session: Session, account_id: int, hidden: bool) -> Account | None:
+    account = session.get(Account, account_id)
+    if account is not None:
+        account.is_hidden = hidden
+    return account
+
+
+def set_password_hash(session: Session, account_id: int, password_hash: str) -> None:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise LookupError(f"no account with id {account_id}")
+    account.password_hash = password_hash
+
+
+def launch_date(session: Session, module_id: str) -> dt.datetime:
+    module = session.get(Module, module_id)
+    if module is None:
+        raise LookupError(f"no module {module_id!r}")
+    return module.launched_at
+
+
+def set_launch_date(session: Session, module_id: str, when: dt.datetime) -> None:
+    module = session.get(Module, module_id)
+    if module is None:
+        raise LookupError(f"no module {module_id!r}")
+    module.launched_at = when
+
+
+@dataclass(frozen=True)
+class SolveRecord:
+    solve_id: int
+    account_id: int
+    hacker: str
+    admin: bool
+    hidden: bool
+    module_id: str
+    challenge_id: str
+    solved_at: dt.datetime
+
+
+def solve_records(session: Session, module_id: str) -> Iterator[SolveRecord]:
+    """Every solve of the module, oldest first, with who made it (hidden accounts included)."""
+    rows = session.execute(
+        select(
+            Solve.id,
+            Solve.account_id,
+            Account.name,
+            Account.is_admin,
+            Account.is_hidden,
+            Solve.module_id,
+            Solve.challenge_id,
+            Solve.solved_at,
+        )
+        .join(Account, Account.id == Solve.account_id)
+        .where(Solve.module_id == module_id)
+        .order_by(Solve.solved_at, Solve.id)
+    )
+    for row in rows:
+        yield SolveRecord(*row)

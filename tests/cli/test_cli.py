@@ -1,0 +1,132 @@
+"""The `sockdojo` command from outside: names, exit codes, JSON, NO_COLOR."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sockdojo.challenges import registry
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def test_help_is_fast_and_lists_the_commands(cli: Cli) -> None:
+    started = time.monotonic()
+    result = cli("--help")
+    assert result.returncode == 0
+    for command in ("list", "show", "run", "submit"):
+        assert command in result.stdout
+    # Generous bound: --help must not import the database layer.
+    assert time.monotonic() - started < 5
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, sockdojo.cli.main as m; "
+            "assert 'sqlalchemy' not in sys.modules, 'sqlalchemy imported at start-up'",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_bare_command_lists_the_module(cli: Cli) -> None:
+    result = cli()
+    assert result.returncode == 0
+    for challenge in registry.CHALLENGES:
+        assert challenge.id in result.stdout
+    assert "0 of 5 solved" in result.stdout
+    assert "sockdojo show client" in result.stdout
+    assert "\x1b[" not in result.stdout  # NO_COLOR (and not a terminal)
+
+
+def test_list_json(cli: Cli) -> None:
+    document = json.loads(cli("list", "--json").stdout)
+    assert [c["id"] for c in document["challenges"]] == [c.id for c in registry.CHALLENGES]
+    assert document["next"] == "client"
+    assert not any(c["solved"] for c in document["challenges"])
+
+
+@pytest.mark.parametrize("challenge", [c.id for c in registry.CHALLENGES])
+def test_show_each_challenge(cli: Cli, challenge: str) -> None:
+    result = cli("show", challenge)
+    assert result.returncode == 0
+    assert "127.0.0.1" in result.stdout or challenge == "reuse-address"
+    document = json.loads(cli("show", challenge, "--json").stdout)
+    assert document["id"] == challenge
+    assert len(document["description"]) > 300
+
+
+def test_unknown_challenge_is_a_usage_error(cli: Cli) -> None:
+    for args in (("show", "nope"), ("run", "nope")):
+        result = cli(*args)
+        assert result.returncode == 2
+        assert "client" in result.stderr
+
+
+def test_usage_errors_exit_2(cli: Cli) -> None:
+    assert cli("run", "client", "--port", "0").returncode == 2
+    assert cli("run", "client", "extra-file.py").returncode == 2
+    assert cli("run", "reuse-address").returncode == 2
+    assert cli("--account", "bad name!", "list").returncode == 2
+
+
+def test_submit_exit_codes_and_json(cli: Cli, home: Path) -> None:
+    from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
+
+    cli("list")  # creates the data directory, the secret and the default account
+    # The default account is the first one created, so its id is 1.
+    authority = HmacFlagAuthority(load_or_create_secret(home))
+    flag = authority.mint(1, registry.BY_ID["server"].number)
+
+    first = cli("submit", flag)
+    assert first.returncode == 0, first.stdout
+    assert "Correct" in first.stdout
+
+    again = json.loads(cli("submit", f" {flag}\n", "--json").stdout)
+    assert again["verdict"] == "already_solved"
+    assert again["correct"] is True
+
+    other = cli("--account", "bob", "submit", flag, "--json")
+    assert other.returncode == 1
+    assert json.loads(other.stdout)["verdict"] == "not_yours"
+
+    assert cli("submit", flag[:15]).returncode == 1
+    assert "cut short" in cli("submit", flag[:15]).stdout
+    assert "not a flag" in cli("submit", "sockdojo{guess}").stdout
+
+    listed = json.loads(cli("list", "--json").stdout)
+    assert [c["id"] for c in listed["challenges"] if c["solved"]] == ["server"]
+
+
+def test_account_from_environment(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCKDOJO_ACCOUNT", "carol")
+    assert json.loads(cli("list", "--json").stdout)["account"] == "carol"
+
+
+def test_data_directory_layout(cli: Cli, home: Path) -> None:
+    cli("submit", "sockdojo{x}")  # the secret is made when a flag is first needed
+    assert (home / "sockdojo.db").exists()
+    assert oct((home / "flag-secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_colour_only_on_request(home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    plain = subprocess.run(
+        [sys.executable, "-m", "sockdojo", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    # Not a terminal: no escape codes even without NO_COLOR.
+    assert "\x1b[" not in plain.stdout

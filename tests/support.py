@@ -1,0 +1,104 @@
+"""Helpers shared by the tests: free ports, waiting for listeners, real processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LEARNERS = Path(__file__).parent / "learners"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (tests never use the fixed 1337)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_listening(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"nothing started listening on {host}:{port} within {timeout} s")
+
+
+def wait_listening_quietly(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    """Wait for a listener without connecting to it (a connection would be a learner's turn)."""
+    from sockdojo.net import kernel_view
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if kernel_view.listener_for(host, port) is not None:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"nothing started listening on {host}:{port} within {timeout} s")
+
+
+def sockdojo_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sockdojo", *args]
+
+
+class Processes:
+    """Background processes started by a test, each in its own group, all killed afterwards."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen[str]] = []
+
+    def start(self, command: list[str], **kwargs: object) -> subprocess.Popen[str]:
+        process: subprocess.Popen[str] = subprocess.Popen(  # type: ignore[call-overload]
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            **kwargs,
+        )
+        self.started.append(process)
+        return process
+
+    def learner(self, script: str, *args: str) -> subprocess.Popen[str]:
+        return self.start([sys.executable, "-u", str(LEARNERS / script), *args])
+
+    def sockdojo(self, *args: str) -> subprocess.Popen[str]:
+        return self.start([sys.executable, "-u", "-m", "sockdojo", *args])
+
+    def stop(self, process: subprocess.Popen[str], timeout: float = 10) -> str:
+        """Ctrl-C the process (as a learner would) and return everything it printed."""
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT)
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+        return output or ""
+
+    def cleanup(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.communicate(timeout=5)
+
+
+def recv_all(sock: socket.socket, limit: int = 1 << 20, timeout: float = 10.0) -> bytes:
+    """Read until the peer closes (bounded), like a careful learner's client."""
+    sock.settimeout(timeout)
+    data = bytearray()
+    while len(data) < limit:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
