@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,3 +56,30 @@ def processes(home: Path) -> Iterator[Processes]:
         yield tracker
     finally:
         tracker.cleanup()
+
+
+POSTGRES_URL = os.environ.get("SOCKDOJO_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each store test runs on the embedded SQLite and on a real PostgreSQL (own schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'dojo.db'}"
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but SOCKDOJO_TEST_POSTGRES_URL is not set (see scripts/test)")
+        pytest.skip("no PostgreSQL: run ./scripts/test, which starts the local cluster")
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from sockdojo.storage.models import Module, Solve, Submission
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'dojo.db'}")
+def store(database_url: str) -> Iterator[Store]:
+    store = Store(database_url)
+    yield store
+    store.dispose()
 
 
 def test_head_revision_constant_matches_the_migrations() -> None:
@@ -28,8 +31,12 @@ def test_head_revision_constant_matches_the_migrations() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
-def test_new_store_is_migrated_and_in_wal_mode(store: Store, tmp_path: Path) -> None:
+def test_new_store_is_migrated(store: Store) -> None:
     assert current_revision(store.engine) == HEAD_REVISION
+
+
+def test_sqlite_store_is_in_wal_mode(tmp_path: Path) -> None:
+    Store(f"sqlite:///{tmp_path / 'dojo.db'}").dispose()
     with sqlite3.connect(tmp_path / "dojo.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
