@@ -1,0 +1,130 @@
+"""Facts the reuse-address analysis relies on: Linux socket numbers and library behaviour.
+
+The numbers are Linux's, whatever machine runs the analysis: the behaviour proof runs there, and
+the challenge is about what the program does on it.
+"""
+
+from __future__ import annotations
+
+import re
+import socket as _socket
+from collections.abc import Mapping
+
+MAX_STEPS = 60_000  # statements and expressions evaluated, over the whole walk
+MAX_DEPTH = 24  # nested inlined calls
+
+# Linux values: the analysis answers for the machine the proof runs on, whatever it runs on.
+SOL_SOCKET = 1
+SO_REUSEADDR = 2
+SO_REUSEPORT = 15
+SOCKET_CONSTANTS: Mapping[str, int] = {
+    "SOL_SOCKET": 1,
+    "SO_DEBUG": 1,
+    "SO_REUSEADDR": 2,
+    "SO_TYPE": 3,
+    "SO_ERROR": 4,
+    "SO_DONTROUTE": 5,
+    "SO_BROADCAST": 6,
+    "SO_SNDBUF": 7,
+    "SO_RCVBUF": 8,
+    "SO_KEEPALIVE": 9,
+    "SO_OOBINLINE": 10,
+    "SO_LINGER": 13,
+    "SO_REUSEPORT": 15,
+    "SO_RCVLOWAT": 18,
+    "SO_SNDLOWAT": 19,
+    "SO_RCVTIMEO": 20,
+    "SO_SNDTIMEO": 21,
+    "IPPROTO_IP": 0,
+    "SOL_IP": 0,
+    "IPPROTO_TCP": 6,
+    "SOL_TCP": 6,
+    "IPPROTO_UDP": 17,
+    "SOL_UDP": 17,
+    "IPPROTO_IPV6": 41,
+    "TCP_NODELAY": 1,
+    "TCP_MAXSEG": 2,
+    "TCP_KEEPIDLE": 4,
+    "TCP_KEEPINTVL": 5,
+    "TCP_KEEPCNT": 6,
+    "IP_TOS": 1,
+    "IP_TTL": 2,
+    "AF_INET": 2,
+    "AF_INET6": 10,
+    "SOCK_STREAM": 1,
+    "SOCK_DGRAM": 2,
+    "INADDR_ANY": 0,
+}
+LEVEL_NAMES: Mapping[int, str] = {
+    1: "SOL_SOCKET",
+    0: "IPPROTO_IP",
+    6: "IPPROTO_TCP",
+    17: "IPPROTO_UDP",
+    41: "IPPROTO_IPV6",
+    0xFFFF: "0xffff",
+}
+OPTION_NAMES: Mapping[int, Mapping[int, str]] = {
+    1: {
+        1: "SO_DEBUG",
+        2: "SO_REUSEADDR",
+        3: "SO_TYPE",
+        4: "SO_ERROR",
+        5: "SO_DONTROUTE",
+        6: "SO_BROADCAST",
+        7: "SO_SNDBUF",
+        8: "SO_RCVBUF",
+        9: "SO_KEEPALIVE",
+        10: "SO_OOBINLINE",
+        13: "SO_LINGER",
+        15: "SO_REUSEPORT",
+    },
+    0: {1: "IP_TOS", 2: "IP_TTL"},
+    6: {1: "TCP_NODELAY", 2: "TCP_MAXSEG", 4: "TCP_KEEPIDLE", 5: "TCP_KEEPINTVL"},
+    17: {1: "UDP_CORK"},
+    41: {},
+}
+SOCKET_NAMES = frozenset(dir(_socket))
+
+# socketserver-style classes: the chain of classes whose attributes they inherit.
+SERVER_CLASSES: Mapping[str, tuple[str, ...]] = {
+    "socketserver.TCPServer": ("socketserver.TCPServer",),
+    "socketserver.ThreadingTCPServer": (
+        "socketserver.ThreadingTCPServer",
+        "socketserver.TCPServer",
+    ),
+    "socketserver.ForkingTCPServer": ("socketserver.ForkingTCPServer", "socketserver.TCPServer"),
+    "socketserver.UDPServer": ("socketserver.UDPServer", "socketserver.TCPServer"),
+    "socketserver.ThreadingUDPServer": (
+        "socketserver.ThreadingUDPServer",
+        "socketserver.UDPServer",
+        "socketserver.TCPServer",
+    ),
+    "http.server.HTTPServer": ("http.server.HTTPServer", "socketserver.TCPServer"),
+    "http.server.ThreadingHTTPServer": (
+        "http.server.ThreadingHTTPServer",
+        "http.server.HTTPServer",
+        "socketserver.TCPServer",
+    ),
+    "xmlrpc.server.SimpleXMLRPCServer": (
+        "xmlrpc.server.SimpleXMLRPCServer",
+        "socketserver.TCPServer",
+    ),
+}
+UDP_SERVERS = frozenset({"socketserver.UDPServer", "socketserver.ThreadingUDPServer"})
+LIBRARY_DEFAULTS: Mapping[tuple[str, str], object] = {
+    ("socketserver.TCPServer", "allow_reuse_address"): False,
+    ("socketserver.TCPServer", "allow_reuse_port"): False,
+    ("http.server.HTTPServer", "allow_reuse_address"): True,
+    ("xmlrpc.server.SimpleXMLRPCServer", "allow_reuse_address"): True,
+}
+ASYNCIO_SERVERS = frozenset(
+    {"asyncio.start_server", "asyncio.loop.create_server", "asyncio.streams.start_server"}
+)
+LOOP_GETTERS = frozenset(
+    {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop"}
+)
+SOCKET_METHODS = frozenset({"setsockopt", "bind", "listen", "accept", "connect", "connect_ex"})
+
+MENTION = re.compile(
+    r"setsockopt\s*\([^)\n]*\)?|SO_REUSEADDR|allow_reuse_address\s*=\s*\w+|reuse_address\s*=\s*\w+"
+)

@@ -1,0 +1,467 @@
+"""The judge: reads the interpreter's socket events and turns them into findings."""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from dataclasses import dataclass
+
+from sockdojo.challenges.reuse_address.facts import (
+    LEVEL_NAMES,
+    MENTION,
+    OPTION_NAMES,
+    SERVER_CLASSES,
+    SO_REUSEADDR,
+    SO_REUSEPORT,
+    SOL_SOCKET,
+)
+from sockdojo.challenges.reuse_address.findings import Analysis, Finding, Source, make
+from sockdojo.challenges.reuse_address.interpreter import (
+    Const,
+    Event,
+    Interpreter,
+    Qual,
+    Sock,
+    Value,
+    number_of,
+    text_of,
+    truth_of,
+)
+
+
+@dataclass
+class _Classified:
+    event: Event
+    kind: str  # "on", "off", "reuseport", "wrong-level", "other", "unknown"
+    option_name: str = ""
+    level_text: str = ""
+    meaning: str = ""
+    unknown_part: str = ""
+
+
+def _name_of(value: Value, node: ast.expr | None) -> str:
+    if isinstance(value, Qual):
+        return value.name.rpartition(".")[2]
+    if node is not None:
+        return text_of(node)
+    if isinstance(value, Const):
+        return repr(value.value)
+    return "?"
+
+
+def classify(event: Event) -> _Classified:
+    """What one setsockopt call does, in Linux terms."""
+    args = event.args
+    nodes = event.arg_nodes + (None,) * (3 - len(event.arg_nodes))
+    if len(args) < 3:
+        return _Classified(
+            event, "unknown", unknown_part="all three arguments (level, option, value)"
+        )
+    level, option, value = args[0], args[1], args[2]
+    level_number, option_number = number_of(level), number_of(option)
+    option_label = _name_of(option, nodes[1])
+    named_option = option.name.rpartition(".")[2] if isinstance(option, Qual) else None
+    if option_number is None:
+        return _Classified(event, "unknown", unknown_part=f"which option `{option_label}` is")
+    if level_number is None:
+        if named_option in ("SO_REUSEADDR", "SO_REUSEPORT") or (
+            named_option is None and option_number == SO_REUSEADDR
+        ):
+            return _Classified(
+                event, "unknown", unknown_part=f"the level `{_name_of(level, nodes[0])}`"
+            )
+        return _Classified(event, "other", option_name=option_label)
+    if level_number == SOL_SOCKET:
+        if named_option is not None and not named_option.startswith("SO_"):
+            return _Classified(event, "other", option_name=named_option)
+        if option_number == SO_REUSEADDR:
+            truth = truth_of(value)
+            if truth is None:
+                return _Classified(
+                    event, "unknown", unknown_part=f"the value `{_name_of(value, nodes[2])}`"
+                )
+            return _Classified(event, "on" if truth else "off", option_name="SO_REUSEADDR")
+        if option_number == SO_REUSEPORT:
+            return _Classified(
+                event,
+                "reuseport" if truth_of(value) is not False else "other",
+                option_name="SO_REUSEPORT",
+            )
+        name = OPTION_NAMES[SOL_SOCKET].get(option_number, option_label)
+        return _Classified(event, "other", option_name=named_option or name)
+    # Another level. SO_REUSEADDR meant at the wrong level, or the number 2 at the wrong level?
+    if named_option in ("SO_REUSEADDR", "SO_REUSEPORT") or (
+        named_option is None and option_number == SO_REUSEADDR
+    ):
+        level_text = _name_of(level, nodes[0])
+        level_name = LEVEL_NAMES.get(level_number)
+        if level_name and level_name != level_text:
+            level_text = f"{level_text} ({level_name})"
+        meaning_name = OPTION_NAMES.get(level_number, {}).get(option_number)
+        if level_number == 0xFFFF:
+            meaning = (
+                "0xffff is SOL_SOCKET on macOS and the BSDs; on Linux it is 1, and this call fails."
+            )
+        elif meaning_name:
+            meaning = (
+                f"At that level option number {option_number} means {meaning_name}, so the call "
+                "changes something else or fails with 'Invalid argument'."
+            )
+        else:
+            meaning = (
+                "At that level the option number means something else (or nothing), so the "
+                "call does not do what you want."
+            )
+        return _Classified(
+            event,
+            "wrong-level",
+            option_name=named_option or "SO_REUSEADDR",
+            level_text=level_text,
+            meaning=meaning,
+        )
+    return _Classified(event, "other", option_name=named_option or option_label)
+
+
+class Judge:
+    def __init__(self, interp: Interpreter, source: Source, text: str, port: int) -> None:
+        self.interp = interp
+        self.source = source
+        self.text = text
+        self.port = port
+        self.findings: list[Finding] = []
+        self.ok_summaries: list[str] = []
+
+    def add(
+        self,
+        code: str,
+        line: int | None,
+        byte_col: int | None = None,
+        *,
+        column: int | None = None,
+        **fields: object,
+    ) -> None:
+        finding = make(code, self.source, line, byte_col, column, None, fields)
+        if not any(f.code == finding.code and f.line == finding.line for f in self.findings):
+            self.findings.append(finding)
+
+    def events_of(self, sock: Sock, kind: str) -> list[Event]:
+        return [e for e in self.interp.events if e.sock is sock and e.kind == kind]
+
+    def verdict(self) -> Analysis:
+        interp = self.interp
+        if interp.incomplete is not None:
+            self.add(
+                "cannot-follow", None, what="the whole program", reason=f": {interp.incomplete}"
+            )
+        for line, col, name in interp.exec_strings:
+            self.add(
+                "cannot-follow",
+                line,
+                col,
+                what="the code in this string",
+                reason=f": text passed to {name}() is only known when the program runs",
+            )
+        listeners = self.listening_sockets()
+        if not listeners:
+            self.not_a_server()
+        else:
+            for sock in listeners:
+                self.judge_listener(sock)
+        self.findings.sort(key=lambda f: (f.line or 0, f.severity != "error", f.code))
+        reuse_ok = bool(listeners) and len(self.ok_summaries) == len(listeners)
+        summary = " ".join(self.ok_summaries) if reuse_ok else ""
+        return Analysis(tuple(self.findings), runnable=True, reuse_ok=reuse_ok, summary=summary)
+
+    def listening_sockets(self) -> list[Sock]:
+        found = []
+        for sock in self.interp.sockets:
+            if sock.kind == "udp" or not self.events_of(sock, "bind"):
+                continue
+            if self.events_of(sock, "listen") or self.events_of(sock, "accept"):
+                found.append(sock)
+        return found
+
+    def not_a_server(self) -> None:
+        interp = self.interp
+        bound = [s for s in interp.sockets if self.events_of(s, "bind")]
+        connects = [e for e in interp.events if e.kind == "connect"]
+        if bound:
+            sock = bound[0]
+            bind = self.events_of(sock, "bind")[0]
+            detail = (
+                f"`{sock.label or 'the socket'}` is bound (line {bind.line}) but never listens, "
+                "so no client can connect."
+            )
+            if sock.kind == "udp":
+                detail += (
+                    " It is a UDP socket (SOCK_DGRAM); this challenge needs TCP (SOCK_STREAM), "
+                    "the kind that has connections and TIME_WAIT."
+                )
+            self.add("not-a-server", bind.line, bind.col, detail=detail, port=self.port)
+        elif connects:
+            first = connects[0]
+            detail = (
+                f"Your program connects to a server (line {first.line}) but never binds or "
+                "listens: it is a client."
+            )
+            self.add("not-a-server", first.line, first.col, detail=detail, port=self.port)
+        else:
+            detail = "Your program never calls bind(), listen() or accept()."
+            line = next((e.line for e in interp.events), None)
+            self.add("not-a-server", line, detail=detail, port=self.port)
+
+    def judge_listener(self, sock: Sock) -> None:
+        label = sock.label or "the socket"
+        first_bind = self.events_of(sock, "bind")[0]
+        options = [classify(e) for e in self.events_of(sock, "setsockopt")]
+        before = [o for o in options if o.event.seq < first_bind.seq]
+        deciding: _Classified | None = None
+        for option in before:
+            if option.kind in ("on", "off"):
+                deciding = option
+        if not first_bind.reachable and first_bind.function is not None:
+            self.add(
+                "never-called",
+                first_bind.function.node.lineno,
+                first_bind.function.node.col_offset,
+                what=f"The code that binds `{label}`",
+                function=first_bind.function.name,
+            )
+        if first_bind.port is not None and first_bind.port != self.port:
+            self.add(
+                "other-port",
+                first_bind.line,
+                first_bind.col,
+                sock=label,
+                bound_port=first_bind.port,
+                port=self.port,
+            )
+        if deciding is not None and deciding.kind == "on":
+            self.accept_option(sock, deciding, first_bind)
+            return
+        if deciding is not None and deciding.kind == "off":
+            event = deciding.event
+            value = _name_of(
+                event.args[2], event.arg_nodes[2] if len(event.arg_nodes) > 2 else None
+            )
+            self.add("option-disabled", event.line, event.col, value=value)
+            return
+        reported = False
+        for option in options:
+            event = option.event
+            if option.kind == "on" and event.seq > first_bind.seq:
+                what = (
+                    event.text
+                    if event.via != "attribute"
+                    else f"{event.text} (allow_reuse_address)"
+                )
+                self.add(
+                    "option-after-bind",
+                    event.line,
+                    event.col,
+                    what=what,
+                    sock=label,
+                    bind_line=first_bind.line,
+                )
+                reported = True
+            elif option.kind == "wrong-level":
+                self.add(
+                    "wrong-level",
+                    event.line,
+                    event.col,
+                    level=option.level_text,
+                    meaning=option.meaning,
+                )
+                reported = True
+            elif option.kind == "reuseport":
+                self.add("reuseport-instead", event.line, event.col, sock=label)
+                reported = True
+            elif option.kind == "unknown":
+                self.add(
+                    "cannot-follow",
+                    event.line,
+                    event.col,
+                    what=option.unknown_part,
+                    reason=f" in `{event.text}`",
+                )
+                reported = True
+        for late in self.late_class_settings(sock, first_bind):
+            self.add(
+                "option-after-bind",
+                late[0],
+                late[1],
+                what=late[2],
+                sock=label,
+                bind_line=first_bind.line,
+            )
+            reported = True
+        for event in self.interp.events:
+            if event.kind != "setsockopt" or event.sock is sock:
+                continue
+            if classify(event).kind != "on":
+                continue
+            other = event.sock
+            if not event.reachable and event.function is not None and other.origin == "stand-in":
+                self.add(
+                    "never-called",
+                    event.line,
+                    event.col,
+                    what=f"`{event.text}`",
+                    function=event.function.name,
+                )
+                reported = True
+                continue
+            if other in self.listening_sockets():
+                continue
+            accepted = ""
+            if other.accepted_from is not None:
+                accepted = (
+                    f"; `{other.label or 'that'}` is a connection returned by accept(), "
+                    "which never binds anything"
+                )
+            self.add(
+                "option-on-other-socket",
+                event.line,
+                event.col,
+                other=other.label or "another socket",
+                sock=label,
+                bind_line=first_bind.line,
+                accepted=accepted,
+            )
+            reported = True
+        if reported:
+            return
+        if sock.library_off is not None:
+            self.library_off(sock, first_bind)
+            return
+        if self.mentions():
+            return
+        others = sorted({o.option_name for o in options if o.kind == "other"})
+        others_text = ""
+        if others:
+            names = ", ".join(others)
+            which = "is a different option" if len(others) == 1 else "are different options"
+            others_text = f" (you set {names}, which {which})"
+        self.add(
+            "option-missing",
+            first_bind.line,
+            first_bind.col,
+            sock=label,
+            bind_line=first_bind.line,
+            others=others_text,
+        )
+
+    def accept_option(self, sock: Sock, deciding: _Classified, bind: Event) -> None:
+        event = deciding.event
+        label = sock.label or "the socket"
+        if event.via == "create_server":
+            self.add("via-create-server", event.line, event.col)
+            self.ok_summaries.append(
+                f"socket.create_server() turns SO_REUSEADDR on before it binds (line {event.line})."
+            )
+            return
+        if event.via == "socketserver":
+            library = sock.library or "socketserver.TCPServer"
+            self.add("via-socketserver", event.line, event.col, library=library, where=event.where)
+            self.ok_summaries.append(
+                f"{library} sets SO_REUSEADDR before binding (line {event.line})."
+            )
+            return
+        if event.via == "asyncio":
+            self.add("via-asyncio", event.line, event.col, where=event.where)
+            self.ok_summaries.append(
+                f"asyncio sets SO_REUSEADDR before binding (line {event.line})."
+            )
+            return
+        nodes = event.arg_nodes
+        if len(nodes) >= 2 and any(isinstance(n, ast.Constant) for n in nodes[:2]):
+            level = text_of(nodes[0]) if nodes[0] is not None else "1"
+            option = text_of(nodes[1]) if nodes[1] is not None else "2"
+            self.add("numeric-constants", event.line, event.col, level=level, option=option)
+        self.ok_summaries.append(
+            f"SO_REUSEADDR is on for `{label}` (line {event.line}) "
+            f"before `{label}.bind()` (line {bind.line})."
+        )
+
+    def late_class_settings(self, sock: Sock, bind: Event) -> list[tuple[int, int, str]]:
+        """`TCPServer.allow_reuse_address = True` after the server was made: too late."""
+        if sock.library is None:
+            return []
+        late = []
+        chain = SERVER_CLASSES.get(sock.library, (sock.library,))
+        for seq, owner, attr, value, line, col in self.interp.class_attr_sets:
+            if attr != "allow_reuse_address" or seq < bind.seq or not truth_of(value):
+                continue
+            if owner in chain or owner.startswith("class:"):
+                late.append(
+                    (line, col, f"{_short(owner)}.allow_reuse_address = {_text_value(value)}")
+                )
+        return late
+
+    def library_off(self, sock: Sock, bind: Event) -> None:
+        if sock.library_off == "asyncio":
+            detail = (
+                "reuse_address=False tells asyncio not to set SO_REUSEADDR on the server's socket."
+            )
+            remedy = (
+                "Drop reuse_address=False (asyncio turns the option on by default on Unix) "
+                "or pass reuse_address=True."
+            )
+        else:
+            library = sock.library or "socketserver.TCPServer"
+            short = library.rpartition(".")[2]
+            detail = (
+                f"{library} only sets SO_REUSEADDR when its class attribute allow_reuse_address is "
+                "true, and for this server it is false (that is TCPServer's default)."
+            )
+            remedy = (
+                f"Subclass {short} with `allow_reuse_address = True`, or set "
+                f"`socketserver.{short}.allow_reuse_address = True` before creating the server."
+            )
+        self.add("library-reuse-off", bind.line, bind.col, detail=detail, remedy=remedy)
+
+    def mentions(self) -> bool:
+        """The call written only in a comment or a string: say that, not just 'missing'."""
+        found = False
+        try:
+            tokens = list(tokenize.generate_tokens(io.StringIO(self.text).readline))
+        except (tokenize.TokenError, SyntaxError):
+            tokens = []
+        for token in tokens:
+            if token.type == tokenize.COMMENT:
+                match = MENTION.search(token.string)
+                if match:
+                    self.add(
+                        "only-in-comment",
+                        token.start[0],
+                        column=token.start[1] + 1,
+                        text=match.group(0),
+                        at_line=token.start[0],
+                    )
+                    found = True
+                    break
+        for node in ast.walk(self.interp.tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                match = MENTION.search(node.value)
+                if match:
+                    self.add(
+                        "only-in-string",
+                        node.lineno,
+                        node.col_offset,
+                        text=match.group(0),
+                        at_line=node.lineno,
+                    )
+                    found = True
+                    break
+        return found
+
+
+def _short(owner: str) -> str:
+    return owner.rpartition(".")[2] if not owner.startswith("class:") else "your server class"
+
+
+def _text_value(value: Value) -> str:
+    if isinstance(value, Const):
+        return repr(value.value)
+    return "..."
