@@ -33,10 +33,10 @@ CATALOGUE: Mapping[str, Entry] = {
     ),
     "option-after-bind": Entry(
         "error",
-        "`{what}` comes after `{sock}.bind()` on line {bind_line}. The kernel decides whether "
-        "the address may be reused at the moment bind() runs, so turning the option on "
-        "afterwards does nothing for this start.",
-        "Move it above line {bind_line}: after creating the socket, before binding it.",
+        "`{what}` runs after {binding} on line {bind_line}. The kernel decides whether the "
+        "address may be reused at the moment bind() runs, so turning the option on afterwards "
+        "does nothing for this start.",
+        "Make it happen before line {bind_line}{how}.",
     ),
     "reuseport-instead": Entry(
         "error",
@@ -65,8 +65,7 @@ CATALOGUE: Mapping[str, Entry] = {
     "never-called": Entry(
         "error",
         "{what} is inside `{function}()`, which your program never calls, so it never runs.",
-        "Call `{function}()` where it belongs (a function that prepares the socket: after "
-        "creating the socket and before bind()).",
+        "Call `{function}()`{when}.",
     ),
     "library-reuse-off": Entry(
         "error",

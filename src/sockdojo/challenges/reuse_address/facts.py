@@ -17,6 +17,9 @@ MAX_DEPTH = 24  # nested inlined calls
 SOL_SOCKET = 1
 SO_REUSEADDR = 2
 SO_REUSEPORT = 15
+# What macOS and the BSDs use: seen in code copied from their headers or documentation.
+BSD_SOL_SOCKET = 0xFFFF
+BSD_SO_REUSEADDR = 4
 SOCKET_CONSTANTS: Mapping[str, int] = {
     "SOL_SOCKET": 1,
     "SO_DEBUG": 1,

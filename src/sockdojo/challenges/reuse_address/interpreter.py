@@ -216,6 +216,7 @@ class Interpreter:
         self.steps = 0
         self.seq = 0
         self.incomplete: str | None = None
+        self.endless_loops: list[tuple[int, int]] = []
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -324,10 +325,16 @@ class Interpreter:
         return found
 
     def exec_block(self, body: Iterable[ast.stmt], scope: _Scope) -> None:
-        for statement in body:
+        statements = list(body)
+        for index, statement in enumerate(statements):
             self.exec_stmt(statement, scope)
             if isinstance(statement, ast.Return | ast.Raise | ast.Break | ast.Continue):
                 return  # what follows in this block never runs
+            if _endless(statement) and index + 1 < len(statements):
+                # `while True:` without a break never ends (short of an exception, which
+                # skips the rest of this block anyway): the statements after it never run.
+                self.endless_loops.append((statement.lineno, statement.col_offset))
+                return
 
     def exec_stmt(self, node: ast.stmt, scope: _Scope) -> None:
         self.tick()
@@ -1204,6 +1211,33 @@ def _struct_pack(args: list[Value]) -> Value:
             except (struct.error, TypeError, OverflowError):
                 return Const(None)
     return Const(None)
+
+
+def _endless(statement: ast.stmt) -> bool:
+    if not isinstance(statement, ast.While) or statement.orelse:
+        return False
+    if not isinstance(statement.test, ast.Constant) or not statement.test.value:
+        return False
+    return not _breaks_out(statement.body)
+
+
+def _breaks_out(body: list[ast.stmt]) -> bool:
+    """Whether a `break` or `return` in `body` leaves the loop that owns `body`."""
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Break | ast.Return):
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        for child in ast.iter_child_nodes(node):
+            # A break inside a nested loop ends that loop, not ours; a return still leaves.
+            if isinstance(child, ast.For | ast.AsyncFor | ast.While):
+                stack.extend(n for n in ast.walk(child) if isinstance(n, ast.Return))
+                stack.extend(child.orelse)
+            else:
+                stack.append(child)
+    return False
 
 
 def _params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sockdojo.challenges.reuse_address.facts import (
+    BSD_SO_REUSEADDR,
+    BSD_SOL_SOCKET,
     LEVEL_NAMES,
     MENTION,
     OPTION_NAMES,
@@ -90,16 +93,19 @@ def classify(event: Event) -> _Classified:
             )
         name = OPTION_NAMES[SOL_SOCKET].get(option_number, option_label)
         return _Classified(event, "other", option_name=named_option or name)
-    # Another level. SO_REUSEADDR meant at the wrong level, or the number 2 at the wrong level?
-    if named_option in ("SO_REUSEADDR", "SO_REUSEPORT") or (
-        named_option is None and option_number == SO_REUSEADDR
+    # Another level. SO_REUSEADDR meant at the wrong level, or the number 2 at the wrong level,
+    # or the BSD/macOS numbers (SOL_SOCKET 0xffff, SO_REUSEADDR 4)?
+    if (
+        named_option in ("SO_REUSEADDR", "SO_REUSEPORT")
+        or (named_option is None and option_number == SO_REUSEADDR)
+        or (level_number == BSD_SOL_SOCKET and option_number == BSD_SO_REUSEADDR)
     ):
         level_text = _name_of(level, nodes[0])
         level_name = LEVEL_NAMES.get(level_number)
         if level_name and level_name != level_text:
             level_text = f"{level_text} ({level_name})"
         meaning_name = OPTION_NAMES.get(level_number, {}).get(option_number)
-        if level_number == 0xFFFF:
+        if level_number == BSD_SOL_SOCKET:
             meaning = (
                 "0xffff is SOL_SOCKET on macOS and the BSDs; on Linux it is 1, and this call fails."
             )
@@ -142,6 +148,13 @@ class Judge:
         **fields: object,
     ) -> None:
         finding = make(code, self.source, line, byte_col, column, None, fields)
+        if not any(f.code == finding.code and f.line == finding.line for f in self.findings):
+            self.findings.append(finding)
+
+    def add_fields(
+        self, code: str, line: int | None, byte_col: int | None, fields: Mapping[str, object]
+    ) -> None:
+        finding = make(code, self.source, line, byte_col, None, None, fields)
         if not any(f.code == finding.code and f.line == finding.line for f in self.findings):
             self.findings.append(finding)
 
@@ -206,10 +219,17 @@ class Judge:
                 "listens: it is a client."
             )
             self.add("not-a-server", first.line, first.col, detail=detail, port=self.port)
+        elif interp.endless_loops:
+            line, col = interp.endless_loops[0]
+            detail = (
+                f"Your program never gets past the endless loop on line {line} (a `while True:` "
+                "with no break), so nothing after it runs: no bind(), no listen()."
+            )
+            self.add("not-a-server", line, col, detail=detail, port=self.port)
         else:
             detail = "Your program never calls bind(), listen() or accept()."
-            line = next((e.line for e in interp.events), None)
-            self.add("not-a-server", line, detail=detail, port=self.port)
+            first_event = next((e.line for e in interp.events), None)
+            self.add("not-a-server", first_event, detail=detail, port=self.port)
 
     def judge_listener(self, sock: Sock) -> None:
         label = sock.label or "the socket"
@@ -227,6 +247,7 @@ class Judge:
                 first_bind.function.node.col_offset,
                 what=f"The code that binds `{label}`",
                 function=first_bind.function.name,
+                when=", for example at the end of the file",
             )
         if first_bind.port is not None and first_bind.port != self.port:
             self.add(
@@ -245,24 +266,20 @@ class Judge:
             value = _name_of(
                 event.args[2], event.arg_nodes[2] if len(event.arg_nodes) > 2 else None
             )
-            self.add("option-disabled", event.line, event.col, value=value)
+            raw = event.args[2]
+            if isinstance(raw, Const) and value != repr(raw.value):
+                value = f"{value} ({raw.value!r})"
+            self.add("option-disabled", event.line, event.col, value=f"`{value}`")
             return
         reported = False
         for option in options:
             event = option.event
             if option.kind == "on" and event.seq > first_bind.seq:
-                what = (
-                    event.text
-                    if event.via != "attribute"
-                    else f"{event.text} (allow_reuse_address)"
-                )
-                self.add(
+                self.add_fields(
                     "option-after-bind",
                     event.line,
                     event.col,
-                    what=what,
-                    sock=label,
-                    bind_line=first_bind.line,
+                    {"what": event.text, **self.binding(label, first_bind)},
                 )
                 reported = True
             elif option.kind == "wrong-level":
@@ -287,13 +304,11 @@ class Judge:
                 )
                 reported = True
         for late in self.late_class_settings(sock, first_bind):
-            self.add(
+            self.add_fields(
                 "option-after-bind",
                 late[0],
                 late[1],
-                what=late[2],
-                sock=label,
-                bind_line=first_bind.line,
+                {"what": late[2], **self.binding(label, first_bind)},
             )
             reported = True
         for event in self.interp.events:
@@ -309,6 +324,7 @@ class Judge:
                     event.col,
                     what=f"`{event.text}`",
                     function=event.function.name,
+                    when=" after creating the socket and before bind()",
                 )
                 reported = True
                 continue
@@ -335,8 +351,8 @@ class Judge:
         if sock.library_off is not None:
             self.library_off(sock, first_bind)
             return
-        if self.mentions():
-            return
+        if self.interp.exec_strings or self.mentions():
+            return  # code in a string given to exec() is reported as such already
         others = sorted({o.option_name for o in options if o.kind == "other"})
         others_text = ""
         if others:
@@ -351,6 +367,23 @@ class Judge:
             bind_line=first_bind.line,
             others=others_text,
         )
+
+    def binding(self, label: str, bind: Event) -> dict[str, object]:
+        """How to name the bind() an option came too late for, and how to fix it."""
+        if bind.via == "socketserver":
+            return {
+                "binding": "the server binds its socket (in its constructor)",
+                "bind_line": bind.line,
+                "how": (
+                    ": set it on the class before creating the server, for example "
+                    "`socketserver.TCPServer.allow_reuse_address = True`"
+                ),
+            }
+        return {
+            "binding": f"`{label}.bind()`",
+            "bind_line": bind.line,
+            "how": ": after creating the socket, before binding it",
+        }
 
     def accept_option(self, sock: Sock, deciding: _Classified, bind: Event) -> None:
         event = deciding.event

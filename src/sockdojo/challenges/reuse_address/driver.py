@@ -1,0 +1,101 @@
+"""`python -m sockdojo.challenges.reuse_address.driver`: runs the behaviour proof where the
+learner's program runs (inside its network namespace, or on the host as a fallback).
+
+Reads the program from stdin, writes one JSON object per line to stdout: {"type": "step", ...}
+as things happen, {"type": "group", "pgid": N} when it starts the program, and finally
+{"type": "result", "result": {...}}. Only `proof.prove()` is meant to start it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from types import FrameType
+
+from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES
+from sockdojo.challenges.reuse_address.proof import (
+    ProofResult,
+    Step,
+    Timing,
+    run_steps,
+)
+from sockdojo.sandbox import (
+    Limits,
+    PidsCgroup,
+    Sandbox,
+    SandboxedProcess,
+    SandboxError,
+    become_subreaper,
+    kill_descendants,
+)
+
+
+def _emit(message: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _stop_on_signal(number: int, frame: FrameType | None) -> None:
+    # Unwind through the `finally` blocks, which kill the program and everything it started.
+    raise SystemExit(128 + number)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sockdojo-reuse-address-driver")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--timing", required=True)
+    parser.add_argument("--limits", required=True)
+    parser.add_argument("--cgroup")
+    parser.add_argument("--namespace-init", action="store_true")
+    parser.add_argument("--host", action="store_true")
+    args = parser.parse_args(argv)
+
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, _stop_on_signal)
+    program = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
+    timing = Timing(**json.loads(args.timing))
+    limits = Limits(**json.loads(args.limits))
+    if args.host:
+        # Orphans of the program (double forks, setsid) are handed to us instead of init, so
+        # `kill_descendants` below still finds them.
+        become_subreaper()
+
+    def started(process: SandboxedProcess) -> None:
+        _emit({"type": "group", "pgid": process.pid})
+
+    def step(item: Step) -> None:
+        _emit({"type": "step", **asdict(item)})
+
+    try:
+        with Sandbox(
+            program,
+            name=args.name,
+            limits=limits,
+            workdir=Path(args.workdir),
+            cgroup=PidsCgroup.existing(Path(args.cgroup)) if args.cgroup else None,
+            contain_forks=False,  # the cgroup, if any, is the caller's
+            die_with_parent=args.host,
+            namespace_init=args.namespace_init,
+            on_start=started,
+        ) as box:
+            result = run_steps(box, args.port, timing, step, alone=not args.host)
+    except SandboxError as error:
+        result = ProofResult("error", reason=str(error))
+    except Exception as error:  # our bug: report it as ours, never as the learner's mistake
+        result = ProofResult("error", reason=f"internal error: {type(error).__name__}: {error}")
+    finally:
+        if args.host:
+            kill_descendants(os.getpid())
+    _emit({"type": "result", "result": result.as_dict()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""`sockdojo run reuse-address FILE`: read the file, analyse it, prove it, print the verdict.
+
+Output goes through `echo`, either as plain text (no colour, so NO_COLOR holds trivially) or as
+one JSON document. Exit status: 0 passed, 1 the program has problems (findings or a failed
+proof), 2 usage error (no such file, a directory, unreadable).
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysis, analyze
+from sockdojo.challenges.reuse_address.findings import Finding
+from sockdojo.challenges.reuse_address.proof import ProofResult, Step, Timing, prove
+from sockdojo.mistakes import Diagnosis
+
+CHALLENGE = "reuse-address"
+WIDTH = 88
+
+
+class UsageError(Exception):
+    pass
+
+
+def read_program(path: Path) -> tuple[bytes, bool]:
+    """The file's bytes (at most one more than the cap) and whether it is over the cap."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{path} is a directory: pass the .py file of your server")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{path} is not a regular file: pass the .py file of your server")
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_SOURCE_BYTES + 1)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read it ({error.strerror or error})") from None
+    return data, len(data) > MAX_SOURCE_BYTES
+
+
+def proof_diagnosis(result: ProofResult, port: int) -> Diagnosis | None:
+    """What a failed proof means for the learner (None when it passed or did not run)."""
+    where = f"127.0.0.1:{port}"
+    line = result.error_line or ""
+    if result.outcome == "address-in-use":
+        return Diagnosis(
+            "proof-address-in-use",
+            f"Your program could not bind {where} again: {line}",
+            f"The connection we cut left {where} in TIME_WAIT, and the kernel refuses to bind "
+            "an address in that state to a socket without SO_REUSEADDR.",
+            "Turn SO_REUSEADDR on for the listening socket, before bind(), and run the check "
+            "again.",
+        )
+    if result.outcome == "no-listen":
+        return Diagnosis(
+            "proof-no-listen",
+            f"Your program never listened on {where}.",
+            "It may be stuck before bind() (a loop, input()), or never call listen().",
+            f"Run it yourself (python FILE) and check it reaches bind(('127.0.0.1', {port})) "
+            "and listen().",
+        )
+    if result.outcome == "elsewhere":
+        places = ", ".join(result.elsewhere) or "another address"
+        return Diagnosis(
+            "proof-elsewhere",
+            f"Your program listens on {places}, not on {where}.",
+            "The address or port given to bind() is not the one the challenge connects to.",
+            f"Bind to ('127.0.0.1', {port}).",
+        )
+    if result.outcome == "exited":
+        return Diagnosis(
+            "proof-exited",
+            f"Your program ended before it listened{': ' + line if line else ''}.",
+            "It crashed or finished before reaching listen().",
+            "Run it yourself (python FILE), fix the error it shows, and run the check again.",
+        )
+    if result.outcome == "connect-failed":
+        return Diagnosis(
+            "proof-connect-failed",
+            f"Your program listens, but connecting to {where} failed ({result.reason}).",
+            "Its listening socket does not accept connections on that address.",
+            f"Bind to ('127.0.0.1', {port}) and call listen() before accept().",
+        )
+    if result.outcome == "restart-crashed":
+        return Diagnosis(
+            "proof-restart-crashed",
+            f"The restarted program crashed{': ' + line if line else ''}.",
+            "Its second start failed for another reason than the address.",
+            "Run it twice in a row yourself and fix what the second run shows.",
+        )
+    if result.outcome == "restart-timeout":
+        return Diagnosis(
+            "proof-restart-timeout",
+            f"The restarted program neither listened on {where} nor ended.",
+            "It may retry bind() in a loop, or wait for something before listening.",
+            "Let your server bind and listen straight away when it starts.",
+        )
+    return None
+
+
+class _Report:
+    """Collects what happened; prints it as it goes (text) or all at the end (JSON)."""
+
+    def __init__(self, echo: Callable[[str], None], as_json: bool) -> None:
+        self.echo = echo
+        self.as_json = as_json
+        self.steps: list[Step] = []
+
+    def say(self, text: str = "") -> None:
+        if not self.as_json:
+            self.echo(text)
+
+    def wrapped(self, text: str, indent: str, first: str | None = None) -> None:
+        lines = textwrap.wrap(
+            text,
+            WIDTH,
+            initial_indent=first if first is not None else indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+        for line in lines or [indent.rstrip()]:
+            self.say(line)
+
+    def finding(self, item: Finding) -> None:
+        where = f" at {item.line}:{item.column or 1}" if item.line else ""
+        self.say(f"  {item.severity} {item.code}{where}")
+        if item.source is not None:
+            self.say(f"    {item.line} | {item.source}")
+            if item.caret is not None:
+                prefix = f"    {item.line} | "
+                marker = "".join(c if c == "\t" else " " for c in item.source[: item.caret - 1])
+                self.say(" " * len(prefix) + marker + "^")
+        self.wrapped(item.explanation, "    ")
+        self.wrapped(item.fix, "    ", first="    Fix: ")
+
+    def step(self, item: Step) -> None:
+        self.steps.append(item)
+        self.say(f"  - {item.text}")
+        if item.detail:
+            self.say(f"        {item.detail}")
+
+
+def run_reuse_address(
+    path: Path,
+    *,
+    run_proof: bool,
+    as_json: bool,
+    mint_flag: Callable[[], str],
+    echo: Callable[[str], None],
+    port: int = 1337,
+    timing: Timing | None = None,
+) -> int:
+    """Check the learner's server in `path`; return the exit status (0, 1 or 2)."""
+    report = _Report(echo, as_json)
+    try:
+        data, too_large = read_program(path)
+    except UsageError as error:
+        if as_json:
+            echo(json.dumps({"challenge": CHALLENGE, "error": "usage", "message": str(error)}))
+        else:
+            echo(f"sockdojo run {CHALLENGE}: {error}")
+        return 2
+
+    analysis = analyze(data, port=port, too_large=too_large)
+    report.say(f"Checking {path} for the {CHALLENGE} challenge.")
+    report.say()
+    report.say("Static analysis (your code is read, not run, for this part):")
+    if analysis.summary:
+        report.wrapped(analysis.summary, "    ", first="  ok: ")
+    for item in analysis.findings:
+        report.finding(item)
+    if not analysis.findings and not analysis.summary:
+        report.say("  nothing to report")
+    report.say()
+
+    proof: ProofResult | None = None
+    if not run_proof:
+        report.say("Behaviour proof: skipped (--no-run).")
+    elif not analysis.runnable:
+        report.say("Behaviour proof: skipped, since Python cannot run this file as it is.")
+    else:
+        proof = _run_proof(data, path, port, timing, report)
+
+    passed = analysis.passed and (proof is None or not proof.ran or proof.passed)
+    diagnosis = proof_diagnosis(proof, port) if proof is not None and proof.ran else None
+    verdict, next_step = _verdict(analysis, proof, diagnosis, passed)
+    flag = mint_flag() if passed else None
+    exit_code = 0 if passed else 1
+
+    if as_json:
+        document: dict[str, object] = {
+            "challenge": CHALLENGE,
+            "file": str(path),
+            "passed": passed,
+            "exit_code": exit_code,
+            "analysis": {
+                "ok": analysis.passed,
+                "summary": analysis.summary or None,
+                "findings": [item.as_dict() for item in analysis.findings],
+            },
+            "proof": _proof_json(proof, run_proof, analysis, diagnosis),
+            "verdict": verdict,
+            "next_step": next_step,
+        }
+        if flag is not None:
+            document["flag"] = flag
+        echo(json.dumps(document, indent=2))
+        return exit_code
+
+    report.wrapped(verdict, "  ", first="Verdict: ")
+    if flag is not None:
+        echo("Your flag:")
+        echo(flag)
+    report.wrapped(next_step, "  ", first="Next: ")
+    return exit_code
+
+
+def _run_proof(
+    data: bytes, path: Path, port: int, timing: Timing | None, report: _Report
+) -> ProofResult:
+    report.say("Behaviour proof (your program runs, is cut off mid-connection, and restarts):")
+    result = prove(data, name=path.name, port=port, timing=timing, on_step=report.step)
+    if result.outcome == "skipped":
+        report.wrapped(f"skipped: {result.reason}.", "    ", first="  ")
+    elif result.outcome == "error":
+        report.wrapped(
+            f"could not run here ({result.reason}). This is a problem on our side, not in "
+            "your program; the verdict rests on the static analysis.",
+            "    ",
+            first="  ",
+        )
+    report.say()
+    return result
+
+
+def _verdict(
+    analysis: Analysis,
+    proof: ProofResult | None,
+    diagnosis: Diagnosis | None,
+    passed: bool,
+) -> tuple[str, str]:
+    if passed:
+        if proof is not None and proof.passed:
+            text = "passed. SO_REUSEADDR is on before bind(), and your server restarted at once."
+            if proof.time_wait is False:
+                text += (
+                    " (The port was not left in TIME_WAIT this time, so the restart proved less;"
+                    " accept() the connection so the next check can show more.)"
+                )
+        else:
+            text = "passed. SO_REUSEADDR is on before bind() on your listening socket."
+        return text, "Submit the flag with `sockdojo submit FLAG`."
+    errors = analysis.errors
+    if errors:
+        count = len(errors)
+        text = f"not yet: {count} problem{'s' if count > 1 else ''} in your code."
+        if proof is not None and proof.outcome == "address-in-use":
+            text += " The restart failed exactly as the analysis predicted."
+        return text, errors[0].fix
+    if diagnosis is not None:
+        return f"not yet: {diagnosis.saw}", diagnosis.next_step
+    return "not yet.", "Fix the problems above and run the check again."
+
+
+def _proof_json(
+    proof: ProofResult | None,
+    run_proof: bool,
+    analysis: Analysis,
+    diagnosis: Diagnosis | None,
+) -> dict[str, object]:
+    if proof is None:
+        reason = "--no-run" if not run_proof else "the file is not runnable Python"
+        return {"ran": False, "outcome": "skipped", "reason": reason}
+    data = proof.as_dict()
+    data["ran"] = proof.ran
+    data["diagnosis"] = diagnosis.as_dict() if diagnosis is not None else None
+    return data
