@@ -101,7 +101,7 @@ CATALOGUE: Mapping[str, Entry] = {
     "syntax-error": Entry(
         "error",
         "Python cannot read this file: {message}.",
-        "Fix the spot marked below (the real mistake is sometimes at the end of the line "
+        "Fix the spot marked with ^ (the real mistake is sometimes at the end of the line "
         "before it), then run the check again.",
     ),
     "file-empty": Entry(

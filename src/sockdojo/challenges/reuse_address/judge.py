@@ -164,9 +164,11 @@ class Judge:
     def verdict(self) -> Analysis:
         interp = self.interp
         if interp.incomplete is not None:
+            # The walk stopped half-way: anything else said now would rest on half a program.
             self.add(
                 "cannot-follow", None, what="the whole program", reason=f": {interp.incomplete}"
             )
+            return Analysis(tuple(self.findings), runnable=True, reuse_ok=False, summary="")
         for line, col, name in interp.exec_strings:
             self.add(
                 "cannot-follow",

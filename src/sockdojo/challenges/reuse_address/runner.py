@@ -139,7 +139,10 @@ class _Report:
                 marker = "".join(c if c == "\t" else " " for c in item.source[: item.caret - 1])
                 self.say(" " * len(prefix) + marker + "^")
         self.wrapped(item.explanation, "    ")
-        self.wrapped(item.fix, "    ", first="    Fix: ")
+        if item.severity == "error":
+            self.wrapped(item.fix, "    ", first="    Fix: ")
+        elif item.fix != "Nothing to change.":
+            self.wrapped(item.fix, "    ", first="    Tip: ")
 
     def step(self, item: Step) -> None:
         self.steps.append(item)
@@ -184,8 +187,10 @@ def run_reuse_address(
     proof: ProofResult | None = None
     if not run_proof:
         report.say("Behaviour proof: skipped (--no-run).")
+        report.say()
     elif not analysis.runnable:
         report.say("Behaviour proof: skipped, since Python cannot run this file as it is.")
+        report.say()
     else:
         proof = _run_proof(data, path, port, timing, report)
 
@@ -193,6 +198,8 @@ def run_reuse_address(
     diagnosis = proof_diagnosis(proof, port) if proof is not None and proof.ran else None
     verdict, next_step = _verdict(analysis, proof, diagnosis, passed)
     flag = mint_flag() if passed else None
+    if flag is not None:
+        next_step = f"Submit it: sockdojo submit '{flag}'"
     exit_code = 0 if passed else 1
 
     if as_json:
@@ -257,7 +264,7 @@ def _verdict(
                 )
         else:
             text = "passed. SO_REUSEADDR is on before bind() on your listening socket."
-        return text, "Submit the flag with `sockdojo submit FLAG`."
+        return text, "Submit the flag with `sockdojo submit FLAG`."  # replaced by the flag
     errors = analysis.errors
     if errors:
         count = len(errors)

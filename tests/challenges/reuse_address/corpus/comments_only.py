@@ -1,0 +1,3 @@
+# TODO: write the server
+# remember: bind, listen, accept
+

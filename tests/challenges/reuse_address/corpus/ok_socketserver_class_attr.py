@@ -1,0 +1,11 @@
+import socketserver
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        print(self.request.recv(1024))
+
+
+socketserver.TCPServer.allow_reuse_address = True
+with socketserver.TCPServer(("127.0.0.1", 1337), Handler) as server:
+    server.serve_forever()

@@ -1,0 +1,207 @@
+"""The behaviour proof, for real: learner programs run, are killed mid-connection, restart.
+
+Inside a private network namespace the programs use 127.0.0.1:1337 as written (the namespace
+has its own port space). On the host, programs are rewritten to a free port: never 1337 there.
+"""
+
+from __future__ import annotations
+
+import socket
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sockdojo.challenges.reuse_address import proof as proof_module
+from sockdojo.challenges.reuse_address.proof import (
+    ProofResult,
+    Step,
+    Timing,
+    address_in_use_line,
+    port_busy,
+    prove,
+)
+
+CORPUS = Path(__file__).parent / "corpus"
+CASES = [
+    c for c in tomllib.loads((CORPUS / "expectations.toml").read_text())["case"] if "proof" in c
+]
+FAST = Timing(listen=1.5, restart=3.0)
+ERRNO_98 = "OSError: [Errno 98] Address already in use"
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("needs_netns")
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_corpus_program_in_a_private_namespace(
+    case: dict[str, str], marked_name: str, no_sandbox_litter: Callable[[], None]
+) -> None:
+    steps: list[Step] = []
+    result = prove(
+        (CORPUS / case["file"]).read_bytes(),
+        name=marked_name,
+        isolation="private",
+        timing=FAST,
+        on_step=steps.append,
+    )
+    assert result.outcome == case["proof"], result
+    assert "namespace" in (result.isolation or "")
+    names = [s.name for s in steps]
+    if result.outcome == "bound":
+        assert names[-4:] == ["killed", "time-wait", "restarted", "bound"]
+        assert result.time_wait is True
+    if result.outcome == "address-in-use":
+        assert result.error_line == ERRNO_98  # the program's own line, shown as it is
+        assert steps[-1].detail == ERRNO_98
+        assert result.time_wait is True
+    if case["file"] == "other_port.py":
+        assert result.elsewhere == ["127.0.0.1:8080"]
+    if case["file"] == "client_only.py":
+        assert "ConnectionRefusedError" in (result.error_line or "")
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("needs_netns")
+def test_time_wait_is_left_every_time(marked_name: str) -> None:
+    program = (CORPUS / "ok_basic.py").read_bytes()
+    for _ in range(3):
+        result = prove(program, name=marked_name, isolation="private", timing=FAST)
+        assert (result.outcome, result.time_wait, result.accepted) == ("bound", True, True)
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("needs_netns")
+def test_a_server_that_never_accepts_proves_less(marked_name: str) -> None:
+    program = b"import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 1337))\ns.listen()\n"
+    program += b"import time\ntime.sleep(60)\n"
+    steps: list[Step] = []
+    result = prove(
+        program, name=marked_name, isolation="private", timing=FAST, on_step=steps.append
+    )
+    # Killing a listener with an unaccepted connection resets it: no TIME_WAIT, so even a
+    # program without SO_REUSEADDR restarts. The proof says so instead of pretending.
+    assert result.outcome == "bound"
+    assert result.accepted is False
+    assert result.time_wait is False
+    assert "no-time-wait" in [s.name for s in steps]
+
+
+def on_port(name: str, port: int) -> bytes:
+    return (CORPUS / name).read_bytes().replace(b"1337", str(port).encode())
+
+
+def test_on_the_host_a_correct_server_restarts(free_port: int, marked_name: str) -> None:
+    result = prove(
+        on_port("ok_basic.py", free_port),
+        name=marked_name,
+        port=free_port,
+        isolation="host",
+        timing=FAST,
+    )
+    assert result.outcome == "bound"
+    assert result.isolation == "this machine's network"
+    assert result.time_wait is True
+
+
+def test_on_the_host_a_missing_option_shows_errno_98(free_port: int, marked_name: str) -> None:
+    result = prove(
+        on_port("missing_option.py", free_port),
+        name=marked_name,
+        port=free_port,
+        isolation="host",
+        timing=FAST,
+    )
+    assert result.outcome == "address-in-use"
+    assert result.error_line == ERRNO_98
+    # The port stays in TIME_WAIT on the host now: the next run says so, and a program
+    # without the option then dies on its very first start, with the same line.
+    steps: list[Step] = []
+    again = prove(
+        on_port("missing_option.py", free_port),
+        name=marked_name,
+        port=free_port,
+        isolation="host",
+        timing=FAST,
+        on_step=steps.append,
+    )
+    assert again.outcome == "address-in-use"
+    assert "TIME_WAIT" in steps[0].text
+    assert steps[-1].name == "died"
+
+
+def test_on_the_host_a_busy_port_skips_the_proof(free_port: int, marked_name: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", free_port))
+        taken.listen()
+        assert port_busy(free_port) is not None
+        result = prove(b"print('hi')\n", name=marked_name, port=free_port, isolation="host")
+    assert result.outcome == "skipped"
+    assert not result.ran
+    assert "Stop whatever uses the port" in (result.reason or "")
+
+
+def test_on_the_host_a_fork_bomb_is_contained(free_port: int, marked_name: str) -> None:
+    result = prove(
+        on_port("fork_bomb.py", free_port),
+        name=marked_name,
+        port=free_port,
+        isolation="host",
+        timing=FAST,
+    )
+    assert result.outcome == "no-listen"
+    # `marked_name` then checks that not one of its processes is left.
+
+
+@pytest.mark.parametrize("isolation", ["private", "host"])
+def test_ctrl_c_mid_proof_leaves_nothing(
+    isolation: str, free_port: int, marked_name: str, no_sandbox_litter: Callable[[], None]
+) -> None:
+    if isolation == "private" and proof_module.private_network() is None:
+        pytest.skip("this machine allows no private network namespace")
+    port = 1337 if isolation == "private" else free_port
+
+    def interrupt(step: Step) -> None:
+        if step.name == "listening":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        prove(
+            on_port("ok_basic.py", port),
+            name=marked_name,
+            port=port,
+            isolation=isolation,  # type: ignore[arg-type]
+            timing=FAST,
+            on_step=interrupt,
+        )
+    no_sandbox_litter()
+
+
+def test_private_is_refused_plainly_where_impossible(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(proof_module, "private_network", lambda: None)
+    result = prove(b"pass\n", name="x.py", isolation="private")
+    assert result.outcome == "skipped"
+
+
+def test_the_error_line_is_the_programs_own() -> None:
+    stderr = (
+        "Traceback (most recent call last):\n"
+        '  File "/tmp/x/server.py", line 4, in <module>\n'
+        "    s.bind(('127.0.0.1', 1337))\n"
+        "OSError: [Errno 98] Address already in use\n"
+    )
+    assert address_in_use_line(stderr) == ERRNO_98
+    assert address_in_use_line("", "could not start: Address already in use\n") == (
+        "could not start: Address already in use"
+    )
+    assert address_in_use_line("ValueError: nope\n") is None
+
+
+def test_results_survive_the_trip_through_json() -> None:
+    result = ProofResult(
+        "address-in-use",
+        isolation="x",
+        steps=[Step("died", "it died:", ERRNO_98)],
+        error_line=ERRNO_98,
+    )
+    assert ProofResult.from_dict(result.as_dict()) == result
