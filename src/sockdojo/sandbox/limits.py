@@ -49,7 +49,11 @@ def initial_user_namespace():
 def tasks_of(uid):
     # RLIMIT_NPROC counts every task (thread) of the real user, not only ours.
     count = 0
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0  # no /proc (macOS): the limit then counts from zero, which is stricter
+    for entry in entries:
         if not entry.isdigit():
             continue
         try:
@@ -86,7 +90,7 @@ for name, soft, hard in limits:
         resource.setrlimit(which, (min(soft, hard), hard))
     except (OSError, ValueError) as error:
         fail("could not set %s: %s" % (name, error))
-if config["die_with_parent"]:
+if config["die_with_parent"] and sys.platform.startswith("linux"):
     import ctypes
     ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
     if config["parent"] and os.getppid() != config["parent"]:

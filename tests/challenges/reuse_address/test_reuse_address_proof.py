@@ -10,6 +10,7 @@ import socket
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,9 +23,10 @@ from sockdojo.challenges.reuse_address.proof import (
     port_busy,
     prove,
 )
+from sockdojo.sandbox import private_network
 
 CORPUS = Path(__file__).parent / "corpus"
-CASES = [
+CASES: list[dict[str, Any]] = [
     c for c in tomllib.loads((CORPUS / "expectations.toml").read_text())["case"] if "proof" in c
 ]
 FAST = Timing(listen=1.5, restart=3.0)
@@ -157,7 +159,7 @@ def test_on_the_host_a_fork_bomb_is_contained(free_port: int, marked_name: str) 
 def test_ctrl_c_mid_proof_leaves_nothing(
     isolation: str, free_port: int, marked_name: str, no_sandbox_litter: Callable[[], None]
 ) -> None:
-    if isolation == "private" and proof_module.private_network() is None:
+    if isolation == "private" and private_network() is None:
         pytest.skip("this machine allows no private network namespace")
     port = 1337 if isolation == "private" else free_port
 

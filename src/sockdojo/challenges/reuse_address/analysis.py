@@ -15,10 +15,14 @@ interpreter walks the program in execution order:
 - every setsockopt / bind / listen / accept / connect on a socket becomes an event with a
   sequence number; functions nothing calls are walked afterwards, their events marked
   unreachable;
-- `judge()` then reads the events of each listening socket and reports findings.
+- the judge then reads the events of each listening socket and reports findings.
 
 Anything it cannot resolve becomes an `Unknown` value (calls on it are still recorded against a
 stand-in socket named after the expression), and a work budget bounds hostile input.
+
+Where things are: `interpreter` (the walk and its values), `judge` (events -> findings),
+`findings` (what a finding is), `catalogue` (every code with its texts), `facts` (Linux socket
+numbers, library behaviour). This module reads the bytes and ties them together.
 """
 
 from __future__ import annotations
@@ -79,7 +83,15 @@ def analyze(data: bytes, *, port: int = 1337, too_large: bool = False) -> Analys
         interpreter.incomplete = "it is too large or too tangled to follow within the work limit"
     except (RecursionError, MemoryError):
         interpreter.incomplete = "it is nested too deeply"
-    return Judge(interpreter, source, text, port).verdict()
+    except Exception as error:
+        # A construct we do not handle yet (a bug of ours, not the learner's mistake): say so
+        # plainly instead of crashing on their file.
+        interpreter.incomplete = f"it uses something the analysis cannot handle yet ({error!r})"
+    try:
+        return Judge(interpreter, source, text, port).verdict()
+    except Exception as error:
+        reason = f": the analysis failed on it ({error!r}), which is a bug of ours"
+        return _only(finding("cannot-follow", None, None, what="this program", reason=reason))
 
 
 def _syntax_error(error: SyntaxError, source: Source) -> Finding:
