@@ -442,11 +442,11 @@ def prove(
     where = chosen.description if chosen is not None else "this machine's network"
     if on_step is not None:
         if chosen is not None:
-            text = f"in a {where}: {HOST}:{port} and everything on it are the run's own"
+            text = f"running it in a {where}, with a {HOST}:{port} of its own"
         else:
             lingering = TIME_WAIT in (local_states(port) or [])
             state = "free, though still in TIME_WAIT from an earlier run" if lingering else "free"
-            text = f"on {where} (no private namespace allowed here; {HOST}:{port} is {state})"
+            text = f"running it on {where} (no private namespace here; {HOST}:{port} is {state})"
         on_step(Step("isolation", text))
     limits = proof_limits(timing)
     with tempfile.TemporaryDirectory(prefix="sockdojo-proof-") as workdir:
