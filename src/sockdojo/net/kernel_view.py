@@ -17,6 +17,7 @@ from pathlib import Path
 LISTEN = 0x0A
 ESTABLISHED = 0x01
 CLOSE_WAIT = 0x08
+TIME_WAIT = 0x06
 
 _FILES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
 
@@ -45,12 +46,17 @@ def _decode_address(text: str) -> tuple[str, int]:
     return str(address), int(port_hex, 16)
 
 
-def tcp_sockets(port: int | None = None) -> list[TcpSocket] | None:
-    """TCP sockets in this network namespace (listening or connected; those with `port` as
-    their local or remote port when given), or None where the kernel cannot tell us."""
-    found = _sock_diag(port)
+def tcp_sockets(port: int | None = None, *, every_state: bool = False) -> list[TcpSocket] | None:
+    """TCP sockets in this network namespace, or None where the kernel cannot tell us.
+
+    Only listening and connected ones unless `every_state` (TIME_WAIT included); only those
+    with `port` as their local or remote port when it is given.
+    """
+    states = _EVERY_STATE if every_state else _WANTED_STATES
+    found = _sock_diag(port, states)
     if found is None:
-        found = _proc_net_tcp(port)
+        every = _proc_net_tcp(port)
+        found = None if every is None else [s for s in every if (1 << s.state) & states]
     return found
 
 
@@ -67,15 +73,16 @@ _NLMSG_HEADER = struct.Struct("=IHHII")
 _DIAG_REQUEST = struct.Struct("=BBBxI48s")
 _DIAG_MESSAGE = struct.Struct("=BBBB2s2s16s16sI8sIIIII")
 _WANTED_STATES = (1 << LISTEN) | (1 << ESTABLISHED) | (1 << CLOSE_WAIT)
+_EVERY_STATE = 0xFFF
 
 
-def _sock_diag(port: int | None) -> list[TcpSocket] | None:
+def _sock_diag(port: int | None, states: int) -> list[TcpSocket] | None:
     found: list[TcpSocket] = []
     try:
         with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG) as link:
             link.settimeout(1.0)
             for family in (socket.AF_INET, socket.AF_INET6):
-                body = _DIAG_REQUEST.pack(family, socket.IPPROTO_TCP, 0, _WANTED_STATES, b"")
+                body = _DIAG_REQUEST.pack(family, socket.IPPROTO_TCP, 0, states, b"")
                 header = _NLMSG_HEADER.pack(
                     _NLMSG_HEADER.size + len(body), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST_DUMP, 1, 0
                 )

@@ -45,8 +45,7 @@ from sockdojo.net.connect import ConnectFailure, connect_with_retry
 from sockdojo.sandbox import Limits, PidsCgroup, Sandbox, SandboxedProcess, private_network
 
 HOST = "127.0.0.1"
-TIME_WAIT = 0x06
-_PROC_TCP = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+TIME_WAIT = kernel_view.TIME_WAIT
 DRAIN_BYTES = 1 << 20
 ERRNO_LINE = re.compile(r"^\s*(?:\w+\.)*\w*Error: \[Errno 98\]")
 
@@ -203,27 +202,12 @@ def _drain_until_closed(client: socket.socket, timeout: float) -> str:
 
 
 def local_states(port: int) -> list[int] | None:
-    """The state of every TCP socket whose local port is `port`, or None without /proc.
-
-    Read from /proc/net/tcp{,6} rather than through `kernel_view`, whose netlink query asks only
-    for listening and connected sockets: TIME_WAIT and half-closed ones are exactly what we
-    need to see here.
-    """
-    suffix = f":{port:04X}"
-    states: list[int] = []
-    readable = False
-    for path in _PROC_TCP:
-        try:
-            lines = path.read_text().splitlines()[1:]
-        except OSError:
-            continue
-        readable = True
-        for line in lines:
-            fields = line.split()
-            if len(fields) > 3 and fields[1].endswith(suffix):
-                with contextlib.suppress(ValueError):
-                    states.append(int(fields[3], 16))
-    return states if readable else None
+    """The state of every TCP socket whose local port is `port` (TIME_WAIT included: that is
+    exactly what the proof needs to see), or None where the kernel cannot tell us."""
+    sockets = kernel_view.tcp_sockets(port, every_state=True)
+    if sockets is None:
+        return None
+    return [s.state for s in sockets if s.local_port == port]
 
 
 def _wait_time_wait(port: int, timeout: float) -> bool | None:
