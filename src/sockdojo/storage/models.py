@@ -97,3 +97,53 @@ class Submission(Base):
     verdict: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class BadgeGrant(Base):
+    """A badge an admin awarded by hand; completion and first-blood badges are computed."""
+
+    __tablename__ = "badge_grants"
+    __table_args__ = (Index("ix_badge_grants_module_account", "module_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    module_id: Mapped[str] = mapped_column(String(64))
+    emoji: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(100))
+    granted_by: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored.
+
+    A row per login lets the server forget a session at logout (a stolen cookie dies with it)
+    and gives every login a fresh token, so a session id planted before login is worthless.
+    """
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class LoginAttempt(Base):
+    """Logins and registrations, kept in the database so their limits hold across processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_name_client", "name_key", "client", "created_at"),
+        Index("ix_login_attempts_client", "client", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "login" or "register"
+    name_key: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
