@@ -1,0 +1,48 @@
+"""What a scoreboard is made of, independent of how it is computed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+# The windows the module page offers, in days; 0 means all time.
+WINDOWS: tuple[int, ...] = (30, 7, 0)
+DEFAULT_DAYS = 30
+DEFAULT_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Badge:
+    emoji: str
+    title: str
+    kind: str  # "completion", "first_blood" or "granted"
+
+
+@dataclass(frozen=True)
+class Row:
+    rank: int
+    account_id: int
+    hacker: str
+    badges: tuple[Badge, ...]
+    score: int
+    last_solve_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Board:
+    rows: tuple[Row, ...]
+    me: Row | None
+
+
+class ScoreboardSource(Protocol):
+    """Anything that can answer for a module's board at a moment (see the package's rules)."""
+
+    def board(
+        self,
+        module_id: str,
+        days: int,
+        now: dt.datetime,
+        viewer_id: int | None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Board: ...

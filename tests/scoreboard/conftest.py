@@ -1,0 +1,112 @@
+"""A store to build scoreboard situations in, solve by solve, at chosen moments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import delete
+
+from sockdojo.scoreboard import Board, SqlScoreboard
+from sockdojo.storage import accounts, badges
+from sockdojo.storage.admin import set_launch_date
+from sockdojo.storage.database import Store
+from sockdojo.storage.models import Account, BadgeGrant, Module, Solve
+from sockdojo.storage.solves import record_solve
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+class Scenario:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.now = NOW
+        self.launch(NOW - dt.timedelta(days=365))
+
+    def reset(self) -> None:
+        with self.store.session() as session:
+            session.execute(delete(Solve))
+            session.execute(delete(BadgeGrant))
+            session.execute(delete(Account))
+        self.launch(NOW - dt.timedelta(days=365))
+
+    def account(self, name: str, *, hidden: bool = False, admin: bool = False) -> int:
+        return accounts.create(self.store, name, hidden=hidden, admin=admin).id
+
+    def solve(
+        self, account_id: int, challenge: str, when: dt.datetime, module: str = "sockets"
+    ) -> None:
+        with self.store.session() as session:
+            assert record_solve(
+                session, account_id=account_id, module_id=module, challenge_id=challenge, when=when
+            )
+
+    def populate(
+        self,
+        launch: dt.datetime,
+        people: list[tuple[str, bool, bool]],
+        solves: list[tuple[int, str, str, dt.datetime]],
+        grants: list[tuple[int, str, str]],
+    ) -> list[int]:
+        """Start over with these accounts (name, hidden, admin), solves (account index, module,
+        challenge, when) and grants (account index, emoji, title), in one transaction."""
+        with self.store.session() as session:
+            session.execute(delete(Solve))
+            session.execute(delete(BadgeGrant))
+            session.execute(delete(Account))
+            set_launch_date(session, "sockets", launch)
+            made = [
+                Account(name=name, name_key=name.lower(), is_hidden=hidden, is_admin=admin)
+                for name, hidden, admin in people
+            ]
+            session.add_all(made)
+            session.flush()
+            ids = [account.id for account in made]
+            session.add_all(
+                Solve(
+                    account_id=ids[index], module_id=module, challenge_id=challenge, solved_at=when
+                )
+                for index, module, challenge, when in solves
+            )
+            session.add_all(
+                BadgeGrant(account_id=ids[index], module_id="sockets", emoji=emoji, title=title)
+                for index, emoji, title in grants
+            )
+        return ids
+
+    def ago(self, **delta: float) -> dt.datetime:
+        return self.now - dt.timedelta(**delta)
+
+    def launch(self, when: dt.datetime) -> None:
+        with self.store.session() as session:
+            set_launch_date(session, "sockets", when)
+
+    def grant(self, account_id: int, emoji: str, title: str) -> None:
+        with self.store.session() as session:
+            badges.grant(
+                session,
+                account_id=account_id,
+                module_id="sockets",
+                emoji=emoji,
+                title=title,
+                granted_by=None,
+            )
+
+    def board(self, days: int = 30, viewer: int | None = None, limit: int = 20) -> Board:
+        return SqlScoreboard(self.store).board("sockets", days, self.now, viewer, limit)
+
+    def table(self, days: int = 30, viewer: int | None = None, limit: int = 20) -> list[tuple]:
+        """(rank, hacker, score) of each row on the page."""
+        return [(r.rank, r.hacker, r.score) for r in self.board(days, viewer, limit).rows]
+
+
+@pytest.fixture
+def scenario(database_url: str) -> Iterator[Scenario]:
+    """On SQLite and on PostgreSQL (the root conftest's `database_url`)."""
+    store = Store(database_url)
+    with store.session() as session:
+        # A second module, so that its solves can be shown not to count for this one.
+        session.add(Module(id="other", title="Other", launched_at=NOW - dt.timedelta(days=400)))
+    yield Scenario(store)
+    store.dispose()
