@@ -1,0 +1,539 @@
+"""What the web dojo does, apart from HTTP: the pages and the API are thin layers over this.
+
+Every method is synchronous and opens its own database session; the HTTP handlers call them in
+a worker thread so that a slow database (or a CLI holding the SQLite write lock) never blocks
+the event loop.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from sockdojo.challenges import registry
+from sockdojo.config import valid_account_name
+from sockdojo.flags import FlagAuthority, FlagProblem
+from sockdojo.scoreboard import Badge, Board, ScoreboardSource, SqlScoreboard
+from sockdojo.scoreboard.badges import badges_for
+from sockdojo.scoreboard.history import counted_solve_times, solve_counts
+from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS
+from sockdojo.scoreboard.query import window_start
+from sockdojo.storage import accounts, admin, badges, web_auth
+from sockdojo.storage.database import Store
+from sockdojo.storage.models import Account, BadgeGrant, Solve, utcnow
+from sockdojo.storage.solves import record_attempt, solved_challenges
+from sockdojo.submissions import SubmitOutcome, submit_flag
+from sockdojo.web.chart import Cell, LineChart, activity_grid, solves_over_time
+from sockdojo.web.passwords import Passwords, password_problem
+
+MODULE_ID = registry.MODULE_ID
+WRONG_VERDICTS = frozenset(problem.value for problem in FlagProblem)
+RATE_LIMITED = "rate_limited"
+# A submitted flag longer than this cannot be one; the cap bounds the work spent on it.
+FLAG_INPUT_LIMIT = 1024
+CHART_HACKERS = 5
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of each thing an account or a client may do, and over which period.
+
+    Failed logins are counted per (name, client address) and per client address alone, so a
+    guesser can neither hammer one account nor spray many; registrations per client address.
+    """
+
+    wrong_flags: int = 10  # CTFd's default: 10 wrong flags a minute
+    wrong_flag_period: dt.timedelta = dt.timedelta(minutes=1)
+    login_failures_per_name: int = 5
+    login_failures_per_client: int = 30
+    login_period: dt.timedelta = dt.timedelta(minutes=5)
+    registrations_per_client: int = 10
+    registration_period: dt.timedelta = dt.timedelta(hours=1)
+    session_lifetime: dt.timedelta = dt.timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    id: int
+    name: str
+    is_admin: bool
+    is_hidden: bool
+
+    @classmethod
+    def of(cls, account: Account) -> Viewer:
+        return cls(account.id, account.name, account.is_admin, account.is_hidden)
+
+
+class FormError(Exception):
+    """Input a person can fix; the message says how."""
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int, message: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.message = message
+
+
+def _retry_after(
+    times: list[dt.datetime], limit: int, period: dt.timedelta, now: dt.datetime
+) -> int | None:
+    """Seconds until fewer than `limit` of `times` remain in the period, or None if already so."""
+    if len(times) < limit:
+        return None
+    # The attempt whose ageing out brings the count back under the limit.
+    pivot = sorted(times)[len(times) - limit]
+    return max(1, math.ceil((pivot + period - now).total_seconds()))
+
+
+@dataclass(frozen=True)
+class ChallengeState:
+    challenge: registry.Challenge
+    solved_at: dt.datetime | None
+    solves: int
+
+    @property
+    def solved(self) -> bool:
+        return self.solved_at is not None
+
+
+@dataclass(frozen=True)
+class ModulePage:
+    challenges: tuple[ChallengeState, ...]
+    days: int
+    board: Board
+    launched_at: dt.datetime
+    chart: LineChart | None
+    chart_start: dt.datetime
+    viewer_ranked: bool
+
+
+@dataclass(frozen=True)
+class Standing:
+    days: int
+    rank: int | None
+    score: int
+
+
+@dataclass(frozen=True)
+class HackerPage:
+    name: str
+    is_admin: bool
+    is_hidden: bool
+    joined_at: dt.datetime
+    badges: tuple[Badge, ...]
+    solves: tuple[tuple[registry.Challenge, dt.datetime], ...]
+    standings: tuple[Standing, ...]
+    activity: tuple[Cell, ...]
+    activity_size: tuple[int, int]
+    attempts: tuple[tuple[dt.datetime, str | None, str], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    id: int
+    name: str
+    is_admin: bool
+    is_hidden: bool
+    has_password: bool
+    created_at: dt.datetime
+    solves: int
+
+
+@dataclass(frozen=True)
+class GrantedBadge:
+    id: int
+    hacker: str
+    emoji: str
+    title: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AdminPage:
+    accounts: tuple[AccountSummary, ...]
+    badges: tuple[GrantedBadge, ...]
+    launched_at: dt.datetime
+
+
+class WebDojo:
+    def __init__(
+        self,
+        store: Store,
+        authority: FlagAuthority,
+        *,
+        passwords: Passwords | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        scoreboard: ScoreboardSource | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.store = store
+        self.authority = authority
+        self.passwords = passwords or Passwords()
+        self.clock = clock
+        self.scoreboard = scoreboard or SqlScoreboard(store)
+        self.limits = limits or Limits()
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    # Accounts and sessions
+
+    def viewer(self, token: str) -> Viewer | None:
+        with self.store.session() as session:
+            account = web_auth.session_account(
+                session, token, self.now(), self.limits.session_lifetime
+            )
+            return Viewer.of(account) if account is not None else None
+
+    def _start_session(self, account_id: int) -> str:
+        now = self.now()
+        with self.store.session() as session:
+            web_auth.close_expired(session, now, self.limits.session_lifetime)
+            return web_auth.open_session(session, account_id, now)
+
+    def register(self, name: str, password: str, confirm: str, client: str) -> tuple[Viewer, str]:
+        """Create an account and sign it in; returns it and its session token."""
+        now = self.now()
+        with self.store.session() as session:
+            recent = web_auth.attempts_since(
+                session,
+                kind="register",
+                since=now - self.limits.registration_period,
+                client=client,
+            )
+        if recent >= self.limits.registrations_per_client:
+            raise RateLimited(
+                math.ceil(self.limits.registration_period.total_seconds()),
+                "Too many new accounts from your address: try again later.",
+            )
+        problem = None
+        if not valid_account_name(name):
+            problem = (
+                "Choose a name of 1 to 32 letters, digits, '.', '_' or '-', "
+                "starting with a letter or a digit."
+            )
+        elif password != confirm:
+            problem = "The two passwords differ: type the same password twice."
+        else:
+            problem = password_problem(password)
+        account = None
+        if problem is None:
+            try:
+                account = accounts.create(
+                    self.store, name, password_hash=self.passwords.hash(password)
+                )
+            except ValueError:
+                problem = "That name is taken: choose another one."
+        with self.store.session() as session:
+            web_auth.record_attempt(
+                session,
+                kind="register",
+                name=name,
+                client=client,
+                succeeded=account is not None,
+                now=now,
+            )
+        if account is None:
+            assert problem is not None
+            raise FormError(problem)
+        return Viewer.of(account), self._start_session(account.id)
+
+    def login(self, name: str, password: str, client: str) -> tuple[Viewer, str]:
+        now = self.now()
+        since = now - self.limits.login_period
+        with self.store.session() as session:
+            per_name = web_auth.failures_since(
+                session, kind="login", since=since, client=client, name=name
+            )
+            per_client = web_auth.failures_since(session, kind="login", since=since, client=client)
+        wait = max(
+            _retry_after(
+                per_name, self.limits.login_failures_per_name, self.limits.login_period, now
+            )
+            or 0,
+            _retry_after(
+                per_client, self.limits.login_failures_per_client, self.limits.login_period, now
+            )
+            or 0,
+        )
+        if wait:
+            raise RateLimited(
+                wait, f"Too many failed logins. Wait {wait} seconds before you try again."
+            )
+        with self.store.session() as session:
+            account = accounts.find(session, name) if valid_account_name(name) else None
+        ok = self.passwords.verify(account.password_hash if account else None, password)
+        with self.store.session() as session:
+            web_auth.record_attempt(
+                session, kind="login", name=name, client=client, succeeded=ok, now=now
+            )
+            if (
+                ok
+                and account is not None
+                and account.password_hash
+                and self.passwords.needs_rehash(account.password_hash)
+            ):
+                admin.set_password_hash(session, account.id, self.passwords.hash(password))
+        if not ok or account is None:
+            raise FormError("Wrong name or password.")
+        return Viewer.of(account), self._start_session(account.id)
+
+    def logout(self, token: str) -> None:
+        with self.store.session() as session:
+            web_auth.close_session(session, token)
+
+    # Reading
+
+    def challenge_states(self, viewer: Viewer | None) -> tuple[ChallengeState, ...]:
+        now = self.now()
+        with self.store.session() as session:
+            solved = solved_challenges(session, viewer.id, MODULE_ID) if viewer else {}
+            counts = solve_counts(session, MODULE_ID, now)
+        return tuple(
+            ChallengeState(challenge, solved.get(challenge.id), counts.get(challenge.id, 0))
+            for challenge in registry.CHALLENGES
+        )
+
+    def board(self, viewer: Viewer | None, days: int, limit: int = DEFAULT_LIMIT) -> Board:
+        return self.scoreboard.board(
+            MODULE_ID, days, self.now(), viewer.id if viewer else None, limit
+        )
+
+    def module_page(self, viewer: Viewer | None, days: int) -> ModulePage:
+        now = self.now()
+        board = self.board(viewer, days)
+        with self.store.session() as session:
+            launched_at = admin.launch_date(session, MODULE_ID)
+            top = board.rows[:CHART_HACKERS]
+            times = counted_solve_times(session, MODULE_ID, [r.account_id for r in top], days, now)
+        start = window_start(days, now)
+        chart_start = max(start, launched_at) if start is not None else launched_at
+        chart_start = min(chart_start, now)
+        chart = (
+            solves_over_time(
+                [(r.hacker, times.get(r.account_id, [])) for r in top], chart_start, now
+            )
+            if top
+            else None
+        )
+        return ModulePage(
+            challenges=self.challenge_states(viewer),
+            days=days,
+            board=board,
+            launched_at=launched_at,
+            chart=chart,
+            chart_start=chart_start,
+            viewer_ranked=viewer is not None and not (viewer.is_admin or viewer.is_hidden),
+        )
+
+    def hacker_page(self, name: str, viewer: Viewer | None) -> HackerPage | None:
+        """A hacker's profile; None when there is no such hacker for this viewer to see."""
+        now = self.now()
+        with self.store.session() as session:
+            account = accounts.find(session, name) if valid_account_name(name) else None
+            if account is None:
+                return None
+            is_self = viewer is not None and viewer.id == account.id
+            if account.is_hidden and not (is_self or (viewer is not None and viewer.is_admin)):
+                return None
+            solved = solved_challenges(session, account.id, MODULE_ID)
+            earned = badges_for(session, MODULE_ID, [account.id], now).get(account.id, ())
+            attempts = (
+                tuple(
+                    (attempt.created_at, attempt.challenge_id, attempt.verdict)
+                    for attempt in web_auth.recent_submissions(session, account.id, 10)
+                )
+                if is_self
+                else ()
+            )
+        standings = []
+        if not (account.is_admin or account.is_hidden):
+            for days in WINDOWS:
+                mine = self.scoreboard.board(MODULE_ID, days, now, account.id, limit=0).me
+                standings.append(
+                    Standing(days, mine.rank if mine else None, mine.score if mine else 0)
+                )
+        ordered = tuple(
+            (challenge, solved[challenge.id])
+            for challenge in sorted(registry.CHALLENGES, key=lambda c: solved.get(c.id, now))
+            if challenge.id in solved
+        )
+        cells, width, height = activity_grid([when.date() for _, when in ordered], now.date())
+        return HackerPage(
+            name=account.name,
+            is_admin=account.is_admin,
+            is_hidden=account.is_hidden,
+            joined_at=account.created_at,
+            badges=earned,
+            solves=ordered,
+            standings=tuple(standings),
+            activity=cells,
+            activity_size=(width, height),
+            attempts=attempts,
+        )
+
+    # Submitting
+
+    def submit(
+        self, viewer: Viewer, flag: str, challenge_id: str | None, source: str
+    ) -> SubmitOutcome:
+        """Check and record a flag, unless the account is over its wrong-flag limit.
+
+        The limit is computed from the stored attempts, so it holds across server processes;
+        refused attempts are stored too (as "rate_limited") but do not extend the wait.
+        """
+        now = self.now()
+        period = self.limits.wrong_flag_period
+        with self.store.session() as session:
+            wrong = web_auth.wrong_submissions_since(
+                session, viewer.id, now - period, WRONG_VERDICTS
+            )
+        wait = _retry_after(wrong, self.limits.wrong_flags, period, now)
+        if wait is not None:
+            with self.store.session() as session:
+                record_attempt(
+                    session,
+                    account_id=viewer.id,
+                    module_id=MODULE_ID,
+                    challenge_id=challenge_id,
+                    submitted=flag,
+                    verdict=RATE_LIMITED,
+                    source=source,
+                    when=now,
+                )
+            raise RateLimited(
+                wait,
+                f"That is {self.limits.wrong_flags} wrong flags within a minute: wait {wait} "
+                "seconds, then check that you copy the whole flag your own program printed.",
+            )
+        return submit_flag(
+            self.store,
+            self.authority,
+            account_id=viewer.id,
+            submitted=flag[:FLAG_INPUT_LIMIT],
+            source=source,
+            expected_challenge=challenge_id,
+            now=now,
+        )
+
+    # Administration
+
+    def admin_page(self) -> AdminPage:
+        with self.store.session() as session:
+            counts = {
+                int(account_id): int(count)
+                for account_id, count in session.execute(
+                    select(Solve.account_id, func.count(Solve.id))
+                    .where(Solve.module_id == MODULE_ID)
+                    .group_by(Solve.account_id)
+                )
+            }
+            summaries = tuple(
+                AccountSummary(
+                    id=account.id,
+                    name=account.name,
+                    is_admin=account.is_admin,
+                    is_hidden=account.is_hidden,
+                    has_password=account.password_hash is not None,
+                    created_at=account.created_at,
+                    solves=counts.get(account.id, 0),
+                )
+                for account in admin.all_accounts(session)
+            )
+            granted = tuple(
+                GrantedBadge(grant.id, name, grant.emoji, grant.title, grant.created_at)
+                for grant, name in session.execute(
+                    select(BadgeGrant, Account.name)
+                    .join(Account, Account.id == BadgeGrant.account_id)
+                    .where(BadgeGrant.module_id == MODULE_ID)
+                    .order_by(BadgeGrant.created_at, BadgeGrant.id)
+                )
+            )
+            launched_at = admin.launch_date(session, MODULE_ID)
+        return AdminPage(summaries, granted, launched_at)
+
+    def set_hidden(self, account_id: int, hidden: bool) -> str:
+        with self.store.session() as session:
+            account = admin.set_hidden(session, account_id, hidden)
+            if account is None:
+                raise FormError("There is no such account.")
+            return account.name
+
+    def grant_badge(self, by: Viewer, hacker: str, emoji: str, title: str) -> None:
+        with self.store.session() as session:
+            account = accounts.find(session, hacker) if valid_account_name(hacker) else None
+            if account is None:
+                raise FormError("There is no hacker by that name.")
+            try:
+                badges.grant(
+                    session,
+                    account_id=account.id,
+                    module_id=MODULE_ID,
+                    emoji=emoji,
+                    title=title,
+                    granted_by=by.id,
+                )
+            except ValueError as error:
+                raise FormError(f"{str(error).capitalize()}.") from None
+
+    def revoke_badge(self, badge_id: int) -> None:
+        with self.store.session() as session:
+            if not badges.revoke(session, badge_id):
+                raise FormError("There is no such badge.")
+
+    def set_launch_date(self, when: dt.datetime) -> None:
+        with self.store.session() as session:
+            admin.set_launch_date(session, MODULE_ID, when)
+
+    def solves_csv(self) -> Iterator[str]:
+        """The module's solves as CSV lines, with a header."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+
+        def line(values: list[object]) -> str:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow([_csv_safe(value) for value in values])
+            return buffer.getvalue()
+
+        yield line(
+            [
+                "solve_id",
+                "hacker",
+                "account_id",
+                "admin",
+                "hidden",
+                "module",
+                "challenge",
+                "solved_at",
+            ]
+        )
+        with self.store.session() as session:
+            records = list(admin.solve_records(session, MODULE_ID))
+        for record in records:
+            yield line(
+                [
+                    record.solve_id,
+                    record.hacker,
+                    record.account_id,
+                    int(record.admin),
+                    int(record.hidden),
+                    record.module_id,
+                    record.challenge_id,
+                    record.solved_at.isoformat(),
+                ]
+            )
+
+
+def _csv_safe(value: object) -> object:
+    """Keep spreadsheets from running a cell as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

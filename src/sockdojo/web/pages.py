@@ -1,0 +1,353 @@
+"""The HTML pages: home, module, challenge, hacker, accounts and admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from sockdojo.challenges import registry
+from sockdojo.web.context import (
+    current_viewer,
+    dojo_of,
+    parse_days,
+    render,
+    require_admin,
+)
+from sockdojo.web.dojo import FormError, RateLimited
+from sockdojo.web.markdown import render as markdown
+from sockdojo.web.security import (
+    CSRF_FIELD,
+    begin_signed_in,
+    check_csrf,
+    client_address,
+    end_session,
+    flash,
+    safe_next,
+    session_token,
+)
+
+MODULE_PATH = f"/{registry.MODULE_ID}/"
+EXPORT_NAME = f"sockdojo-{registry.MODULE_ID}-solves.csv"
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, CSRF-checked. Small limits: our forms have a few short fields."""
+    form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
+    check_csrf(request, form.get(CSRF_FIELD))
+    return form
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+async def home(request: Request) -> Response:
+    dojo = dojo_of(request)
+    viewer = await current_viewer(request)
+    states = await run_in_threadpool(dojo.challenge_states, viewer)
+    return await render(
+        request,
+        "home.html",
+        {
+            "solved": sum(state.solved for state in states),
+            "total": len(states),
+            "introduction": markdown(registry.module_introduction()),
+        },
+    )
+
+
+async def module_page(request: Request) -> Response:
+    days = parse_days(request.query_params.get("days"))
+    dojo = dojo_of(request)
+    viewer = await current_viewer(request)
+    page = await run_in_threadpool(dojo.module_page, viewer, days)
+    return await render(
+        request,
+        "module.html",
+        {"page": page, "introduction": markdown(registry.module_introduction())},
+    )
+
+
+def _challenge(request: Request) -> registry.Challenge:
+    challenge = registry.get(request.path_params["challenge"])
+    if challenge is None:
+        raise HTTPException(404, "There is no such challenge in this module.")
+    return challenge
+
+
+async def _challenge_response(
+    request: Request,
+    challenge: registry.Challenge,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    refused: str | None = None,
+) -> Response:
+    dojo = dojo_of(request)
+    viewer = await current_viewer(request)
+    states = await run_in_threadpool(dojo.challenge_states, viewer)
+    index = next(i for i, state in enumerate(states) if state.challenge.id == challenge.id)
+    run = challenge.run_usage
+    if viewer is not None:
+        # Flags are minted per account: the CLI must act as the web account to earn this one.
+        run = run.replace("sockdojo ", f"sockdojo --account {viewer.name} ", 1)
+    return await render(
+        request,
+        "challenge.html",
+        {
+            "challenge": challenge,
+            "state": states[index],
+            "previous": states[index - 1].challenge if index > 0 else None,
+            "next": states[index + 1].challenge if index + 1 < len(states) else None,
+            "description": _description(challenge),
+            "run": run,
+            "refused": refused,
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _description(challenge: registry.Challenge) -> Markup:
+    try:
+        return markdown(challenge.description)
+    except FileNotFoundError:
+        # A challenge registered before its text was written: the page still works.
+        return markdown(challenge.summary)
+
+
+async def challenge_page(request: Request) -> Response:
+    return await _challenge_response(request, _challenge(request))
+
+
+async def submit_flag(request: Request) -> Response:
+    challenge = _challenge(request)
+    form = await read_form(request)
+    viewer = await current_viewer(request)
+    page = f"{MODULE_PATH}{challenge.id}/"
+    if viewer is None:
+        flash(request, "error", "Log in to submit flags.")
+        return see_other(f"/login?next={quote(page)}")
+    try:
+        outcome = await run_in_threadpool(
+            dojo_of(request).submit, viewer, text(form, "flag"), challenge.id, "web"
+        )
+    except RateLimited as limited:
+        return await _challenge_response(
+            request,
+            challenge,
+            status_code=429,
+            headers={"Retry-After": str(limited.retry_after)},
+            refused=limited.message,
+        )
+    flash(request, "ok" if outcome.correct else "error", outcome.message)
+    return see_other(page + "#flag")
+
+
+async def hacker_page(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    page = await run_in_threadpool(
+        dojo_of(request).hacker_page, request.path_params["name"], viewer
+    )
+    if page is None:
+        raise HTTPException(404, "There is no hacker by that name.")
+    return await render(request, "hacker.html", {"hacker": page})
+
+
+# Accounts
+
+
+async def register_page(request: Request) -> Response:
+    return await render(request, "register.html", {"name": "", "problem": None})
+
+
+async def register(request: Request) -> Response:
+    form = await read_form(request)
+    name = text(form, "name").strip()
+    try:
+        viewer, token = await run_in_threadpool(
+            dojo_of(request).register,
+            name,
+            text(form, "password"),
+            text(form, "confirm"),
+            client_address(request),
+        )
+    except FormError as problem:
+        return await render(
+            request,
+            "register.html",
+            {"name": name, "problem": str(problem)},
+            status_code=400,
+        )
+    except RateLimited as limited:
+        return await render(
+            request,
+            "register.html",
+            {"name": name, "problem": limited.message},
+            status_code=429,
+            headers={"Retry-After": str(limited.retry_after)},
+        )
+    begin_signed_in(request, token)
+    flash(request, "ok", f"Welcome, {viewer.name}! Your account is ready.")
+    return see_other(MODULE_PATH)
+
+
+async def login_page(request: Request) -> Response:
+    target = safe_next(request.query_params.get("next"), MODULE_PATH)
+    return await render(request, "login.html", {"name": "", "problem": None, "next": target})
+
+
+async def login(request: Request) -> Response:
+    form = await read_form(request)
+    name = text(form, "name").strip()
+    target = safe_next(text(form, "next"), MODULE_PATH)
+    try:
+        viewer, token = await run_in_threadpool(
+            dojo_of(request).login, name, text(form, "password"), client_address(request)
+        )
+    except FormError as problem:
+        context: dict[str, Any] = {"name": name, "problem": str(problem), "next": target}
+        return await render(request, "login.html", context, status_code=400)
+    except RateLimited as limited:
+        context = {"name": name, "problem": limited.message, "next": target}
+        return await render(
+            request,
+            "login.html",
+            context,
+            status_code=429,
+            headers={"Retry-After": str(limited.retry_after)},
+        )
+    begin_signed_in(request, token)
+    flash(request, "ok", f"Welcome back, {viewer.name}.")
+    return see_other(target)
+
+
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    token = session_token(request)
+    if token:
+        await run_in_threadpool(dojo_of(request).logout, token)
+    end_session(request)
+    flash(request, "ok", "You are logged out.")
+    return see_other("/")
+
+
+# Administration
+
+
+async def admin_page(request: Request) -> Response:
+    await require_admin(request)
+    page = await run_in_threadpool(dojo_of(request).admin_page)
+    return await render(request, "admin.html", {"page": page})
+
+
+async def _admin_action(request: Request) -> tuple[FormData, Any]:
+    form = await read_form(request)
+    return form, await require_admin(request)
+
+
+async def admin_set_hidden(request: Request) -> Response:
+    form, _ = await _admin_action(request)
+    hidden = text(form, "hidden") == "1"
+    try:
+        name = await run_in_threadpool(
+            dojo_of(request).set_hidden, request.path_params["account_id"], hidden
+        )
+    except FormError as problem:
+        flash(request, "error", str(problem))
+    else:
+        state = "hidden from" if hidden else "shown on"
+        flash(request, "ok", f"{name} is now {state} the scoreboard.")
+    return see_other("/admin")
+
+
+async def admin_grant_badge(request: Request) -> Response:
+    form, admin = await _admin_action(request)
+    try:
+        await run_in_threadpool(
+            dojo_of(request).grant_badge,
+            admin,
+            text(form, "hacker").strip(),
+            text(form, "emoji"),
+            text(form, "title"),
+        )
+    except FormError as problem:
+        flash(request, "error", str(problem))
+    else:
+        flash(request, "ok", "Badge granted.")
+    return see_other("/admin")
+
+
+async def admin_revoke_badge(request: Request) -> Response:
+    await _admin_action(request)
+    try:
+        await run_in_threadpool(dojo_of(request).revoke_badge, request.path_params["badge_id"])
+    except FormError as problem:
+        flash(request, "error", str(problem))
+    else:
+        flash(request, "ok", "Badge taken back.")
+    return see_other("/admin")
+
+
+def parse_launch_date(raw: str) -> dt.datetime:
+    """A date and time from the form's datetime-local field, read as UTC."""
+    try:
+        when = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise FormError("Give the launch date as YYYY-MM-DD HH:MM (UTC).") from None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+async def admin_set_launch(request: Request) -> Response:
+    form, _ = await _admin_action(request)
+    try:
+        when = parse_launch_date(text(form, "launched_at"))
+        await run_in_threadpool(dojo_of(request).set_launch_date, when)
+    except FormError as problem:
+        flash(request, "error", str(problem))
+    else:
+        flash(request, "ok", f"The module now counts solves from {when:%Y-%m-%d %H:%M} UTC.")
+    return see_other("/admin")
+
+
+async def admin_export(request: Request) -> Response:
+    await require_admin(request)
+    return StreamingResponse(
+        dojo_of(request).solves_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{EXPORT_NAME}"'},
+    )
+
+
+ROUTES = [
+    Route("/", home, name="home"),
+    Route(MODULE_PATH, module_page, name="module"),
+    Route(MODULE_PATH + "{challenge}/", challenge_page, name="challenge"),
+    Route(MODULE_PATH + "{challenge}/submit", submit_flag, methods=["POST"], name="submit"),
+    Route("/hacker/{name}", hacker_page, name="hacker"),
+    Route("/register", register_page, methods=["GET"], name="register"),
+    Route("/register", register, methods=["POST"]),
+    Route("/login", login_page, methods=["GET"], name="login"),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/admin", admin_page, name="admin"),
+    Route("/admin/accounts/{account_id:int}/hidden", admin_set_hidden, methods=["POST"]),
+    Route("/admin/badges", admin_grant_badge, methods=["POST"]),
+    Route("/admin/badges/{badge_id:int}/revoke", admin_revoke_badge, methods=["POST"]),
+    Route("/admin/launch", admin_set_launch, methods=["POST"]),
+    Route("/admin/solves.csv", admin_export, name="export"),
+]

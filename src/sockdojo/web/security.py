@@ -1,0 +1,120 @@
+"""Sessions, CSRF tokens, flash messages and the headers every response carries.
+
+The session cookie (Starlette's SessionMiddleware: signed, HttpOnly, SameSite=Lax) holds:
+- "csrf": a random token that every form and every API POST must send back;
+- "sid": the token of a server-side web session (`storage.web_auth`), only when signed in;
+- "flash": messages to show once, on the next page.
+Login and registration throw the old contents away and start with fresh tokens, so a cookie an
+attacker planted before login is worth nothing afterwards (session fixation).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+CSRF_REFUSED = "This form is out of date or came from another site. Reload the page and try again."
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, sent: Any) -> None:
+    """Refuse (403) a state-changing request that does not carry this session's token."""
+    expected = request.session.get("csrf")
+    if not (
+        isinstance(expected, str)
+        and isinstance(sent, str)
+        and hmac.compare_digest(expected.encode(), sent.encode())
+    ):
+        raise HTTPException(403, CSRF_REFUSED)
+
+
+def session_token(request: Request) -> str | None:
+    token = request.session.get("sid")
+    return token if isinstance(token, str) else None
+
+
+def begin_signed_in(request: Request, token: str) -> None:
+    """Replace the whole session: new web-session token, new CSRF token."""
+    request.session.clear()
+    request.session["sid"] = token
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def end_session(request: Request) -> None:
+    request.session.clear()
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def flash(request: Request, kind: str, text: str) -> None:
+    messages = list(request.session.get("flash", []))
+    messages.append({"kind": kind, "text": text})
+    request.session["flash"] = messages[-5:]
+
+
+def take_flashes(request: Request) -> list[dict[str, str]]:
+    if "flash" not in request.session:
+        return []
+    messages = request.session.pop("flash")
+    return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths: `next=//evil.example` or `https://…` must not redirect away."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 32 for ch in target)
+    ):
+        return default
+    return target
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class SecurityHeaders:
+    """Headers that close off whole classes of attack, on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
