@@ -322,5 +322,11 @@ def _run_reuse_address(
     sys.exit(code)
 
 
+# The web dojo's commands (serve, account, scoreboard) live in their own module.
+from sockdojo.cli.web_commands import register as register_web_commands  # noqa: E402
+
+register_web_commands(cli)
+
+
 def main() -> None:
     cli(prog_name="sockdojo")

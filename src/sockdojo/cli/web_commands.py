@@ -1,0 +1,319 @@
+"""`sockdojo serve`, `sockdojo account …` and `sockdojo scoreboard`: the web dojo's commands.
+
+Everything heavy (Starlette, uvicorn, Argon2, SQLAlchemy) is imported inside the commands so
+that `sockdojo --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from sockdojo.cli.ui import paint, say, say_json
+from sockdojo.config import valid_account_name
+
+if TYPE_CHECKING:
+    from sockdojo.config import Settings
+    from sockdojo.storage.database import Store
+    from sockdojo.web.passwords import Passwords
+
+WEB_EXTRA_MISSING = (
+    "the web dojo needs extra packages: pip install 'sockdojo[web]' (./scripts/run does it)"
+)
+
+
+def _settings() -> Settings:
+    from sockdojo.config import Settings
+
+    try:
+        return Settings.from_environment()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _store() -> Store:
+    from sockdojo.storage.database import Store
+
+    return Store(_settings().database_url)
+
+
+def _passwords() -> Passwords:
+    try:
+        from sockdojo.web.passwords import Passwords
+    except ImportError:
+        raise click.ClickException(WEB_EXTRA_MISSING) from None
+    return Passwords()
+
+
+def _read_password(from_stdin: bool) -> str:
+    from sockdojo.web.passwords import password_problem
+
+    if from_stdin:
+        # Only the line ending goes: spaces may be part of a password.
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    problem = password_problem(password)
+    if problem:
+        raise click.BadParameter(problem, param_hint="password")
+    return password
+
+
+def _check_name(name: str) -> None:
+    if not valid_account_name(name):
+        raise click.BadParameter(
+            "use 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            param_hint="NAME",
+        )
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port."
+)
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    help="Mark the session cookie Secure (when a proxy serves the dojo over HTTPS).",
+)
+def serve(host: str, port: int, secure_cookies: bool) -> None:
+    """Run the web dojo: module page, scoreboard, accounts, flag submission, API."""
+    import socket
+
+    try:
+        import uvicorn
+
+        from sockdojo.web.app import create_app
+        from sockdojo.web.keys import load_or_create_session_key
+    except ImportError:
+        raise click.ClickException(WEB_EXTRA_MISSING) from None
+    from sqlalchemy.engine import make_url
+
+    from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
+    from sockdojo.storage.database import Store
+
+    settings = _settings()
+    # Bind before opening the store: a busy port fails at once, and leaves no database behind.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {error.strerror}. "
+            "Is another dojo running? Choose another one with --port."
+        ) from None
+    listener.listen(128)
+    store = Store(settings.database_url)
+    authority = HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix)
+    app = create_app(
+        store,
+        authority,
+        secret_key=load_or_create_session_key(settings.home),
+        secure_cookies=secure_cookies,
+    )
+    bound = listener.getsockname()[1]
+    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
+    say(paint("sockdojo web dojo", "cyan", bold=True) + f" at http://{shown_host}:{bound}/")
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    say(f"  data: {settings.home}   database: {database}")
+    say("  Register an account in the browser, then start a challenge in another terminal")
+    say("  as that account, so its flag is yours:  sockdojo --account NAME run client")
+    say("  Ctrl-C stops the server.")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:
+        # uvicorn shuts down cleanly, then hands the Ctrl-C back: that is a normal stop.
+        pass
+    finally:
+        listener.close()
+        store.dispose()
+    say("The web dojo stopped.")
+
+
+@click.group("account")
+def account() -> None:
+    """Manage accounts (the CLI's --account NAME acts as one of them)."""
+
+
+@account.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="An admin: manages the dojo, is not ranked.")
+@click.option("--hidden", is_flag=True, help="Kept off the scoreboard.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read a password (one line) from standard input, so the account can log in on the web.",
+)
+def account_add(name: str, admin: bool, hidden: bool, password_stdin: bool) -> None:
+    """Create an account. Without a password it can only be used from this command line."""
+    _check_name(name)
+    from sockdojo.storage import accounts
+
+    password_hash = _passwords().hash(_read_password(True)) if password_stdin else None
+    try:
+        created = accounts.create(
+            _store(), name, admin=admin, hidden=hidden, password_hash=password_hash
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    roles = [role for role, on in (("admin", admin), ("hidden", hidden)) if on]
+    extra = f" ({', '.join(roles)})" if roles else ""
+    login = "can log in on the web" if password_hash else "no password: CLI only"
+    say(f"Created account {created.name}{extra}; {login}.")
+
+
+@account.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def account_set_password(name: str, password_stdin: bool) -> None:
+    """Give an account a (new) password for the web dojo. Its web sessions end."""
+    from sqlalchemy import delete
+
+    from sockdojo.storage import accounts, admin
+    from sockdojo.storage.models import WebSession
+
+    _check_name(name)
+    store = _store()
+    with store.session() as session:
+        found = accounts.find(session, name)
+        if found is None:
+            raise click.ClickException(f"there is no account {name!r}")
+        account_id = found.id
+    password_hash = _passwords().hash(_read_password(password_stdin))
+    with store.session() as session:
+        admin.set_password_hash(session, account_id, password_hash)
+        session.execute(delete(WebSession).where(WebSession.account_id == account_id))
+    say(f"The password of {name} is set.")
+
+
+def _set_hidden(name: str, hidden: bool) -> None:
+    from sockdojo.storage import accounts, admin
+
+    _check_name(name)
+    with _store().session() as session:
+        found = accounts.find(session, name)
+        if found is None:
+            raise click.ClickException(f"there is no account {name!r}")
+        admin.set_hidden(session, found.id, hidden)
+    say(f"{name} is now {'hidden from' if hidden else 'shown on'} the scoreboard.")
+
+
+@account.command("hide")
+@click.argument("name")
+def account_hide(name: str) -> None:
+    """Keep an account off the scoreboard."""
+    _set_hidden(name, True)
+
+
+@account.command("unhide")
+@click.argument("name")
+def account_unhide(name: str) -> None:
+    """Put a hidden account back on the scoreboard."""
+    _set_hidden(name, False)
+
+
+@account.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def account_list(as_json: bool) -> None:
+    """Every account, with its role."""
+    from sockdojo.storage import admin
+
+    with _store().session() as session:
+        found = admin.all_accounts(session)
+    if as_json:
+        say_json(
+            [
+                {
+                    "name": a.name,
+                    "admin": a.is_admin,
+                    "hidden": a.is_hidden,
+                    "password": a.password_hash is not None,
+                    "created_at": a.created_at.isoformat(),
+                }
+                for a in found
+            ]
+        )
+        return
+    if not found:
+        say("No accounts yet.")
+    for a in found:
+        tags = [t for t, on in (("admin", a.is_admin), ("hidden", a.is_hidden)) if on]
+        if a.password_hash is None:
+            tags.append("no password")
+        say(f"  {a.name:<32} {', '.join(tags)}".rstrip())
+
+
+@click.command("scoreboard")
+@click.option(
+    "--days",
+    type=click.Choice(["30", "7", "0"]),
+    default="30",
+    show_default=True,
+    help="The window: 30 days, 7 days or 0 for all time.",
+)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def scoreboard(ctx: click.Context, days: str, limit: int, as_json: bool) -> None:
+    """The module's scoreboard, as on the web dojo's module page."""
+    from sockdojo.challenges import registry
+    from sockdojo.scoreboard import SqlScoreboard
+    from sockdojo.storage import accounts
+    from sockdojo.storage.models import utcnow
+
+    store = _store()
+    name = ctx.find_root().obj["account"] if ctx.find_root().obj else None
+    with store.session() as session:
+        viewer = accounts.find(session, name) if name else None
+    board = SqlScoreboard(store).board(
+        registry.MODULE_ID, int(days), utcnow(), viewer.id if viewer else None, limit
+    )
+    rows = list(board.rows)
+    if board.me is not None and board.me not in rows:
+        rows.append(board.me)
+    if as_json:
+        say_json(
+            {
+                "days": int(days),
+                "rows": [
+                    {
+                        "rank": r.rank,
+                        "hacker": r.hacker,
+                        "badges": [b.emoji for b in r.badges],
+                        "score": r.score,
+                    }
+                    for r in board.rows
+                ],
+                "me": (
+                    {"rank": board.me.rank, "hacker": board.me.hacker, "score": board.me.score}
+                    if board.me
+                    else None
+                ),
+            }
+        )
+        return
+    title = f"{days}-day" if days != "0" else "All-time"
+    say(paint(f"{registry.MODULE_TITLE}: {title} scoreboard", "cyan", bold=True))
+    if not rows:
+        say("No solves in this window yet.")
+        return
+    say(f"  {'Rank':>4}  {'Hacker':<32} {'Score':>5}  Badges")
+    for r in rows:
+        mine = board.me is not None and r.account_id == board.me.account_id
+        line = f"  {r.rank:>4}  {r.hacker:<32} {r.score:>5}  {''.join(b.emoji for b in r.badges)}"
+        say(paint(line, "green", bold=True) if mine else line)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(serve)
+    cli.add_command(account)
+    # Another part of the CLI may bring its own scoreboard command: it wins.
+    if "scoreboard" not in cli.commands:
+        cli.add_command(scoreboard)
