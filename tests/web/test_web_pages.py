@@ -125,7 +125,7 @@ def test_flag_form_solves_and_updates_the_board(dojo, store):
     client, alice = dojo.signed_in("alice")
     answer = dojo.submit(client, "client", dojo.flag(alice, "client"))
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/sockets/client/#flag"
+    assert answer.headers["location"] == "/sockets/client/#submit-flag"
     page = client.get("/sockets/client/").text
     assert "Correct! You solved Your first client." in page
     assert "pill ok" in page

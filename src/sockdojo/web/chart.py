@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+# A chart narrower than this would squash its ticks together (a dojo launched a minute ago).
+MIN_SPAN = dt.timedelta(hours=1)
 # Okabe-Ito colours: distinguishable with the common kinds of colour blindness.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
@@ -56,8 +58,9 @@ def solves_over_time(
     height: int = 240,
 ) -> LineChart:
     """Each hacker's running count of solves from `start` to `end`, as step lines."""
-    left, top, right, bottom = 36.0, 12.0, width - 96.0, height - 28.0
-    span = max(end - start, dt.timedelta(minutes=1))
+    left, top, right, bottom = 36.0, 12.0, width - 24.0, height - 28.0
+    start = min(start, end - MIN_SPAN)
+    span = end - start
     top_score = max([len(times) for _, times in solves] + [1])
 
     def x(when: dt.datetime) -> float:

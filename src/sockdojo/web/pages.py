@@ -155,7 +155,7 @@ async def submit_flag(request: Request) -> Response:
             refused=limited.message,
         )
     flash(request, "ok" if outcome.correct else "error", outcome.message)
-    return see_other(page + "#flag")
+    return see_other(page + "#submit-flag")
 
 
 async def hacker_page(request: Request) -> Response:
