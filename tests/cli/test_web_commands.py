@@ -8,8 +8,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
+from click.testing import CliRunner
 
 from support import Processes, free_port, recv_all, wait_listening, wait_listening_quietly
 
@@ -33,34 +35,47 @@ def test_start_up_imports_nothing_heavy_for_the_web_commands() -> None:
     assert check.returncode == 0, check.stderr
 
 
-def test_accounts_from_the_command_line(cli: Cli, home: Path) -> None:
+def in_process(*args: str, input: str | None = None) -> Any:
+    """Run a command inside this process: the same code, without a second of start-up."""
+    from sockdojo.cli.main import cli
+
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def test_accounts_from_the_command_line(home: Path) -> None:
     from sockdojo.storage import accounts
     from sockdojo.storage.database import Store
     from sockdojo.web.passwords import Passwords
 
-    made = cli("account", "add", "alice", "--password-stdin", input="a long password\n")
-    assert made.returncode == 0, made.stderr
+    made = in_process("account", "add", "alice", "--password-stdin", input="a long password\n")
+    assert made.exit_code == 0, made.output
     assert "Created account alice; can log in on the web." in made.stdout
-    assert cli("account", "add", "teacher", "--admin").returncode == 0
-    assert "(hidden); no password: CLI only" in cli("account", "add", "tester", "--hidden").stdout
-    taken = cli("account", "add", "ALICE")
-    assert taken.returncode == 1 and "already taken" in taken.stderr
-    bad = cli("account", "add", "<b>x</b>")
-    assert bad.returncode == 2 and "letters, digits" in bad.stderr
-    short = cli("account", "add", "bob", "--password-stdin", input="short\n")
-    assert short.returncode == 2 and "at least 8 characters" in short.stderr
-    assert "shown on" in cli("account", "unhide", "tester").stdout
-    assert "hidden from" in cli("account", "hide", "alice").stdout
-    assert cli("account", "hide", "nobody").returncode == 1
+    assert in_process("account", "add", "teacher", "--admin").exit_code == 0
+    hidden = in_process("account", "add", "tester", "--hidden")
+    assert "(hidden); no password: CLI only" in hidden.stdout
+    taken = in_process("account", "add", "ALICE")
+    assert taken.exit_code == 1 and "already taken" in taken.stderr
+    bad = in_process("account", "add", "<b>x</b>")
+    assert bad.exit_code == 2 and "letters, digits" in bad.stderr
+    short = in_process("account", "add", "bob", "--password-stdin", input="short\n")
+    assert short.exit_code == 2 and "at least 8 characters" in short.stderr
+    assert "shown on" in in_process("account", "unhide", "tester").stdout
+    assert "hidden from" in in_process("account", "hide", "alice").stdout
+    assert in_process("account", "hide", "nobody").exit_code == 1
     # An account without a password (made here, or by `--account` on first use) gets one.
-    password = cli("account", "set-password", "teacher", "--password-stdin", input=" spaced pw \n")
-    assert password.returncode == 0, password.stderr
-    listed = json.loads(cli("account", "list", "--json").stdout)
+    password = in_process(
+        "account", "set-password", "teacher", "--password-stdin", input=" spaced pw \n"
+    )
+    assert password.exit_code == 0, password.output
+    prompted = in_process("account", "set-password", "tester", input="typed twice\ntyped twice\n")
+    assert prompted.exit_code == 0, prompted.output
+    listed = json.loads(in_process("account", "list", "--json").stdout)
     assert [(a["name"], a["admin"], a["hidden"], a["password"]) for a in listed] == [
         ("alice", False, True, True),
         ("teacher", True, False, True),
-        ("tester", False, False, False),
+        ("tester", False, False, True),
     ]
+    assert "teacher" in in_process("account", "list").stdout
     store = Store(f"sqlite:///{home / 'sockdojo.db'}")
     with store.session() as session:
         teacher = accounts.find(session, "teacher")
