@@ -346,3 +346,12 @@ def test_failed_logins_are_recorded(dojo, store):
         attempt = session.scalars(select(LoginAttempt)).one()
     assert (attempt.kind, attempt.name_key, attempt.succeeded) == ("login", "ghost", False)
     assert attempt.created_at == dojo.clock.now
+
+
+def test_old_login_attempts_are_forgotten(dojo, store):
+    dojo.login(dojo.client(), "ghost", "some guess!")
+    dojo.clock.advance(days=1, seconds=1)
+    dojo.login(dojo.client(), "ghost", "another guess")
+    with store.session() as session:
+        kept = session.scalars(select(LoginAttempt.created_at)).all()
+    assert kept == [dojo.clock.now]

@@ -1,7 +1,7 @@
-"""Signed-in browsers and login attempts, for the web dojo.
+"""Signed-in browsers, login attempts and recent flag attempts, for the web dojo.
 
-Both live in the database rather than in a process's memory so that a logout, and the limits on
-password guessing, hold across several server processes and restarts.
+They live in the database rather than in a process's memory so that a logout, and the limits on
+password and flag guessing, hold across several server processes and restarts.
 """
 
 from __future__ import annotations
@@ -65,6 +65,11 @@ def record_attempt(
             created_at=now,
         )
     )
+
+
+def forget_attempts(session: Session, before: dt.datetime) -> None:
+    """Drop login and registration attempts older than `before`: limits no longer need them."""
+    session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < before))
 
 
 def failures_since(

@@ -56,6 +56,8 @@ class Limits:
     registrations_per_client: int = 10
     registration_period: dt.timedelta = dt.timedelta(hours=1)
     session_lifetime: dt.timedelta = dt.timedelta(days=14)
+    # Login and registration attempts are kept this long (at least as long as the limits look).
+    attempts_kept: dt.timedelta = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,12 @@ class WebDojo:
             web_auth.record_attempt(
                 session, kind="login", name=name, client=client, succeeded=ok, now=now
             )
+            keep = max(
+                self.limits.attempts_kept,
+                self.limits.login_period,
+                self.limits.registration_period,
+            )
+            web_auth.forget_attempts(session, now - keep)
             if (
                 ok
                 and account is not None
