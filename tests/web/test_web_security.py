@@ -355,3 +355,23 @@ def test_old_login_attempts_are_forgotten(dojo, store):
     with store.session() as session:
         kept = session.scalars(select(LoginAttempt.created_at)).all()
     assert kept == [dojo.clock.now]
+
+
+def test_huge_bodies_are_refused(dojo):
+    client = dojo.client()
+    token = dojo.csrf(client)
+    answer = client.post(
+        "/login", data={"csrf_token": token, "name": "alice", "password": "x" * 100_000}
+    )
+    assert answer.status_code == 413
+
+    def chunks():
+        for _ in range(100):
+            yield b"a" * 1024
+
+    streamed = client.post(
+        "/login",
+        content=chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert streamed.status_code == 413

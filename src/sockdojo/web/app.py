@@ -23,7 +23,7 @@ from sockdojo.web import api, pages
 from sockdojo.web.context import make_templates, render
 from sockdojo.web.dojo import Limits, WebDojo
 from sockdojo.web.passwords import Passwords
-from sockdojo.web.security import SecurityHeaders
+from sockdojo.web.security import BodyLimit, SecurityHeaders
 
 SESSION_COOKIE = "sockdojo_session"
 
@@ -81,6 +81,7 @@ def create_app(
         ],
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(BodyLimit),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key,
