@@ -22,7 +22,7 @@ from sockdojo.web.context import (
     render,
     require_admin,
 )
-from sockdojo.web.dojo import FormError, RateLimited
+from sockdojo.web.dojo import FormError, RateLimited, Viewer
 from sockdojo.web.markdown import render as markdown
 from sockdojo.web.security import (
     CSRF_FIELD,
@@ -255,7 +255,7 @@ async def admin_page(request: Request) -> Response:
     return await render(request, "admin.html", {"page": page})
 
 
-async def _admin_action(request: Request) -> tuple[FormData, Any]:
+async def _admin_action(request: Request) -> tuple[FormData, Viewer]:
     form = await read_form(request)
     return form, await require_admin(request)
 
