@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sockdojo.challenges import registry
+from sockdojo.scoreboard import modules
 from sockdojo.scoreboard.model import Badge
 from sockdojo.storage.models import Account, BadgeGrant, Module, Solve
 
@@ -17,7 +18,7 @@ FIRST_BLOOD_EMOJI = "🩸"
 
 
 def _challenges(module_id: str) -> tuple[registry.Challenge, ...]:
-    return registry.CHALLENGES if module_id == registry.MODULE_ID else ()
+    return modules.challenges(module_id)
 
 
 def first_bloods(session: Session, module_id: str, now: dt.datetime) -> dict[str, int]:
@@ -75,7 +76,7 @@ def badges_for(
         .group_by(Solve.account_id)
         .having(func.count(func.distinct(Solve.challenge_id)) == len(challenges))
     )
-    title = registry.MODULE_TITLE if module_id == registry.MODULE_ID else module_id
+    title = modules.title(module_id)
     for account in completed:
         earned[account].append(
             Badge(COMPLETION_EMOJI, f"Completed the {title} module", "completion")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from sockdojo.challenges import registry
+from sockdojo.scoreboard import modules
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, Board, Row
 from sockdojo.storage.database import Store
@@ -19,9 +19,8 @@ from sockdojo.storage.models import Account, Module, Solve
 
 
 def module_challenge_ids(module_id: str) -> tuple[str, ...]:
-    if module_id == registry.MODULE_ID:
-        return tuple(challenge.id for challenge in registry.CHALLENGES)
-    return ()
+    """The module's current challenges: Sockets' from the registry, others from `modules`."""
+    return tuple(challenge.id for challenge in modules.challenges(module_id))
 
 
 def window_start(days: int, now: dt.datetime) -> dt.datetime | None:
