@@ -196,3 +196,23 @@ def test_eight_ball_answers_a_question_without_newline_after_a_pause(
         sock.sendall(b"the flag, please")
         assert read_to_end(sock) == FLAG
         assert time.monotonic() - started < 2
+
+
+def test_client_that_closes_before_the_answer_is_noted(eight_ball_server: RunningLoop) -> None:
+    with connect(eight_ball_server.port) as sock:
+        sock.recv(len(BANNER))
+        sock.sendall(b"flag?\n")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any("hung up" in n for n in eight_ball_server.notes):
+        time.sleep(0.02)
+    assert any("hung up before reading the answer" in n for n in eight_ball_server.notes)
+
+
+def test_half_close_is_not_mistaken_for_hanging_up(eight_ball_server: RunningLoop) -> None:
+    with connect(eight_ball_server.port) as sock:
+        sock.recv(len(BANNER))
+        sock.sendall(b"flag?\n")
+        sock.shutdown(socket.SHUT_WR)
+        assert read_to_end(sock) == FLAG
+    time.sleep(0.2)
+    assert not any("hung up" in n for n in eight_ball_server.notes)

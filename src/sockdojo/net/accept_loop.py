@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
 import resource
 import socket
@@ -146,7 +147,7 @@ class AcceptLoop:
                 actions = protocol.timer_expired()
                 continue
             except ConnectionError as error:
-                await self._apply(peer, protocol, writer, protocol.connection_lost(_reason(error)))
+                self._report_lost(peer, protocol, _reason(error))
                 return
             actions = protocol.data_received(data) if data else protocol.eof_received()
 
@@ -167,10 +168,7 @@ class AcceptLoop:
                     async with asyncio.timeout(SEND_SECONDS):
                         await writer.drain()
                 except (ConnectionError, TimeoutError) as error:
-                    lost = protocol.connection_lost(_reason(error))
-                    for note in lost:
-                        if isinstance(note, Note):
-                            self._on_note(peer, note.text)
+                    self._report_lost(peer, protocol, _reason(error))
                     return True
             elif isinstance(action, Note):
                 self._on_note(peer, action.text)
@@ -179,6 +177,11 @@ class AcceptLoop:
             else:
                 closing = True
         return closing
+
+    def _report_lost(self, peer: Peer, protocol: ServerProtocol, reason: str) -> None:
+        for action in protocol.connection_lost(reason):
+            if isinstance(action, Note):
+                self._on_note(peer, action.text)
 
     async def _close_gracefully(
         self,
@@ -211,13 +214,27 @@ class AcceptLoop:
         except TimeoutError:
             pass
         except ConnectionError as error:
-            for action in protocol.connection_lost(_reason(error)):
-                if isinstance(action, Note):
-                    self._on_note(peer, action.text)
+            self._report_lost(peer, protocol, _reason(error))
+        else:
+            # A client that closed its socket (rather than only its sending side) answers our
+            # last bytes with a reset. Its FIN reached us first, so reading saw a clean end of
+            # stream; the reset is only recorded as the socket's pending error.
+            if _pending_error(writer) in (errno.ECONNRESET, errno.EPIPE):
+                self._report_lost(peer, protocol, "reset")
         writer.close()
         with contextlib.suppress(OSError, TimeoutError):
             async with asyncio.timeout(DRAIN_SECONDS):
                 await writer.wait_closed()
+
+
+def _pending_error(writer: asyncio.StreamWriter) -> int:
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return 0
+    try:
+        return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+    except OSError:
+        return 0
 
 
 def _reason(error: BaseException) -> str:
