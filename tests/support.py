@@ -102,3 +102,18 @@ def recv_all(sock: socket.socket, limit: int = 1 << 20, timeout: float = 10.0) -
             break
         data += chunk
     return bytes(data)
+
+
+def processes_mentioning(marker: str) -> list[int]:
+    """PIDs whose command line contains `marker` (visible across PID namespaces from here)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found

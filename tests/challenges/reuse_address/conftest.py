@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,23 +10,9 @@ from pathlib import Path
 import pytest
 
 from sockdojo.sandbox import private_network
+from support import processes_mentioning
 
 CORPUS = Path(__file__).parent / "corpus"
-
-
-def processes_mentioning(marker: str) -> list[int]:
-    """PIDs whose command line contains `marker` (visible across PID namespaces from here)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                if marker.encode() in f.read():
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
 
 
 @pytest.fixture
