@@ -269,3 +269,23 @@ def test_unknown_module_and_bad_arguments(live):
         live.board("sockets", -1, NOW, None)
     with pytest.raises(ValueError, match="naive"):
         live.board("sockets", 30, NOW.replace(tzinfo=None), None)
+
+
+@pytest.mark.parametrize("retired", [False, True])
+def test_an_old_solve_and_one_still_to_come(scenario, live, retired):
+    """Base below the floor plus a log entry in the future: one row, whichever load path
+    (a retired challenge's solve makes the load aggregate instead of reading the totals)."""
+    alice, bob = scenario.account("alice"), scenario.account("bob")
+    scenario.solve(alice, "client", scenario.ago(days=40))
+    scenario.solve(alice, "server", scenario.now + HOUR)
+    scenario.solve(bob, "client", scenario.ago(days=50))
+    if retired:
+        scenario.solve(bob, "retired-challenge", scenario.ago(days=3))
+    sql = SqlScoreboard(scenario.store)
+    for at in (NOW, NOW + HOUR, NOW + 2 * HOUR, NOW, NOW - HOUR):
+        for viewer in (None, alice, bob):
+            same(live, sql, 0, at, viewer, 20)
+    assert [row.hacker for row in live.board("sockets", 0, NOW + HOUR, None).rows] == [
+        "alice",
+        "bob",
+    ]

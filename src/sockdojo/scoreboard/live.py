@@ -167,6 +167,11 @@ class _Column:
             values.extend(itertools.repeat(0, grown - len(values)))
         values[account] = value
 
+    def reserve(self, size: int) -> None:
+        """Room for account ids below `size` (a load writes straight into `values`)."""
+        if size > len(self.values):
+            self.values.frombytes(bytes((size - len(self.values)) * self.values.itemsize))
+
     def nbytes(self) -> int:
         return len(self.values) * self.values.itemsize
 
@@ -210,28 +215,26 @@ class _Window:
             else:
                 found.append(times[index])
         if days == 0:
-            keys = [self._key_all_time(account) for account in recent]
-            # The accounts without a solve in the log: their key straight from the base.
-            counts, lasts = state.base_count.values, state.base_last.values
-            shift, limit, bias = _SCORE_SHIFT, _SCORE_LIMIT, _TIME_BIAS
-            for account in state.based:
-                if account not in recent:
-                    last = lasts[account]
-                    if last == UNKNOWN:
-                        last = state.resolve(account)
-                    keys.append(
-                        ((limit - counts[account]) << shift) | ((last + bias) << 32) | account
-                    )
+            # Accounts with a log entry (in the window or still to come): one by one.
+            logged = set(owners)
+            keys = [key for key in map(self.key, logged) if key is not None]
+            # The others, straight from their base: precomputed by the load when this is the
+            # window it warms, else a comprehension (the hot loop of a cold start).
+            if state.base_keys is not None:
+                keys.extend(state.base_keys)
+            else:
+                counts, lasts = state.base_count.values, state.base_last.values
+                shift, limit, bias = _SCORE_SHIFT, _SCORE_LIMIT, _TIME_BIAS
+                keys.extend(
+                    ((limit - count) << shift) | ((last + bias) << 32) | account
+                    for account, count, last in zip(range(len(counts)), counts, lasts, strict=True)
+                    if count and account not in logged
+                )
             self.ranking = _Ranking(keys)
         else:
             self.ranking = _Ranking(
                 encode(len(times), times[-1], account) for account, times in recent.items()
             )
-
-    def _key_all_time(self, account: int) -> int:
-        key = self.key(account)
-        assert key is not None
-        return key
 
     def key(self, account: int) -> int | None:
         """The account's ranking key in this window now, or None when it has no counted solve."""
@@ -330,7 +333,7 @@ class _Window:
 
             self._update(account, change)
 
-    def based(self, account: int, change: Callable[[], None]) -> None:
+    def rebased(self, account: int, change: Callable[[], None]) -> None:
         """The account's all-time total below the floor changes (all-time window only)."""
         self._update(account, change)
 
@@ -397,6 +400,8 @@ class _Dialect:
     def __init__(self, name: str) -> None:
         self.postgres = name == "postgresql"
         self.mark = "%s" if self.postgres else "?"
+        # SQLite would rather walk (module, challenge, time) once per challenge, then sort.
+        self.by_time = "" if self.postgres else " INDEXED BY ix_solves_module_time"
 
     def sql(self, text: str) -> str:
         return text.replace("?", "%s") if self.postgres else text
@@ -428,8 +433,6 @@ class _ModuleState:
     log: _Log = field(default_factory=lambda: _Log(0, array("q"), array("q")))
     base_count: _Column = field(default_factory=lambda: _Column("i"))
     base_last: _Column = field(default_factory=lambda: _Column("q"))
-    # Accounts with counted solves below the floor (whose all-time base is not zero).
-    based: set[int] = field(default_factory=set)
     solved_count: _Column = field(default_factory=lambda: _Column("i"))
     solved_last: _Column = field(default_factory=lambda: _Column("q"))
     firsts: list[tuple[int, int] | None] = field(default_factory=list)
@@ -438,6 +441,9 @@ class _ModuleState:
     # The ticket after which this module has caught up (see LiveScoreboard.board).
     fresh_after: int = 0
     load_times: LoadTimes = field(default_factory=LoadTimes)
+    # All-time keys of the accounts with a base and no log entry, straight from a load; only
+    # valid until anything changes (used by the warm all-time window, then dropped).
+    base_keys: list[int] | None = None
     # Looks up an all-time base's last solve when it is UNKNOWN (set by LiveScoreboard).
     resolve: Callable[[int], int] = field(default=lambda account: UNKNOWN)
 
@@ -483,11 +489,10 @@ class _ModuleState:
                 if not count or (last != UNKNOWN and when > last):
                     self.base_last.set(account, when)
                 self.base_count.set(account, count + 1)
-                self.based.add(account)
 
             all_time = self.windows.get(0)
             if all_time is not None:
-                all_time.based(account, change)
+                all_time.rebased(account, change)
             else:
                 change()
             return
@@ -631,10 +636,13 @@ class LiveScoreboard:
             state.fresh_after = started
             self._modules[module_id] = state
             self.reloads += 1
+            mark = time.perf_counter()
             if state.launch is not None:
                 for warm in self.warm:
                     if state.covers(warm, at):
                         state.window(warm, at)
+            state.base_keys = None
+            state.load_times.windows = time.perf_counter() - mark
         return state if state.launch is not None else None
 
     def _cursor(self) -> Any:
@@ -800,14 +808,18 @@ class LiveScoreboard:
             sql("SELECT id FROM accounts WHERE is_hidden = ? OR is_admin = ?"), (True, True)
         )
         ineligible = {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT max(id) FROM accounts")
+        accounts = (cursor.fetchone()[0] or 0) + 1
+        for column in (state.base_count, state.base_last, state.solved_count, state.solved_last):
+            column.reserve(accounts)
         challenges = list(spec.challenge_ids)
         marks = dialect.marks(len(challenges))
 
         # The log: every counted solve newer than the floor, oldest first.
         cursor.execute(
             sql(
-                f"SELECT account_id, {dialect.us('solved_at')} FROM solves"  # noqa: S608
-                f" WHERE module_id = ? AND challenge_id IN ({marks})"
+                f"SELECT account_id, {dialect.us('solved_at')}"  # noqa: S608
+                f" FROM solves{dialect.by_time} WHERE module_id = ? AND challenge_id IN ({marks})"
                 " AND solved_at > ? AND solved_at >= ? ORDER BY solved_at"
             ),
             (spec.id, *challenges, dialect.when(floor), dialect.when(launch)),
@@ -891,26 +903,38 @@ class LiveScoreboard:
             in_log[account] = in_log.get(account, 0) + 1
         launch = state.launch
         assert launch is not None
-        base_count, base_last = state.base_count, state.base_last
-        solved_count, solved_last = state.solved_count, state.solved_last
-        based = state.based
+        # Straight into the arrays (reserved for every account id): the hot loop of a start.
+        base_count, base_last = state.base_count.values, state.base_last.values
+        solved_count, solved_last = state.solved_count.values, state.solved_last.values
         early: list[int] = []
+        newer_of = in_log.get
+        keys: list[int] = []
+        add_key = keys.append
+        shift, limit, bias = _SCORE_SHIFT, _SCORE_LIMIT, _TIME_BIAS
         for account, solves, first, last in rows:
-            solved_count.set(account, solves)
-            solved_last.set(account, last)
+            solved_count[account] = solves
+            solved_last[account] = last
             if account in ineligible:
                 continue
             if first < launch:
                 early.append(account)
                 continue
-            newer = in_log.get(account, 0)
-            if solves > newer:
-                base_count.set(account, solves - newer)
-                base_last.set(account, UNKNOWN if newer else last)
-                based.add(account)
+            newer = newer_of(account, 0)
+            if not newer:
+                base_count[account] = solves
+                base_last[account] = last
+                add_key(((limit - solves) << shift) | ((last + bias) << 32) | account)
+            elif solves > newer:
+                base_count[account] = solves - newer
+                base_last[account] = UNKNOWN
         state.load_times.accounts = len(rows)
         for start in range(0, len(early), 500):
             self._aggregate_totals(cursor, state, ineligible, early[start : start + 500])
+        for account in early:
+            count = base_count[account]
+            if count and account not in in_log:
+                add_key(encode(count, base_last[account], account))
+        state.base_keys = keys
 
     def _aggregate_totals(
         self,
@@ -941,14 +965,15 @@ class LiveScoreboard:
             (low, floor, low, floor, state.spec.id, *challenges, *(only or ())),
         )
         count_rows = 0
+        base_count, base_last = state.base_count.values, state.base_last.values
+        solved_count, solved_last = state.solved_count.values, state.solved_last.values
         for account, count, last, solved, solved_at in cursor.fetchall():
             count_rows += 1
-            state.solved_count.set(account, solved)
-            state.solved_last.set(account, solved_at)
+            solved_count[account] = solved
+            solved_last[account] = solved_at
             if count and account not in ineligible:
-                state.base_count.set(account, count)
-                state.base_last.set(account, last)
-                state.based.add(account)
+                base_count[account] = count
+                base_last[account] = last
         if only is None:
             state.load_times.accounts = count_rows
 
