@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from sockdojo.challenges import registry
 from sockdojo.config import valid_account_name
 from sockdojo.flags import FlagAuthority, FlagProblem
-from sockdojo.scoreboard import Badge, Board, ScoreboardSource, SqlScoreboard
+from sockdojo.scoreboard import Badge, Board, ScoreboardSource
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.history import counted_solve_times, solve_counts
+from sockdojo.scoreboard.live import LiveScoreboard
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS
 from sockdojo.scoreboard.query import window_start
 from sockdojo.storage import accounts, admin, badges, web_auth
@@ -179,7 +180,9 @@ class WebDojo:
         self.authority = authority
         self.passwords = passwords or Passwords()
         self.clock = clock
-        self.scoreboard = scoreboard or SqlScoreboard(store)
+        # The live scoreboard (one per process, caught up with the database per request);
+        # SqlScoreboard gives the same boards, a GROUP BY over every solve each time.
+        self.scoreboard = scoreboard or LiveScoreboard(store)
         self.limits = limits or Limits()
 
     def now(self) -> dt.datetime:
