@@ -79,14 +79,22 @@ def _check_name(name: str) -> None:
     is_flag=True,
     help="Mark the session cookie Secure (when a proxy serves the dojo over HTTPS).",
 )
-def serve(host: str, port: int, secure_cookies: bool) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port (one per core; each keeps its own live scoreboard).",
+)
+def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
     """Run the web dojo: module page, scoreboard, accounts, flag submission, API."""
+    import os
     import socket
 
     try:
         import uvicorn
 
-        from sockdojo.web.app import create_app
+        from sockdojo.web.app import create_app, warm_up
         from sockdojo.web.keys import load_or_create_session_key
     except ImportError:
         raise click.ClickException(WEB_EXTRA_MISSING) from None
@@ -125,9 +133,30 @@ def serve(host: str, port: int, secure_cookies: bool) -> None:
     say("  Register an account in the browser, then start a challenge in another terminal")
     say("  as that account, so its flag is yours:  sockdojo --account NAME run client")
     say("  Ctrl-C stops the server.")
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     try:
-        uvicorn.Server(config).run(sockets=[listener])
+        if workers == 1:
+            warm_up(app)
+            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+            uvicorn.Server(config).run(sockets=[listener])
+        else:
+            # Worker processes build their own app (and live scoreboard) from the environment;
+            # this one has migrated the database and made the secrets they read.
+            from uvicorn.supervisors import Multiprocess
+
+            from sockdojo.web.app import SECURE_COOKIES_ENV
+
+            os.environ[SECURE_COOKIES_ENV] = "1" if secure_cookies else "0"
+            os.environ["SOCKDOJO_HOME"] = str(settings.home)
+            os.environ["SOCKDOJO_DATABASE_URL"] = settings.database_url
+            config = uvicorn.Config(
+                "sockdojo.web.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+            Multiprocess(config, sockets=[listener]).run()
     except KeyboardInterrupt:
         # uvicorn shuts down cleanly, then hands the Ctrl-C back: that is a normal stop.
         pass

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from sockdojo.flags import FlagAuthority
 from sockdojo.scoreboard import ScoreboardSource
+from sockdojo.scoreboard.model import DEFAULT_DAYS
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import utcnow
 from sockdojo.web import api, pages
@@ -103,3 +104,37 @@ def create_app(
     )
     app.state.templates = make_templates()
     return app
+
+
+SECURE_COOKIES_ENV = "SOCKDOJO_SECURE_COOKIES"
+
+
+def app_from_environment() -> Starlette:
+    """The web dojo of `SOCKDOJO_HOME` and `SOCKDOJO_DATABASE_URL`, for uvicorn's worker
+    processes (`sockdojo serve --workers N` names this factory by its import string).
+
+    Each process has its own live scoreboard; each one catches up with the database on every
+    request, so all of them give the same, exact boards.
+    """
+    import os
+
+    from sockdojo.config import Settings
+    from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
+    from sockdojo.web.keys import load_or_create_session_key
+
+    settings = Settings.from_environment()
+    app = create_app(
+        Store(settings.database_url),
+        HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix),
+        secret_key=load_or_create_session_key(settings.home),
+        secure_cookies=os.environ.get(SECURE_COOKIES_ENV) == "1",
+    )
+    warm_up(app)
+    return app
+
+
+def warm_up(app: Starlette) -> None:
+    """Load the scoreboard before the first request rather than during it."""
+    dojo = app.state.dojo
+    assert isinstance(dojo, WebDojo)
+    dojo.board(None, DEFAULT_DAYS, limit=0)
