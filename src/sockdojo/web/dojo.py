@@ -424,15 +424,16 @@ class WebDojo:
                 f"That is {self.limits.wrong_flags} wrong flags within a minute: wait {wait} "
                 "seconds, then check that you copy the whole flag your own program printed.",
             )
-        return submit_flag(
-            self.store,
-            self.authority,
-            account_id=viewer.id,
-            submitted=flag[:FLAG_INPUT_LIMIT],
-            source=source,
-            expected_challenge=challenge_id,
-            now=now,
-        )
+        with self.store.write_lock():
+            return submit_flag(
+                self.store,
+                self.authority,
+                account_id=viewer.id,
+                submitted=flag[:FLAG_INPUT_LIMIT],
+                source=source,
+                expected_challenge=challenge_id,
+                now=now,
+            )
 
     # Administration
 
