@@ -56,7 +56,7 @@ from sortedcontainers import SortedList  # type: ignore[import-untyped]
 
 from sockdojo.scoreboard import modules
 from sockdojo.scoreboard.badges import COMPLETION_EMOJI, FIRST_BLOOD_EMOJI
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS, Badge, Board, Row
+from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, Row
 from sockdojo.storage.database import Store
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -446,6 +446,14 @@ class _ModuleState:
     base_keys: list[int] | None = None
     # Looks up an all-time base's last solve when it is UNKNOWN (set by LiveScoreboard).
     resolve: Callable[[int], int] = field(default=lambda account: UNKNOWN)
+    # Whether the per-account totals (all-time base, completion) are in memory. With migration
+    # 0003 they are read from `solve_totals` only when the all-time board is first asked for,
+    # so that a start answers the 30-day board sooner; until then completion is looked up per
+    # account shown (`completions`, exact for the solves caught up with).
+    totals_loaded: bool = True
+    ensure_totals: Callable[[], None] = field(default=lambda: None)
+    completions: dict[int, tuple[int, int]] = field(default_factory=dict)
+    ineligible: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.index = {challenge.id: n for n, challenge in enumerate(self.spec.challenges)}
@@ -462,7 +470,10 @@ class _ModuleState:
     def window(self, days: int, at: int) -> _Window:
         window = self.windows.get(days)
         if window is None:
+            if days == 0 and not self.totals_loaded:
+                self.ensure_totals()
             window = self.windows[days] = _Window(self, days, at)
+            self.base_keys = None
         else:
             window.move(at)
         return window
@@ -473,15 +484,22 @@ class _ModuleState:
 
     def solved(self, account: int, challenge: int, when: int, eligible: bool) -> None:
         """A new solve of one of the module's challenges (from a catch-up)."""
-        self.solved_count.set(account, self.solved_count.get(account) + 1)
-        if self.solved_count.get(account) == 1 or when > self.solved_last.get(account):
-            self.solved_last.set(account, when)
+        if self.totals_loaded:
+            self.solved_count.set(account, self.solved_count.get(account) + 1)
+            if self.solved_count.get(account) == 1 or when > self.solved_last.get(account):
+                self.solved_last.set(account, when)
+        else:
+            known = self.completions.get(account)
+            if known is not None:
+                self.completions[account] = (known[0] + 1, max(known[1], when))
         if not eligible or self.launch is None or when < self.launch:
             return
         first = self.firsts[challenge]
         if first is None or (when, account) < first:
             self.firsts[challenge] = (when, account)
         if when <= self.floor:
+            if not self.totals_loaded:
+                return  # counted in the totals when they are read
 
             def change() -> None:
                 count = self.base_count.get(account)
@@ -502,10 +520,11 @@ class _ModuleState:
 
     def badges(self, account: int, at: int) -> tuple[Badge, ...]:
         earned: list[Badge] = []
-        if (
-            self.solved_count.get(account) == len(self.spec.challenges)
-            and self.solved_last.get(account) <= at
-        ):
+        if self.totals_loaded:
+            solved, last = self.solved_count.get(account), self.solved_last.get(account)
+        else:
+            solved, last = self.completions[account]
+        if solved == len(self.spec.challenges) and last <= at:
             earned.append(self.completion)
         for number, first in enumerate(self.firsts):
             if first is not None and first[1] == account and first[0] <= at:
@@ -526,7 +545,7 @@ class _ModuleState:
 class LiveScoreboard:
     """`ScoreboardSource` from memory, caught up with the database on every question."""
 
-    def __init__(self, store: Store, *, warm: Sequence[int] = WINDOWS) -> None:
+    def __init__(self, store: Store, *, warm: Sequence[int] = (30, 7)) -> None:
         self.store = store
         self.dialect = _Dialect(store.engine.dialect.name)
         self.warm = tuple(warm)
@@ -566,6 +585,8 @@ class LiveScoreboard:
                     if mine is not None:
                         wanted.append(decode(mine)[2])
                     names = self._account_names(wanted)
+                    if not state.totals_loaded:
+                        self._completions(state, wanted)
                     if all(account in names for account in wanted):
                         break
                 except _Stale:
@@ -633,6 +654,7 @@ class LiveScoreboard:
             floor = min(at - days * DAY_US, at - max(self.warm, default=0) * DAY_US)
             state = self._load(spec, at, floor - FLOOR_MARGIN_US)
             state.resolve = functools.partial(self._resolve, state)
+            state.ensure_totals = functools.partial(self._load_totals, state)
             state.fresh_after = started
             self._modules[module_id] = state
             self.reloads += 1
@@ -664,6 +686,8 @@ class LiveScoreboard:
                     return run(cursor)
                 finally:
                     cursor.close()
+            except _Stale:
+                raise
             except Exception:
                 if self._connection is not None:
                     with contextlib.suppress(Exception):  # it is broken already
@@ -687,83 +711,145 @@ class LiveScoreboard:
 
     def _catch_up(self, state: _ModuleState) -> bool:
         """Apply the solves committed since the last look; False when the module must reload."""
+        return bool(self._execute(functools.partial(self._catch_up_with, state=state)))
+
+    def _catch_up_with(self, cursor: Any, *, state: _ModuleState) -> bool:
         dialect = self.dialect
         watermark = state.watermark
-
-        def run(cursor: Any) -> bool:
-            snapshot = None
-            if watermark.pending and dialect.postgres:
-                cursor.execute(
-                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,"
-                    " pg_snapshot_xmax(pg_current_snapshot())::text"
-                )
-                xmin, xmax = cursor.fetchone()
-                snapshot = (int(xmin), int(xmax), time.monotonic())
-            which = "s.id > ?"
-            if watermark.pending:
-                listed = ", ".join(str(int(solve_id)) for solve_id in watermark.pending)
-                which = f"(s.id > ? OR s.id IN ({listed}))"
-            columns = (
-                f"s.id, s.account_id, s.module_id, s.challenge_id, {dialect.us('s.solved_at')},"
-                " a.is_hidden, a.is_admin"
+        snapshot = None
+        if watermark.pending and dialect.postgres:
+            cursor.execute(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,"
+                " pg_snapshot_xmax(pg_current_snapshot())::text"
             )
-            if self._has_version_table(cursor):
-                cursor.execute(
-                    dialect.sql(
-                        f"SELECT v.version, {columns} FROM scoreboard_version AS v"  # noqa: S608
-                        f" LEFT JOIN solves AS s ON {which}"
-                        " LEFT JOIN accounts AS a ON a.id = s.account_id"
-                    ),
-                    (watermark.high,),
-                )
-            else:
-                cursor.execute(
-                    dialect.sql(
-                        f"SELECT NULL, {columns} FROM solves AS s"  # noqa: S608
-                        f" JOIN accounts AS a ON a.id = s.account_id WHERE {which}"
-                    ),
-                    (watermark.high,),
-                )
-            rows = cursor.fetchall()
-            version = rows[0][0] if rows else state.version
-            if version != state.version:
-                return False
-            seen: list[int] = []
-            for _, solve_id, account, module, challenge, when, hidden, admin in rows:
-                if solve_id is None:
-                    continue
-                seen.append(solve_id)
-                if module != state.spec.id:
-                    continue
-                number = state.index.get(challenge)
-                if number is not None:
-                    state.solved(account, number, when, not (hidden or admin))
-            clock = time.monotonic()
-            watermark.saw(seen, clock)
-            if snapshot is not None:
-                watermark.settle(snapshot[0], snapshot[1], snapshot[2])
-            return True
+            xmin, xmax = cursor.fetchone()
+            snapshot = (int(xmin), int(xmax), time.monotonic())
+        which = "s.id > ?"
+        if watermark.pending:
+            listed = ", ".join(str(int(solve_id)) for solve_id in watermark.pending)
+            which = f"(s.id > ? OR s.id IN ({listed}))"
+        columns = (
+            f"s.id, s.account_id, s.module_id, s.challenge_id, {dialect.us('s.solved_at')},"
+            " a.is_hidden, a.is_admin"
+        )
+        if self._has_version_table(cursor):
+            cursor.execute(
+                dialect.sql(
+                    f"SELECT v.version, {columns} FROM scoreboard_version AS v"  # noqa: S608
+                    f" LEFT JOIN solves AS s ON {which}"
+                    " LEFT JOIN accounts AS a ON a.id = s.account_id"
+                ),
+                (watermark.high,),
+            )
+        else:
+            cursor.execute(
+                dialect.sql(
+                    f"SELECT NULL, {columns} FROM solves AS s"  # noqa: S608
+                    f" JOIN accounts AS a ON a.id = s.account_id WHERE {which}"
+                ),
+                (watermark.high,),
+            )
+        rows = cursor.fetchall()
+        version = rows[0][0] if rows else state.version
+        if version != state.version:
+            return False
+        seen: list[int] = []
+        for _, solve_id, account, module, challenge, when, hidden, admin in rows:
+            if solve_id is None:
+                continue
+            seen.append(solve_id)
+            if module != state.spec.id:
+                continue
+            number = state.index.get(challenge)
+            if number is not None:
+                state.solved(account, number, when, not (hidden or admin))
+        clock = time.monotonic()
+        watermark.saw(seen, clock)
+        if snapshot is not None:
+            watermark.settle(snapshot[0], snapshot[1], snapshot[2])
+        return True
 
-        return bool(self._execute(run))
-
-    def _load(self, spec: modules.ModuleSpec, at: int, floor: int) -> _ModuleState:
+    def _in_snapshot(self, read: Callable[[Any], Any]) -> Any:
+        """Run `read(cursor)` in one read-only snapshot of the database."""
         dialect = self.dialect
 
-        def run(cursor: Any) -> _ModuleState:
+        def run(cursor: Any) -> Any:
             if dialect.postgres:
                 cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             else:
                 cursor.execute("BEGIN")
             try:
-                return self._read(cursor, spec, at, floor)
+                return read(cursor)
             finally:
                 if dialect.postgres:
                     cursor.execute("ROLLBACK")
                 else:
                     cursor.connection.rollback()
 
-        state: _ModuleState = self._execute(run)
+        return self._execute(run)
+
+    def _load(self, spec: modules.ModuleSpec, at: int, floor: int) -> _ModuleState:
+        state: _ModuleState = self._in_snapshot(lambda cursor: self._read(cursor, spec, at, floor))
         return state
+
+    def _load_totals(self, state: _ModuleState) -> None:
+        """Read the per-account totals (for the all-time board) of a loaded module.
+
+        In one snapshot: first a catch-up, so that the module has seen exactly the solves that
+        the totals count, then the totals.
+        """
+
+        def read(cursor: Any) -> None:
+            if not self._catch_up_with(cursor, state=state):
+                raise _Stale("the database changed: reload")
+            started = time.perf_counter()
+            cursor.execute("SELECT max(id) FROM accounts")
+            accounts = (cursor.fetchone()[0] or 0) + 1
+            for column in (
+                state.base_count,
+                state.base_last,
+                state.solved_count,
+                state.solved_last,
+            ):
+                column.reserve(accounts)
+            self._read_totals(cursor, state, state.ineligible)
+            state.load_times.totals = time.perf_counter() - started
+
+        self._in_snapshot(read)
+        state.totals_loaded = True
+        state.completions.clear()
+
+    def _completions(self, state: _ModuleState, accounts: list[int]) -> None:
+        """How many of the module's challenges these accounts solved and when the last one was
+        (for the completion badge before the totals are loaded), from the solves caught up with.
+        """
+        missing = sorted({account for account in accounts if account not in state.completions})
+        if not missing:
+            return
+        if len(state.completions) > NAME_CACHE_LIMIT:
+            state.completions.clear()
+        dialect = self.dialect
+        challenges = list(state.spec.challenge_ids)
+        pending = ""
+        if state.watermark.pending:
+            listed = ", ".join(str(int(solve_id)) for solve_id in state.watermark.pending)
+            pending = f" AND id NOT IN ({listed})"
+
+        def run(cursor: Any) -> None:
+            cursor.execute(
+                dialect.sql(
+                    f"SELECT account_id, count(*), max({dialect.us('solved_at')})"  # noqa: S608
+                    f" FROM solves WHERE account_id IN ({dialect.marks(len(missing))})"
+                    f" AND module_id = ? AND challenge_id IN ({dialect.marks(len(challenges))})"
+                    f" AND id <= ?{pending} GROUP BY account_id"
+                ),
+                (*missing, state.spec.id, *challenges, state.watermark.high),
+            )
+            found = {account: (count, last) for account, count, last in cursor.fetchall()}
+            for account in missing:
+                state.completions[account] = found.get(account, (0, 0))
+
+        self._execute(run)
 
     def _read(self, cursor: Any, spec: modules.ModuleSpec, at: int, floor: int) -> _ModuleState:
         """Everything a module needs, read in one snapshot."""
@@ -834,8 +920,9 @@ class LiveScoreboard:
         times.log_size = len(log_times)
 
         mark = time.perf_counter()
+        state.ineligible = ineligible
         if migrated and self._only_current_challenges(cursor, spec):
-            self._read_totals(cursor, state, ineligible)
+            state.totals_loaded = False  # read from `solve_totals` when first needed
         else:
             self._aggregate_totals(cursor, state, ineligible, None)
         times.totals = time.perf_counter() - mark

@@ -1,0 +1,390 @@
+"""The scoreboard and flag submission over HTTP: the real `sockdojo serve` under wrk.
+
+    .venv/bin/python bench/scoreboard_http.py [--quick] [--workers 2] [--seconds 10]
+                                              [--postgres URL]
+
+On a copy of the benchmark data (bench/generate_scoreboard_data.py; Sockets: 400,000 hackers,
+2,000,000 solves), with `sockdojo serve --workers N` (uvicorn, one live scoreboard per process):
+
+1. start-up: process start to the first scoreboard answered (the live scoreboard loads then);
+2. scoreboard requests per second (30-day page, JSON API), anonymous and signed in (each request
+   a different hacker's session, so the viewer's row and a session look-up are in every one);
+3. durable flag submissions per second: correct flags of fresh (hacker, challenge) pairs, each
+   a new solve committed before the answer; afterwards every "solved" answer is checked against
+   the database;
+4. the baseline: the same server with the straightforward SQL scoreboard (a GROUP BY over the
+   window per request, without badges), for a few requests.
+
+wrk (Debian: apt-get install wrk) makes the load, from the same 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+from generate_scoreboard_data import dataset  # noqa: E402
+
+from sockdojo.challenges import registry  # noqa: E402
+
+SCOREBOARD = "/api/v1/modules/sockets/scoreboard?days=30"
+SUBMIT = "/api/v1/modules/sockets/submissions"
+SOCKDOJO = str(ROOT / ".venv" / "bin" / "sockdojo")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def get(url: str, timeout: float = 60) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read()
+    except OSError:
+        return 0, b""
+
+
+def wait_ready(port: int, deadline: float) -> float:
+    """Seconds until the scoreboard first answers 200."""
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        status, _ = get(f"http://127.0.0.1:{port}{SCOREBOARD}", timeout=30)
+        if status == 200:
+            return time.perf_counter() - started
+        time.sleep(0.02)
+    raise TimeoutError("the server did not answer")
+
+
+@contextlib.contextmanager
+def server(
+    env: dict[str, str], port: int, workers: int, app: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    if app is None:
+        command = [SOCKDOJO, "serve", "--port", str(port), "--workers", str(workers)]
+    else:
+        command = [
+            str(ROOT / ".venv" / "bin" / "uvicorn"),
+            "--factory",
+            app,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--lifespan",
+            "off",
+        ]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=HERE,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def baseline_app() -> object:
+    """The web dojo with the straightforward SQL board (for uvicorn --factory)."""
+    from scoreboard_baseline import GroupByScoreboard
+
+    from sockdojo.config import Settings
+    from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
+    from sockdojo.storage.database import Store
+    from sockdojo.web.app import create_app
+    from sockdojo.web.keys import load_or_create_session_key
+
+    settings = Settings.from_environment()
+    store = Store(settings.database_url)
+    return create_app(
+        store,
+        HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix),
+        secret_key=load_or_create_session_key(settings.home),
+        scoreboard=GroupByScoreboard(store),
+    )
+
+
+def sign_cookie(key: str, data: dict[str, str]) -> str:
+    """What Starlette's SessionMiddleware would set for this session."""
+    import itsdangerous
+
+    payload = base64.b64encode(json.dumps(data).encode())
+    return itsdangerous.TimestampSigner(key).sign(payload).decode()
+
+
+def prepare_hackers(url: str, home: Path, count: int) -> list[tuple[int, str, str]]:
+    """`count` new hackers, each signed in: (account id, session cookie, CSRF token)."""
+    import secrets
+
+    from sockdojo.storage.database import Store
+    from sockdojo.storage.models import Account
+    from sockdojo.storage.web_auth import open_session
+    from sockdojo.web.keys import load_or_create_session_key
+
+    key = load_or_create_session_key(home)
+    store = Store(url)
+    run = secrets.token_hex(3)
+    hackers = []
+    now = dt.datetime.now(dt.UTC)
+    with store.session() as session:
+        made = [Account(name=f"b{run}{n}", name_key=f"b{run}{n}") for n in range(count)]
+        session.add_all(made)
+        session.flush()
+        for account in made:
+            token = open_session(session, account.id, now)
+            csrf = secrets.token_urlsafe(16)
+            hackers.append((account.id, sign_cookie(key, {"sid": token, "csrf": csrf}), csrf))
+    store.dispose()
+    return hackers
+
+
+LUA = """
+local entries = {ENTRIES}
+local counter = 0
+local threads = {}
+solved, other = 0, 0
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  counter = id
+end
+
+function request()
+  local entry = entries[(counter % #entries) + 1]
+  counter = counter + THREADS
+  return wrk.format(METHOD, entry[1], entry[2], entry[3])
+end
+
+function response(status, headers, body)
+  if status == 200 and (METHOD == "GET" or string.find(body, '"verdict": *"solved"')) then
+    solved = solved + 1
+  else
+    other = other + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local good, bad = 0, 0
+  for _, thread in ipairs(threads) do
+    good = good + thread:get("solved")
+    bad = bad + thread:get("other")
+  end
+  io.write(string.format("RESULT %d %d %f %f\\n", good, bad,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid Lua string literal here (ASCII)
+
+
+def wrk(
+    port: int,
+    seconds: float,
+    method: str,
+    entries: list[tuple[str, dict[str, str], str | None]],
+    *,
+    threads: int = 2,
+    connections: int = 32,
+) -> dict[str, float]:
+    rows = []
+    for path, headers, body in entries:
+        header_table = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items())
+        rows.append(f"{{{lua_string(path)}, {{{header_table}}}, {lua_string(body or '')}}}")
+    script = (
+        LUA.replace("{ENTRIES}", "{" + ",\n".join(rows) + "}")
+        .replace("THREADS", str(threads))
+        .replace("METHOD", lua_string(method))
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+        path = handle.name
+    try:
+        result = subprocess.run(
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{round(seconds)}s",
+                "--timeout",
+                "10s",
+                "-s",
+                path,
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=seconds + 60,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"wrk failed: {result.stdout}\n{result.stderr}")
+    finally:
+        os.unlink(path)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
+    good, bad, p50, p99 = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)", result.stdout).groups()  # type: ignore[union-attr]
+    return {"rate": rate, "ok": int(good), "bad": int(bad), "p50": float(p50), "p99": float(p99)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a twentieth of the data")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--postgres", metavar="URL", help="run on this PostgreSQL database")
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    data = dataset(options.quick, postgres=options.postgres)
+    work = Path(tempfile.mkdtemp(prefix="sockdojo-http-"))
+    try:
+        if options.postgres:
+            url = data.url
+        else:
+            # A copy: submissions add solves, and the generated data stays as it was.
+            source = Path(data.url.removeprefix("sqlite:///"))
+            shutil.copyfile(source, work / "dojo.db")
+            url = f"sqlite:///{work / 'dojo.db'}"
+        home = work / "home"
+        env = {
+            **os.environ,
+            "SOCKDOJO_HOME": str(home),
+            "SOCKDOJO_DATABASE_URL": url,
+            "PYTHONPATH": str(HERE),
+        }
+        os.environ.update({"SOCKDOJO_HOME": str(home), "SOCKDOJO_DATABASE_URL": url})
+        seconds = options.seconds
+        submitters = int(max(300, 1000 * seconds / 5 * 1.0) // 5 + 1)
+        hackers = prepare_hackers(url, home, submitters + 200)
+        viewers, submitters_list = hackers[:200], hackers[200:]
+        report: list[str] = []
+
+        port = free_port()
+        with server(env, port, options.workers) as _:
+            ready = wait_ready(port, time.perf_counter() + 120)
+            report.append(
+                f"start-up, process start to the first scoreboard answered: {ready:.2f} s"
+            )
+            time.sleep(2)  # the other workers warm up on their own
+            anonymous = wrk(port, seconds, "GET", [(SCOREBOARD, {}, None)])
+            signed_in = wrk(
+                port,
+                seconds,
+                "GET",
+                [
+                    (SCOREBOARD, {"Cookie": f"sockdojo_session={cookie}"}, None)
+                    for _, cookie, _ in viewers
+                ],
+            )
+            from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
+
+            authority = HmacFlagAuthority(load_or_create_secret(home))
+            submissions = []
+            for challenge in registry.CHALLENGES:
+                for account, cookie, csrf in submitters_list:
+                    flag = authority.mint(account, challenge.number)
+                    submissions.append(
+                        (
+                            SUBMIT,
+                            {
+                                "Cookie": f"sockdojo_session={cookie}",
+                                "X-CSRF-Token": csrf,
+                                "Content-Type": "application/json",
+                            },
+                            json.dumps({"flag": flag, "challenge": challenge.id}),
+                        )
+                    )
+            submitted = wrk(port, seconds, "POST", submissions)
+        from sqlalchemy import func, select
+
+        from sockdojo.storage.database import Store
+        from sockdojo.storage.models import Solve
+
+        store = Store(url)
+        with store.session() as session:
+            stored = session.scalar(
+                select(func.count())
+                .select_from(Solve)
+                .where(Solve.account_id.in_([a for a, _, _ in submitters_list]))
+            )
+        store.dispose()
+
+        baseline_port = free_port()
+        with server(env, baseline_port, options.workers, app="scoreboard_http:baseline_app"):
+            wait_ready(baseline_port, time.perf_counter() + 600)
+            count = 2 * options.workers
+            began = time.perf_counter()
+            for _ in range(count):
+                status, _ = get(f"http://127.0.0.1:{baseline_port}{SCOREBOARD}", timeout=600)
+                assert status == 200
+            baseline_rate = count / (time.perf_counter() - began)
+
+        def line(name: str, result: dict[str, float]) -> str:
+            return (
+                f"{name}: {result['rate']:,.0f} req/s ({result['rate'] / baseline_rate:,.0f}x the"
+                f" baseline), p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms,"
+                f" {result['ok']:,} ok, {result['bad']:,} not"
+            )
+
+        report.append(line("scoreboard, anonymous", anonymous))
+        report.append(line("scoreboard, signed in", signed_in))
+        report.append(
+            f"flag submissions (each a new solve): {submitted['rate']:,.0f} req/s, p50"
+            f" {submitted['p50']:.1f} ms, p99 {submitted['p99']:.1f} ms; {submitted['ok']:,}"
+            f" answered 'solved', {stored:,} solves in the database afterwards"
+            f" ({'all there' if stored >= submitted['ok'] else 'MISSING SOLVES'})"
+        )
+        report.append(
+            f"baseline (GROUP BY per request, no badges): {baseline_rate:.2f} req/s,"
+            f" {1000 / baseline_rate * options.workers:,.0f} ms a request"
+        )
+        database = "PostgreSQL" if options.postgres else "SQLite"
+        print(f"\n== HTTP, {database}, {options.workers} workers, wrk -t2 -c32 -d{seconds:g}s")
+        for entry in report:
+            print("  " + entry)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
