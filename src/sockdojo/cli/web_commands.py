@@ -92,9 +92,9 @@ def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
     import socket
 
     try:
+        import starlette  # noqa: F401  (only to say early when the web extra is missing)
         import uvicorn
 
-        from sockdojo.web.app import create_app, warm_up
         from sockdojo.web.keys import load_or_create_session_key
     except ImportError:
         raise click.ClickException(WEB_EXTRA_MISSING) from None
@@ -117,14 +117,10 @@ def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
             "Is another dojo running? Choose another one with --port."
         ) from None
     listener.listen(128)
+    # Migrates the database and makes the secrets before any worker starts.
     store = Store(settings.database_url)
     authority = HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix)
-    app = create_app(
-        store,
-        authority,
-        secret_key=load_or_create_session_key(settings.home),
-        secure_cookies=secure_cookies,
-    )
+    secret_key = load_or_create_session_key(settings.home)
     bound = listener.getsockname()[1]
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
     say(paint("sockdojo web dojo", "cyan", bold=True) + f" at http://{shown_host}:{bound}/")
@@ -135,12 +131,16 @@ def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
     say("  Ctrl-C stops the server.")
     try:
         if workers == 1:
+            from sockdojo.web.app import create_app, warm_up
+
+            app = create_app(store, authority, secret_key=secret_key, secure_cookies=secure_cookies)
             warm_up(app)
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
             uvicorn.Server(config).run(sockets=[listener])
         else:
             # Worker processes build their own app (and live scoreboard) from the environment;
-            # this one has migrated the database and made the secrets they read.
+            # this one has migrated the database and made the secrets they read, and imports no
+            # more of the web stack than it must (each worker imports it again).
             from uvicorn.supervisors import Multiprocess
 
             from sockdojo.web.app import SECURE_COOKIES_ENV
