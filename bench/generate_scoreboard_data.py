@@ -342,6 +342,10 @@ def dataset(quick: bool, *, postgres: str | None = None, force: bool = False) ->
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     print(f"generating {name}: {shape}")
     if postgres:
+        # One PostgreSQL database holds one data set: forget any other made there.
+        for other in DATA.glob("*.json"):
+            if json.loads(other.read_text()).get("url") == url:
+                other.unlink()
         load_postgres(postgres, shape, now)
     else:
         load_sqlite(DATA / f"{name}.db", shape, now)
