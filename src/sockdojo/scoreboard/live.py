@@ -675,6 +675,11 @@ class LiveScoreboard:
             self._connection = connection
             if self.dialect.postgres:
                 connection.autocommit = True
+                # The catch-up's `id > $1` has no good generic plan (PostgreSQL would guess
+                # millions of rows, hash-join all accounts and JIT-compile it): plan each query
+                # with its values, and never JIT.
+                connection.execute("SET plan_cache_mode = force_custom_plan")
+                connection.execute("SET jit = off")
         return self._connection.cursor()
 
     def _execute(self, run: Callable[[Any], Any]) -> Any:
