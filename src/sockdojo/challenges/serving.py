@@ -98,9 +98,12 @@ def serve(
     def note(peer: Peer, text: str) -> None:
         log(f"{time.strftime('%H:%M:%S')} {peer}  {text}")
 
+    loops: list[AcceptLoop] = []
+
     async def main() -> ServeReport:
         loop = asyncio.get_running_loop()
         accept_loop = AcceptLoop(sock, factory, note, stop_after_flag=once)
+        loops.append(accept_loop)
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, accept_loop.stop)
@@ -122,5 +125,11 @@ def serve(
     try:
         with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
             return runner.run(main())
+    except KeyboardInterrupt:
+        # Ctrl-C before our own handler was installed: the same clean stop, just earlier.
+        served = loops[0] if loops else None
+        return ServeReport(
+            served.connections if served else 0, served.flags_delivered if served else 0
+        )
     finally:
         sock.close()
