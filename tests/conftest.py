@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import Processes, free_port, sockdojo_command
+from support import Processes, free_port, processes_mentioning, sockdojo_command
 
 
 @pytest.fixture
@@ -83,3 +83,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def marked_name() -> Iterator[str]:
+    """A unique file name for a sandboxed program; afterwards no process may still mention it."""
+    name = f"learner-{uuid.uuid4().hex[:12]}.py"
+    yield name
+    left = processes_mentioning(name)
+    assert not left, f"processes left behind: {left}"
+
+
+@pytest.fixture
+def needs_netns() -> None:
+    from sockdojo.sandbox import private_network
+
+    if private_network() is None:
+        pytest.skip("this machine allows no private network namespace")

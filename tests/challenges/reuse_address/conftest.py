@@ -1,16 +1,13 @@
-"""Fixtures for the reuse-address tests: the corpus, free ports, and a leftover-process check."""
+"""Fixtures for the reuse-address tests: the corpus, free ports, no leftover temp dirs."""
 
 from __future__ import annotations
 
-import socket
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from sockdojo.sandbox import private_network
-from support import processes_mentioning
+import support
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -23,24 +20,7 @@ def corpus() -> Path:
 @pytest.fixture
 def free_port() -> int:
     """A port nobody listens on now: tests on the host never use the fixed 1337."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def marked_name() -> Iterator[str]:
-    """A unique file name for the program; afterwards, no process may still mention it."""
-    name = f"learner-{uuid.uuid4().hex[:12]}.py"
-    yield name
-    left = processes_mentioning(name)
-    assert not left, f"processes left behind: {left}"
-
-
-@pytest.fixture
-def needs_netns() -> None:
-    if private_network() is None:
-        pytest.skip("this machine allows no private network namespace")
+    return support.free_port()
 
 
 @pytest.fixture
