@@ -8,8 +8,16 @@ from dataclasses import dataclass
 from sockdojo.challenges import registry
 from sockdojo.flags import FlagAuthority, FlagProblem
 from sockdojo.flags.authority import clean_submission
+from sockdojo.rate_limits import retry_after
 from sockdojo.storage import solves
 from sockdojo.storage.database import Store
+from sockdojo.storage.models import utcnow
+
+RATE_LIMITED = "rate_limited"
+# What counts against the wrong-flag limit (a refused attempt does not: waiting ends the wait).
+WRONG_VERDICTS = frozenset(problem.value for problem in FlagProblem)
+# A submitted flag longer than this cannot be one; the cap bounds the work spent on it.
+FLAG_INPUT_LIMIT = 1024
 
 MESSAGES = {
     "solved": "Correct! You solved {title}.",
@@ -31,14 +39,35 @@ MESSAGES = {
     FlagProblem.UNKNOWN_CHALLENGE.value: (
         "This flag is genuine but its challenge is no longer part of this dojo."
     ),
+    RATE_LIMITED: (
+        "That is {limit} wrong flags within {period}: wait {wait} seconds, then check that "
+        "you copy the whole flag your own program printed."
+    ),
 }
 
 
 @dataclass(frozen=True)
+class WrongFlagLimit:
+    """At most `flags` wrong flags per account within `period`; more are refused unchecked."""
+
+    flags: int = 10  # CTFd's default: 10 wrong flags a minute
+    period: dt.timedelta = dt.timedelta(minutes=1)
+
+    def describe_period(self) -> str:
+        seconds = int(self.period.total_seconds())
+        if seconds == 60:
+            return "a minute"
+        if seconds % 60 == 0:
+            return f"{seconds // 60} minutes"
+        return f"{seconds} seconds"
+
+
+@dataclass(frozen=True)
 class SubmitOutcome:
-    verdict: str  # "solved", "already_solved" or a FlagProblem value
+    verdict: str  # "solved", "already_solved", a FlagProblem value or "rate_limited"
     challenge_id: str | None
     message: str
+    retry_after: int | None = None  # seconds, when the verdict is "rate_limited"
 
     @property
     def correct(self) -> bool:
@@ -54,7 +83,18 @@ def submit_flag(
     source: str,
     expected_challenge: str | None = None,
     now: dt.datetime | None = None,
+    limit: WrongFlagLimit | None = None,
 ) -> SubmitOutcome:
+    """Check a flag and record the attempt (and the solve, when it is a new one) in one commit.
+
+    With a `limit`, an account over it gets "rate_limited": the attempt is recorded, but its
+    verdict is neither stored nor told, so a guesser learns nothing. The limit is read and the
+    attempt written under the store's write lock, so concurrent submissions of one account
+    cannot slip past it together (on SQLite; on PostgreSQL a burst may overshoot by the number
+    of requests in flight).
+    """
+    now = now or utcnow()
+    submitted = submitted[:FLAG_INPUT_LIMIT]
     expected = registry.get(expected_challenge) if expected_challenge else None
     check = authority.check(
         submitted,
@@ -68,10 +108,18 @@ def submit_flag(
     # Never reveal the owner of somebody else's flag, nor record which challenge it was for.
     own = check.problem is not FlagProblem.NOT_YOURS
     challenge = flag_challenge if own else None
-    with store.session() as session:
-        if check.ok and challenge is not None:
+    wait = None
+    with store.write_lock(), store.engine.begin() as db:
+        if limit is not None:
+            since = now - limit.period
+            wrong = solves.rejected_attempt_times(db, account_id, since, WRONG_VERDICTS)
+            wait = retry_after(wrong, limit.flags, limit.period, now)
+        if wait is not None:
+            verdict = RATE_LIMITED
+            challenge = None
+        elif check.ok and challenge is not None:
             fresh = solves.record_solve(
-                session,
+                db,
                 account_id=account_id,
                 module_id=registry.MODULE_ID,
                 challenge_id=challenge.id,
@@ -81,7 +129,7 @@ def submit_flag(
         else:
             verdict = check.problem.value if check.problem else FlagProblem.NOT_A_FLAG.value
         solves.record_attempt(
-            session,
+            db,
             account_id=account_id,
             module_id=registry.MODULE_ID,
             challenge_id=challenge.id if challenge else expected_challenge,
@@ -90,6 +138,11 @@ def submit_flag(
             source=source,
             when=now,
         )
+    if limit is not None and wait is not None:
+        message = MESSAGES[RATE_LIMITED].format(
+            limit=limit.flags, period=limit.describe_period(), wait=wait
+        )
+        return SubmitOutcome(RATE_LIMITED, None, message, retry_after=wait)
     # On a challenge's page, name that challenge; from the CLI, the one the flag is for.
     named = expected or challenge
     message = MESSAGES[verdict].format(

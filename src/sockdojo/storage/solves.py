@@ -1,20 +1,44 @@
-"""Solves and submission attempts."""
+"""Solves and submission attempts.
+
+The flag-submission path writes with Core statements on a plain connection: the ORM's unit of
+work, a savepoint and a second session cost more than the writes themselves (about 3 ms of a
+4.5 ms submission, measured on SQLite). The functions also accept an ORM session, for callers
+that already hold one.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
+from typing import cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from sockdojo.storage.models import Solve, Submission, utcnow
 
 SUBMISSION_TEXT_LIMIT = 256
 
+Database = Connection | Session
 
-def solved_challenges(session: Session, account_id: int, module_id: str) -> dict[str, dt.datetime]:
-    rows = session.execute(
+# "Insert unless this account already solved it": the unique constraint decides, in one
+# statement, so two processes racing on the same solve cannot both count it.
+_SOLVES = cast(Table, Solve.__table__)
+_INSERT_SOLVE = {
+    "sqlite": sqlite.insert(_SOLVES).on_conflict_do_nothing().returning(_SOLVES.c.id),
+    "postgresql": postgresql.insert(_SOLVES).on_conflict_do_nothing().returning(_SOLVES.c.id),
+}
+_INSERT_SUBMISSION = insert(cast(Table, Submission.__table__))
+
+
+def _dialect(db: Database) -> str:
+    return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
+
+
+def solved_challenges(db: Database, account_id: int, module_id: str) -> dict[str, dt.datetime]:
+    rows = db.execute(
         select(Solve.challenge_id, Solve.solved_at).where(
             Solve.account_id == account_id, Solve.module_id == module_id
         )
@@ -23,7 +47,7 @@ def solved_challenges(session: Session, account_id: int, module_id: str) -> dict
 
 
 def record_attempt(
-    session: Session,
+    db: Database,
     *,
     account_id: int,
     module_id: str,
@@ -33,21 +57,22 @@ def record_attempt(
     source: str,
     when: dt.datetime | None = None,
 ) -> None:
-    session.add(
-        Submission(
-            account_id=account_id,
-            module_id=module_id,
-            challenge_id=challenge_id,
-            submitted=submitted[:SUBMISSION_TEXT_LIMIT],
-            verdict=verdict,
-            source=source,
-            created_at=when or utcnow(),
-        )
+    db.execute(
+        _INSERT_SUBMISSION,
+        {
+            "account_id": account_id,
+            "module_id": module_id,
+            "challenge_id": challenge_id,
+            "submitted": submitted[:SUBMISSION_TEXT_LIMIT],
+            "verdict": verdict,
+            "source": source,
+            "created_at": when or utcnow(),
+        },
     )
 
 
 def record_solve(
-    session: Session,
+    db: Database,
     *,
     account_id: int,
     module_id: str,
@@ -55,16 +80,30 @@ def record_solve(
     when: dt.datetime | None = None,
 ) -> bool:
     """Store a solve; False when the account had already solved it (the first solve stands)."""
-    try:
-        with session.begin_nested():
-            session.add(
-                Solve(
-                    account_id=account_id,
-                    module_id=module_id,
-                    challenge_id=challenge_id,
-                    solved_at=when or utcnow(),
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    result = db.execute(
+        _INSERT_SOLVE[_dialect(db)],
+        {
+            "account_id": account_id,
+            "module_id": module_id,
+            "challenge_id": challenge_id,
+            "solved_at": when or utcnow(),
+        },
+    )
+    # A row comes back only when one was inserted (rowcount is -1 on PostgreSQL here).
+    return result.first() is not None
+
+
+# Built once: this runs on every flag submitted over the web.
+_ATTEMPT_TIMES = select(Submission.created_at).where(
+    Submission.account_id == bindparam("account_id"),
+    Submission.created_at > bindparam("since", type_=Submission.created_at.type),
+    Submission.verdict.in_(bindparam("verdicts", expanding=True)),
+)
+
+
+def rejected_attempt_times(
+    db: Database, account_id: int, since: dt.datetime, verdicts: Collection[str]
+) -> list[dt.datetime]:
+    """When the account's attempts with one of `verdicts` since `since` were made."""
+    parameters = {"account_id": account_id, "since": since, "verdicts": list(verdicts)}
+    return list(db.scalars(_ATTEMPT_TIMES, parameters))

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from sockdojo.challenges import registry
 from sockdojo.config import valid_account_name
-from sockdojo.flags import FlagAuthority, FlagProblem
+from sockdojo.flags import FlagAuthority
+from sockdojo.rate_limits import retry_after
 from sockdojo.scoreboard import Badge, Board, ScoreboardSource
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.history import counted_solve_times, solve_counts
@@ -28,16 +29,12 @@ from sockdojo.scoreboard.query import window_start
 from sockdojo.storage import accounts, admin, badges, web_auth
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account, BadgeGrant, Solve, utcnow
-from sockdojo.storage.solves import record_attempt, solved_challenges
-from sockdojo.submissions import SubmitOutcome, submit_flag
+from sockdojo.storage.solves import solved_challenges
+from sockdojo.submissions import SubmitOutcome, WrongFlagLimit, submit_flag
 from sockdojo.web.chart import Cell, LineChart, activity_grid, solves_over_time
 from sockdojo.web.passwords import Passwords, password_problem
 
 MODULE_ID = registry.MODULE_ID
-WRONG_VERDICTS = frozenset(problem.value for problem in FlagProblem)
-RATE_LIMITED = "rate_limited"
-# A submitted flag longer than this cannot be one; the cap bounds the work spent on it.
-FLAG_INPUT_LIMIT = 1024
 CHART_HACKERS = 5
 
 
@@ -49,8 +46,8 @@ class Limits:
     guesser can neither hammer one account nor spray many; registrations per client address.
     """
 
-    wrong_flags: int = 10  # CTFd's default: 10 wrong flags a minute
-    wrong_flag_period: dt.timedelta = dt.timedelta(minutes=1)
+    wrong_flags: int = WrongFlagLimit.flags
+    wrong_flag_period: dt.timedelta = WrongFlagLimit.period
     login_failures_per_name: int = 5
     login_failures_per_client: int = 30
     login_period: dt.timedelta = dt.timedelta(minutes=5)
@@ -82,17 +79,6 @@ class RateLimited(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.message = message
-
-
-def _retry_after(
-    times: list[dt.datetime], limit: int, period: dt.timedelta, now: dt.datetime
-) -> int | None:
-    """Seconds until fewer than `limit` of `times` remain in the period, or None if already so."""
-    if len(times) < limit:
-        return None
-    # The attempt whose ageing out brings the count back under the limit.
-    pivot = sorted(times)[len(times) - limit]
-    return max(1, math.ceil((pivot + period - now).total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -191,11 +177,9 @@ class WebDojo:
     # Accounts and sessions
 
     def viewer(self, token: str) -> Viewer | None:
-        with self.store.session() as session:
-            account = web_auth.session_account(
-                session, token, self.now(), self.limits.session_lifetime
-            )
-            return Viewer.of(account) if account is not None else None
+        with self.store.engine.connect() as db:
+            found = web_auth.signed_in_account(db, token, self.now(), self.limits.session_lifetime)
+        return Viewer(*found) if found is not None else None
 
     def _start_session(self, account_id: int) -> str:
         now = self.now()
@@ -259,11 +243,11 @@ class WebDojo:
             )
             per_client = web_auth.failures_since(session, kind="login", since=since, client=client)
         wait = max(
-            _retry_after(
+            retry_after(
                 per_name, self.limits.login_failures_per_name, self.limits.login_period, now
             )
             or 0,
-            _retry_after(
+            retry_after(
                 per_client, self.limits.login_failures_per_client, self.limits.login_period, now
             )
             or 0,
@@ -400,40 +384,19 @@ class WebDojo:
         The limit is computed from the stored attempts, so it holds across server processes;
         refused attempts are stored too (as "rate_limited") but do not extend the wait.
         """
-        now = self.now()
-        period = self.limits.wrong_flag_period
-        with self.store.session() as session:
-            wrong = web_auth.wrong_submissions_since(
-                session, viewer.id, now - period, WRONG_VERDICTS
-            )
-        wait = _retry_after(wrong, self.limits.wrong_flags, period, now)
-        if wait is not None:
-            with self.store.session() as session:
-                record_attempt(
-                    session,
-                    account_id=viewer.id,
-                    module_id=MODULE_ID,
-                    challenge_id=challenge_id,
-                    submitted=flag,
-                    verdict=RATE_LIMITED,
-                    source=source,
-                    when=now,
-                )
-            raise RateLimited(
-                wait,
-                f"That is {self.limits.wrong_flags} wrong flags within a minute: wait {wait} "
-                "seconds, then check that you copy the whole flag your own program printed.",
-            )
-        with self.store.write_lock():
-            return submit_flag(
-                self.store,
-                self.authority,
-                account_id=viewer.id,
-                submitted=flag[:FLAG_INPUT_LIMIT],
-                source=source,
-                expected_challenge=challenge_id,
-                now=now,
-            )
+        outcome = submit_flag(
+            self.store,
+            self.authority,
+            account_id=viewer.id,
+            submitted=flag,
+            source=source,
+            expected_challenge=challenge_id,
+            now=self.now(),
+            limit=WrongFlagLimit(self.limits.wrong_flags, self.limits.wrong_flag_period),
+        )
+        if outcome.retry_after is not None:
+            raise RateLimited(outcome.retry_after, outcome.message)
+        return outcome
 
     # Administration
 
