@@ -7,7 +7,7 @@ that `sockdojo --help` stays instant.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 import click
 
@@ -15,6 +15,10 @@ from sockdojo.cli.ui import paint, say, say_json
 from sockdojo.config import valid_account_name
 
 if TYPE_CHECKING:
+    import socket
+
+    from starlette.applications import Starlette
+
     from sockdojo.config import Settings
     from sockdojo.storage.database import Store
     from sockdojo.web.passwords import Passwords
@@ -84,11 +88,11 @@ def _check_name(name: str) -> None:
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Server processes sharing the port (one per core; each keeps its own live scoreboard).",
+    help="Server processes sharing the port (one per core), forked from one that has loaded the"
+    " live scoreboard.",
 )
 def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
     """Run the web dojo: module page, scoreboard, accounts, flag submission, API."""
-    import os
     import socket
 
     try:
@@ -130,33 +134,15 @@ def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
     say("  as that account, so its flag is yours:  sockdojo --account NAME run client")
     say("  Ctrl-C stops the server.")
     try:
-        if workers == 1:
-            from sockdojo.web.app import create_app, warm_up
+        from sockdojo.web.app import create_app, warm_up
 
-            app = create_app(store, authority, secret_key=secret_key, secure_cookies=secure_cookies)
-            warm_up(app)
+        app = create_app(store, authority, secret_key=secret_key, secure_cookies=secure_cookies)
+        warm_up(app)
+        if workers == 1:
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
             uvicorn.Server(config).run(sockets=[listener])
         else:
-            # Worker processes build their own app (and live scoreboard) from the environment;
-            # this one has migrated the database and made the secrets they read, and imports no
-            # more of the web stack than it must (each worker imports it again).
-            from uvicorn.supervisors import Multiprocess
-
-            from sockdojo.web.app import SECURE_COOKIES_ENV
-
-            os.environ[SECURE_COOKIES_ENV] = "1" if secure_cookies else "0"
-            os.environ["SOCKDOJO_HOME"] = str(settings.home)
-            os.environ["SOCKDOJO_DATABASE_URL"] = settings.database_url
-            config = uvicorn.Config(
-                "sockdojo.web.app:app_from_environment",
-                factory=True,
-                workers=workers,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
-            Multiprocess(config, sockets=[listener]).run()
+            _serve_forked(app, listener, workers)
     except KeyboardInterrupt:
         # uvicorn shuts down cleanly, then hands the Ctrl-C back: that is a normal stop.
         pass
@@ -164,6 +150,101 @@ def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
         listener.close()
         store.dispose()
     say("The web dojo stopped.")
+
+
+def _serve_forked(app: Starlette, listener: socket.socket, workers: int) -> None:
+    """Serve `app` from `workers` processes forked from this one (gunicorn, uvicorn workers).
+
+    This process has imported the web stack and loaded the live scoreboard already: each worker
+    is a fork of it, ready at once, and shares those pages with it until it writes to them. No
+    database connection crosses the fork (see `release_connections`); each worker's scoreboard
+    catches up with the database before every answer, as separate processes do. gunicorn's
+    parent restarts a worker that dies, by forking again. Returns when it stops (Ctrl-C,
+    SIGTERM); raises a ClickException when the workers cannot start.
+    """
+    import gc
+    import os
+    import signal
+
+    try:
+        from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+        from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]
+    except ImportError:
+        raise click.ClickException(WEB_EXTRA_MISSING) from None
+
+    from sockdojo.web.app import after_fork, release_connections
+
+    class Worker(UvicornWorker):  # type: ignore[misc]
+        # uvicorn as `--workers 1` runs it: uvloop and httptools when installed, no lifespan
+        # events (the app has none), no access log.
+        CONFIG_KWARGS: ClassVar[dict[str, object]] = {
+            "loop": "auto",
+            "http": "auto",
+            "lifespan": "off",
+            "access_log": False,
+        }
+
+        def init_signals(self) -> None:
+            super().init_signals()
+            # Ctrl-C or SIGTERM before uvicorn listens for them, or handed back by uvicorn
+            # once it has shut down: leave with status 0 rather than be killed by the signal
+            # (which gunicorn's parent would report as a warning).
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(stop, _leave)
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            # gunicorn's parent stops its workers with SIGQUIT when it gets a SIGINT of its
+            # own; uvicorn-worker only notes it (Kludex/uvicorn-worker#2), so the worker would
+            # wait for the SIGKILL 30 s later. Shut uvicorn down as on Ctrl-C instead.
+            super().handle_exit(sig, frame)
+            signal.raise_signal(signal.SIGINT)
+
+    # gunicorn takes over (and closes) the descriptor it is given: a duplicate of ours.
+    bind = f"fd://{os.dup(listener.fileno())}"
+
+    class Dojo(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings: dict[str, object] = {
+                "bind": [bind],
+                "workers": workers,
+                "worker_class": Worker,
+                # The app is built and warm before the fork (it is `app`, already loaded).
+                "preload_app": True,
+                "post_fork": lambda _arbiter, _worker: after_fork(app),
+                "loglevel": "warning",
+                "keepalive": 5,  # uvicorn's own default, as with one worker
+                "proc_name": "sockdojo",
+            }
+            # Newer gunicorn releases open a control socket ($XDG_RUNTIME_DIR or ~/.gunicorn).
+            if "control_socket_disable" in self.cfg.settings:
+                settings["control_socket_disable"] = True
+            for name, value in settings.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Starlette:
+            return app
+
+    release_connections(app)
+    # What was loaded stays shared with the workers: the collector never visits it again (it
+    # would write to every page it visits, copying them into each worker).
+    gc.freeze()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    parent = os.getpid()
+    try:
+        Dojo().run()
+    except SystemExit as stop:
+        if os.getpid() != parent:
+            raise  # a worker leaving: its own exit status, nothing of the parent's to say
+        if stop.code not in (None, 0):
+            raise click.ClickException(
+                f"the web dojo's workers stopped (gunicorn exit status {stop.code}); "
+                "see the messages above"
+            ) from None
+
+
+def _leave(_signal: int, _frame: object) -> NoReturn:
+    sys.exit(0)
 
 
 @click.group("account")

@@ -106,35 +106,33 @@ def create_app(
     return app
 
 
-SECURE_COOKIES_ENV = "SOCKDOJO_SECURE_COOKIES"
-
-
-def app_from_environment() -> Starlette:
-    """The web dojo of `SOCKDOJO_HOME` and `SOCKDOJO_DATABASE_URL`, for uvicorn's worker
-    processes (`sockdojo serve --workers N` names this factory by its import string).
-
-    Each process has its own live scoreboard; each one catches up with the database on every
-    request, so all of them give the same, exact boards.
-    """
-    import os
-
-    from sockdojo.config import Settings
-    from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
-    from sockdojo.web.keys import load_or_create_session_key
-
-    settings = Settings.from_environment()
-    app = create_app(
-        Store(settings.database_url),
-        HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix),
-        secret_key=load_or_create_session_key(settings.home),
-        secure_cookies=os.environ.get(SECURE_COOKIES_ENV) == "1",
-    )
-    warm_up(app)
-    return app
-
-
 def warm_up(app: Starlette) -> None:
     """Load the scoreboard before the first request rather than during it."""
     dojo = app.state.dojo
     assert isinstance(dojo, WebDojo)
     dojo.board(None, DEFAULT_DAYS, limit=0)
+
+
+def release_connections(app: Starlette) -> None:
+    """Close the app's database connections, keeping everything it has loaded.
+
+    The parent of `sockdojo serve --workers N` calls this after `warm_up` and before it forks
+    the workers, so that no connection (a file, a socket to PostgreSQL) is shared by two
+    processes: each worker opens its own on its first request, and its live scoreboard, copied
+    from the parent's, catches up with the database then, as before every answer.
+    """
+    dojo = app.state.dojo
+    assert isinstance(dojo, WebDojo)
+    close = getattr(dojo.scoreboard, "close", None)
+    if callable(close):
+        close()
+    dojo.store.engine.dispose()
+
+
+def after_fork(app: Starlette) -> None:
+    """In a forked worker: forget any pooled connection inherited from the parent, without
+    closing it (that would end the parent's session with the database), as SQLAlchemy advises
+    for pools crossing a fork. A no-op after `release_connections`; a safety net without it."""
+    dojo = app.state.dojo
+    assert isinstance(dojo, WebDojo)
+    dojo.store.engine.dispose(close=False)
