@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from support import Processes, free_port, recv_all, wait_listening, wait_listening_quietly
 
@@ -133,3 +138,110 @@ def test_serve_on_a_busy_port_says_so(cli: Cli) -> None:
         result = cli("serve", "--port", str(taken))
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{taken}" in result.stderr
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # "pid (comm) state ppid …": comm may hold spaces and parentheses.
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def open_files(pid: int) -> list[str]:
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            found.append(os.readlink(fd))
+    return found
+
+
+def holds_socket(pid: int, inode: int) -> bool:
+    return f"socket:[{inode}]" in open_files(pid)
+
+
+def answering_process(port: int, candidates: list[int]) -> int:
+    """Ask for the scoreboard on a new connection; the process that holds its server end."""
+    from sockdojo.net import kernel_view
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /api/v1/modules/sockets/scoreboard HTTP/1.1\r\nHost: dojo\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        # Still open (keep-alive): the kernel knows the server's end of it, and which
+        # process has it among its descriptors.
+        server_end = kernel_view.peer_of(sock.getsockname(), sock.getpeername())
+        assert server_end is not None
+        holders = [pid for pid in candidates if holds_socket(pid, server_end.inode)]
+    assert len(holders) == 1, holders
+    return holders[0]
+
+
+def test_serve_with_workers_forks_them_from_one_warm_process(
+    processes: Processes, database_url: str, monkeypatch: Any
+) -> None:
+    """`--workers 2`: the parent loads the app and its scoreboard, then forks the workers.
+
+    They are copies of it (its command line, not a new interpreter), both answer, and the
+    parent keeps no database connection to share with them; a worker that dies is replaced by
+    a new fork, which answers at once. Ctrl-C stops them all, cleanly.
+    """
+    from sockdojo.net import kernel_view
+
+    monkeypatch.setenv("SOCKDOJO_DATABASE_URL", database_url)
+    web_port = free_port()
+    server = processes.sockdojo("serve", "--port", str(web_port), "--workers", "2")
+    wait_listening(web_port, timeout=30)
+    base = f"http://127.0.0.1:{web_port}"
+    deadline = time.monotonic() + 30
+    while len(children_of(server.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = children_of(server.pid)
+    assert len(workers) == 2
+    command = Path(f"/proc/{server.pid}/cmdline").read_bytes()
+    for worker in workers:
+        assert Path(f"/proc/{worker}/cmdline").read_bytes() == command
+
+    seen = {answering_process(web_port, workers) for _ in range(200)}
+    assert seen == set(workers)
+    # The workers read the database; the parent, which loaded the scoreboard before the fork,
+    # has let go of its connection.
+    if database_url.startswith("sqlite"):
+        database = database_url.removeprefix("sqlite:///")
+        assert not [f for f in open_files(server.pid) if f.startswith(database)]
+        assert all(any(f == database for f in open_files(w)) for w in workers)
+    else:
+        postgres_port = make_url(database_url).port or 5432
+        connections = [
+            s.inode
+            for s in kernel_view.tcp_sockets(postgres_port) or []
+            if s.remote_port == postgres_port
+        ]
+        assert connections
+        assert not [inode for inode in connections if holds_socket(server.pid, inode)]
+
+    os.kill(workers[0], signal.SIGKILL)
+    while time.monotonic() < deadline:
+        replaced = children_of(server.pid)
+        if len(replaced) == 2 and workers[0] not in replaced:
+            break
+        time.sleep(0.05)
+    assert workers[1] in replaced and workers[0] not in replaced
+    (new,) = set(replaced) - set(workers)
+    assert Path(f"/proc/{new}/cmdline").read_bytes() == command
+    seen = {answering_process(web_port, replaced) for _ in range(200)}
+    assert new in seen
+    assert httpx.get(f"{base}/sockets/", timeout=10).status_code == 200
+
+    console = processes.stop(server)
+    assert server.returncode == 0, console
+    assert "The web dojo stopped." in console
+    # gunicorn's parent said nothing but that the worker was killed (none of the others
+    # was killed by the Ctrl-C: each left with status 0).
+    reports = [line for line in console.splitlines() if "[WARNING]" in line or "[ERROR]" in line]
+    assert len(reports) == 1, console
+    assert f"Worker (pid:{workers[0]}) was sent SIGKILL" in reports[0]
+    assert not children_of(server.pid)
+    for worker in replaced:
+        assert not Path(f"/proc/{worker}").exists()
