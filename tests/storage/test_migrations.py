@@ -1,0 +1,87 @@
+"""Migrations on a database that already holds solves: what triggers keep is filled in, and
+every step can be undone and redone (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import Engine
+
+from sockdojo.storage import accounts
+from sockdojo.storage.database import HEAD_REVISION, MIGRATIONS, Store, current_revision
+from sockdojo.storage.models import Solve
+from sockdojo.storage.solves import record_solve
+
+T = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def migrate_to(engine: Engine, revision: str, *, down: bool = False) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def challenge_totals(engine: Engine) -> dict[tuple[str, str], int]:
+    with engine.connect() as connection:
+        kept = connection.execute(
+            text("SELECT module_id, challenge_id, solves FROM challenge_solves WHERE solves > 0")
+        )
+        return {(module, challenge): count for module, challenge, count in kept}
+
+
+def grouped(engine: Engine) -> dict[tuple[str, str], int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Solve.module_id, Solve.challenge_id, func.count()).group_by(
+                Solve.module_id, Solve.challenge_id
+            )
+        )
+        return {(module, challenge): count for module, challenge, count in rows}
+
+
+def test_challenge_counts_are_filled_in_and_kept_across_down_and_up(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        migrate_to(store.engine, "0003", down=True)
+        ids = [accounts.create(store, f"h{n}").id for n in range(3)]
+        with store.session() as session:
+            for n, account in enumerate(ids):
+                for challenge in ("client", "server")[: n + 1]:
+                    record_solve(
+                        session,
+                        account_id=account,
+                        module_id="sockets",
+                        challenge_id=challenge,
+                        when=T,
+                    )
+        migrate_to(store.engine, "head")
+        assert current_revision(store.engine) == HEAD_REVISION
+        assert challenge_totals(store.engine) == grouped(store.engine)
+        assert grouped(store.engine) == {("sockets", "client"): 3, ("sockets", "server"): 2}
+        with store.session() as session:
+            record_solve(
+                session, account_id=ids[0], module_id="sockets", challenge_id="server", when=T
+            )
+        assert challenge_totals(store.engine) == grouped(store.engine)
+        # All the way down and up again: every downgrade undoes its upgrade exactly.
+        migrate_to(store.engine, "base", down=True)
+        migrate_to(store.engine, "head")
+        assert current_revision(store.engine) == HEAD_REVISION
+    finally:
+        store.dispose()
+
+
+def test_a_fresh_engine_sees_the_partial_index_of_unranked_accounts(database_url: str) -> None:
+    Store(database_url).dispose()
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            names = {index["name"] for index in inspect(connection).get_indexes("accounts")}
+        assert "ix_accounts_unranked" in names
+    finally:
+        engine.dispose()
