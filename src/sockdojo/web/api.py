@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import Row
-from sockdojo.web.context import current_viewer, dojo_of, parse_days, require_viewer
+from sockdojo.web.context import as_viewer, current_viewer, dojo_of, parse_days, require_viewer
 from sockdojo.web.dojo import ChallengeState, RateLimited
 from sockdojo.web.openapi import document
 from sockdojo.web.security import CSRF_HEADER, check_csrf, csrf_token
@@ -61,8 +61,7 @@ async def openapi(request: Request) -> Response:
 
 
 async def modules(request: Request) -> Response:
-    viewer = await current_viewer(request)
-    states = await run_in_threadpool(dojo_of(request).challenge_states, viewer)
+    states = await as_viewer(request, dojo_of(request).challenge_states)
     return JSONResponse(
         {
             "modules": [
@@ -79,16 +78,14 @@ async def modules(request: Request) -> Response:
 
 async def challenges(request: Request) -> Response:
     _module(request)
-    viewer = await current_viewer(request)
-    states = await run_in_threadpool(dojo_of(request).challenge_states, viewer)
+    states = await as_viewer(request, dojo_of(request).challenge_states)
     return JSONResponse({"challenges": [challenge_json(state) for state in states]})
 
 
 async def scoreboard(request: Request) -> Response:
     _module(request)
     days = parse_days(request.query_params.get("days"))
-    viewer = await current_viewer(request)
-    board = await run_in_threadpool(dojo_of(request).board, viewer, days)
+    board = await as_viewer(request, dojo_of(request).board, days)
     return JSONResponse(
         {
             "days": days,

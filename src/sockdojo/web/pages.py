@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from sockdojo.challenges import registry
 from sockdojo.web.context import (
+    as_viewer,
     current_viewer,
     dojo_of,
     parse_days,
@@ -57,8 +58,7 @@ def text(form: FormData, name: str) -> str:
 
 async def home(request: Request) -> Response:
     dojo = dojo_of(request)
-    viewer = await current_viewer(request)
-    states = await run_in_threadpool(dojo.challenge_states, viewer)
+    states = await as_viewer(request, dojo.challenge_states)
     return await render(
         request,
         "home.html",
@@ -73,8 +73,7 @@ async def home(request: Request) -> Response:
 async def module_page(request: Request) -> Response:
     days = parse_days(request.query_params.get("days"))
     dojo = dojo_of(request)
-    viewer = await current_viewer(request)
-    page = await run_in_threadpool(dojo.module_page, viewer, days)
+    page = await as_viewer(request, dojo.module_page, days)
     return await render(
         request,
         "module.html",
@@ -98,8 +97,8 @@ async def _challenge_response(
     refused: str | None = None,
 ) -> Response:
     dojo = dojo_of(request)
+    states = await as_viewer(request, dojo.challenge_states)
     viewer = await current_viewer(request)
-    states = await run_in_threadpool(dojo.challenge_states, viewer)
     index = next(i for i, state in enumerate(states) if state.challenge.id == challenge.id)
     run = challenge.run_usage
     if viewer is not None:
