@@ -67,6 +67,7 @@ def histories(draw: Any) -> list[tuple[Any, ...]]:
         st.tuples(st.just("launch"), st.sampled_from(MOMENTS)),
         st.tuples(st.just("unsolve"), person, st.sampled_from(CHALLENGES)),
         st.tuples(st.just("move"), person, st.sampled_from(CHALLENGES)),
+        st.tuples(st.just("give"), person, person),
         st.tuples(st.just("delete"), person),
         st.tuples(st.just("count"), st.sampled_from(MOMENTS)),
     )
@@ -123,6 +124,22 @@ def test_counts_equal_the_group_by_through_any_history(scenario: Scenario, steps
                 if first is not None and step[2] not in taken:
                     session.execute(
                         update(Solve).where(Solve.id == first).values(challenge_id=step[2])
+                    )
+            elif kind == "give":
+                # An admin's hand edit: a solve handed to another account (the counts are
+                # sharded by account, so it may change shard).
+                source, target = ids[step[1]], ids[step[2]]
+                taken = set(
+                    session.scalars(select(Solve.challenge_id).where(Solve.account_id == target))
+                )
+                movable = session.scalar(
+                    select(Solve.id)
+                    .where(Solve.account_id == source, Solve.challenge_id.not_in(taken or {""}))
+                    .limit(1)
+                )
+                if movable is not None:
+                    session.execute(
+                        update(Solve).where(Solve.id == movable).values(account_id=target)
                     )
             elif kind == "delete":
                 session.execute(delete(Account).where(Account.id == ids[step[1]]))

@@ -29,7 +29,10 @@ def migrate_to(engine: Engine, revision: str, *, down: bool = False) -> None:
 def challenge_totals(engine: Engine) -> dict[tuple[str, str], int]:
     with engine.connect() as connection:
         kept = connection.execute(
-            text("SELECT module_id, challenge_id, solves FROM challenge_solves WHERE solves > 0")
+            text(
+                "SELECT module_id, challenge_id, sum(solves) FROM challenge_solves"
+                " GROUP BY module_id, challenge_id HAVING sum(solves) > 0"
+            )
         )
         return {(module, challenge): count for module, challenge, count in kept}
 

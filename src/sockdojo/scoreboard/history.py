@@ -54,11 +54,13 @@ def counted_solve_times(
     return times
 
 
-# Kept by triggers (migration 0004): how many solves each challenge has, of anyone, any time.
+# Kept by triggers (migration 0004): how many solves each challenge has, of anyone, any time,
+# in shards (by account) that are summed here.
 CHALLENGE_SOLVES = table(
     "challenge_solves",
     column("module_id", String),
     column("challenge_id", String),
+    column("shard", Integer),
     column("solves", Integer),
 )
 
@@ -102,9 +104,9 @@ def solve_counts(session: Session, module_id: str, now: dt.datetime) -> dict[str
         )
 
     parts = union_all(
-        select(literal(1), CHALLENGE_SOLVES.c.challenge_id, CHALLENGE_SOLVES.c.solves).where(
-            CHALLENGE_SOLVES.c.module_id == module_id
-        ),
+        select(literal(1), CHALLENGE_SOLVES.c.challenge_id, func.sum(CHALLENGE_SOLVES.c.solves))
+        .where(CHALLENGE_SOLVES.c.module_id == module_id)
+        .group_by(CHALLENGE_SOLVES.c.challenge_id),
         part(-1, Solve.solved_at < launched_at),
         part(-1, Solve.solved_at > now),
         part(-1, unranked),

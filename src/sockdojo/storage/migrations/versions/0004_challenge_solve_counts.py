@@ -4,7 +4,9 @@
   kept by triggers on `solves`. The module page shows, per challenge, how many ranked accounts
   solved it since launch: this total minus the solves before launch, after now, and of hidden
   or admin accounts, which are small index ranges. The GROUP BY over every solve it replaces
-  took 9.5 s at 2,000,000 solves on SQLite.
+  took 9.5 s at 2,000,000 solves on SQLite. The counts are split into 16 shards by account: on
+  PostgreSQL one row per challenge would be locked by every solve of it until commit, queueing
+  concurrent submissions behind each other's disk flush (155 instead of 230 solves/s).
 * `ix_accounts_unranked`: a partial index of the hidden and admin accounts (a handful), so that
   their solves are found without reading every account. Its condition is written exactly as
   `sockdojo.scoreboard.history` queries it: both databases use a partial index only for a
@@ -14,6 +16,9 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27
 """
+
+# The SQL below is built from constants only (no input), hence:
+# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -25,19 +30,22 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
+SHARDS = 16
+
 UNRANKED = {
     "sqlite": "is_hidden IS 1 OR is_admin IS 1",
     "postgresql": "is_hidden IS true OR is_admin IS true",
 }
 
 _SQLITE_ADD = (
-    "INSERT INTO challenge_solves (module_id, challenge_id, solves)"
-    " VALUES ({row}.module_id, {row}.challenge_id, 1)"
-    " ON CONFLICT (module_id, challenge_id) DO UPDATE SET solves = solves + 1;"
+    "INSERT INTO challenge_solves (module_id, challenge_id, shard, solves)"
+    f" VALUES ({{row}}.module_id, {{row}}.challenge_id, {{row}}.account_id % {SHARDS}, 1)"
+    " ON CONFLICT (module_id, challenge_id, shard) DO UPDATE SET solves = solves + 1;"
 )
 _SQLITE_REMOVE = (
     "UPDATE challenge_solves SET solves = solves - 1"
-    " WHERE module_id = {row}.module_id AND challenge_id = {row}.challenge_id;"
+    " WHERE module_id = {row}.module_id AND challenge_id = {row}.challenge_id"
+    f" AND shard = {{row}}.account_id % {SHARDS};"
 )
 SQLITE_TRIGGERS = (
     "CREATE TRIGGER challenge_solves_inserted AFTER INSERT ON solves BEGIN "
@@ -47,7 +55,8 @@ SQLITE_TRIGGERS = (
     + _SQLITE_REMOVE.format(row="OLD")
     + " END",
     "CREATE TRIGGER challenge_solves_updated AFTER UPDATE ON solves"
-    " WHEN OLD.module_id IS NOT NEW.module_id OR OLD.challenge_id IS NOT NEW.challenge_id BEGIN "
+    " WHEN OLD.module_id IS NOT NEW.module_id OR OLD.challenge_id IS NOT NEW.challenge_id"
+    " OR OLD.account_id IS NOT NEW.account_id BEGIN "
     + _SQLITE_REMOVE.format(row="OLD")
     + " "
     + _SQLITE_ADD.format(row="NEW")
@@ -58,17 +67,20 @@ POSTGRES_TRIGGERS = (
     "CREATE FUNCTION challenge_solves_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
     " IF TG_OP IN ('UPDATE', 'DELETE') THEN"
     " UPDATE challenge_solves SET solves = solves - 1"
-    " WHERE module_id = OLD.module_id AND challenge_id = OLD.challenge_id; END IF;"
+    " WHERE module_id = OLD.module_id AND challenge_id = OLD.challenge_id"
+    f" AND shard = OLD.account_id % {SHARDS}; END IF;"
     " IF TG_OP IN ('UPDATE', 'INSERT') THEN"
-    " INSERT INTO challenge_solves AS t (module_id, challenge_id, solves)"
-    " VALUES (NEW.module_id, NEW.challenge_id, 1)"
-    " ON CONFLICT (module_id, challenge_id) DO UPDATE SET solves = t.solves + 1; END IF;"
+    " INSERT INTO challenge_solves AS t (module_id, challenge_id, shard, solves)"
+    f" VALUES (NEW.module_id, NEW.challenge_id, NEW.account_id % {SHARDS}, 1)"
+    " ON CONFLICT (module_id, challenge_id, shard) DO UPDATE SET solves = t.solves + 1;"
+    " END IF;"
     " RETURN NULL; END $$",
     "CREATE TRIGGER challenge_solves_inserted AFTER INSERT OR DELETE ON solves"
     " FOR EACH ROW EXECUTE FUNCTION challenge_solves_changed()",
     "CREATE TRIGGER challenge_solves_moved AFTER UPDATE ON solves FOR EACH ROW"
     " WHEN (OLD.module_id IS DISTINCT FROM NEW.module_id"
-    " OR OLD.challenge_id IS DISTINCT FROM NEW.challenge_id)"
+    " OR OLD.challenge_id IS DISTINCT FROM NEW.challenge_id"
+    " OR OLD.account_id IS DISTINCT FROM NEW.account_id)"
     " EXECUTE FUNCTION challenge_solves_changed()",
 )
 
@@ -79,11 +91,13 @@ def upgrade() -> None:
         "challenge_solves",
         sa.Column("module_id", sa.String(64), primary_key=True),
         sa.Column("challenge_id", sa.String(64), primary_key=True),
+        sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("solves", sa.Integer, nullable=False),
     )
     op.execute(
-        "INSERT INTO challenge_solves (module_id, challenge_id, solves)"
-        " SELECT module_id, challenge_id, count(*) FROM solves GROUP BY module_id, challenge_id"
+        "INSERT INTO challenge_solves (module_id, challenge_id, shard, solves)"
+        f" SELECT module_id, challenge_id, account_id % {SHARDS}, count(*) FROM solves"
+        f" GROUP BY module_id, challenge_id, account_id % {SHARDS}"
     )
     op.create_index(
         "ix_accounts_unranked",
