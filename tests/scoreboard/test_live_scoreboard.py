@@ -9,23 +9,27 @@ board must equal `SqlScoreboard`'s, row for row, badge for badge, and the viewer
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import SqlScoreboard, modules
+from sockdojo.scoreboard import live as live_module
 from sockdojo.scoreboard.live import LiveScoreboard
 from sockdojo.storage import badges
 from sockdojo.storage.admin import set_hidden, set_launch_date
 from sockdojo.storage.models import Account
 from sockdojo.storage.solves import record_solve
 
-from .conftest import NOW
+from .conftest import NOW, Scenario
 
 CHALLENGES = [challenge.id for challenge in registry.CHALLENGES]
 SECOND, HOUR, DAY = dt.timedelta(seconds=1), dt.timedelta(hours=1), dt.timedelta(days=1)
@@ -104,8 +108,14 @@ def same(live: LiveScoreboard, sql: SqlScoreboard, *args: Any) -> None:
     assert live.board("sockets", *args) == expected, args
 
 
+# CI runs 40 examples; SOCKDOJO_LIVE_EXAMPLES=1000 (with --hypothesis-seed=N) searches longer,
+# with a time limit to match (about 0.5 s an example on PostgreSQL on a busy 2-core machine).
+EXAMPLES = int(os.environ.get("SOCKDOJO_LIVE_EXAMPLES", "40"))
+
+
+@pytest.mark.timeout(max(120, 3 * EXAMPLES))
 @settings(
-    max_examples=40,
+    max_examples=EXAMPLES,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -289,3 +299,91 @@ def test_an_old_solve_and_one_still_to_come(scenario, live, retired):
         "alice",
         "bob",
     ]
+
+
+def test_a_solve_whose_transaction_got_its_id_long_before_its_xid_is_not_lost(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: an id missing below the highest one seen is forgotten only once every
+    transaction that may hold it has ended, even one that took the id from the sequence and then
+    waited, without a transaction id yet, for a conflicting insert before writing its row.
+
+    Alice's solve is submitted twice at once: the first insert takes an id and holds the unique
+    key; the second takes the next id and waits for the first. Bob's solve, committed, makes
+    both ids gaps. The first insert rolls back; the second writes its row, with an xid newer
+    than any snapshot the board looked at while it waited, and commits later: it must show.
+    """
+    if scenario.store.engine.dialect.name != "postgresql":
+        pytest.skip("ids commit in order on SQLite")
+    monkeypatch.setattr(live_module, "SETTLE_SECONDS", 0.0)  # look on every catch-up
+    store = scenario.store
+    alice, bob = scenario.account("alice"), scenario.account("bob")
+    when = scenario.ago(hours=1)
+    live = LiveScoreboard(store)
+    first, second = store.engine.connect(), store.engine.connect()
+    inserted, release = threading.Event(), threading.Event()
+    outcome: list[bool] = []
+
+    def submit_again() -> None:
+        outcome.append(
+            record_solve(
+                second, account_id=alice, module_id="sockets", challenge_id="client", when=when
+            )
+        )
+        inserted.set()
+        release.wait(30)
+        second.commit()
+
+    waiter = threading.Thread(target=submit_again)
+    try:
+        assert live.board("sockets", 30, NOW, None).rows == ()
+        assert record_solve(
+            first, account_id=alice, module_id="sockets", challenge_id="client", when=when
+        )
+        pid = second.execute(text("SELECT pg_backend_pid()")).scalar()
+        waiter.start()
+        deadline = time.monotonic() + 10
+        while not first.execute(
+            text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted"), {"pid": pid}
+        ).scalar():
+            assert time.monotonic() < deadline, "the second insert never waited for the first"
+            time.sleep(0.01)
+        scenario.solve(bob, "server", when)
+        for _ in range(3):  # both gaps noticed, their holders noted, looked at again
+            assert table(live.board("sockets", 30, NOW, None)) == [("bob", 1)]
+        first.rollback()
+        assert inserted.wait(10) and outcome == [True]
+        for _ in range(3):  # the second insert's transaction is still open
+            assert table(live.board("sockets", 30, NOW, None)) == [("bob", 1)]
+        release.set()
+        waiter.join(10)
+        expected = SqlScoreboard(store).board("sockets", 30, NOW, None)
+        assert table(expected) == [("alice", 1), ("bob", 1)]
+        assert live.board("sockets", 30, NOW, None) == expected
+        # Nobody holds the sequence any more: the rolled-back insert's gap is forgotten.
+        live.board("sockets", 30, NOW, None)
+        assert not live._modules["sockets"].watermark.pending
+    finally:
+        release.set()
+        first.rollback()
+        if waiter.ident is not None:  # started
+            waiter.join(10)
+        first.close()
+        second.close()
+        live.close()
+
+
+def test_a_gap_goes_once_the_transactions_holding_the_sequence_after_it_was_noticed_end() -> None:
+    watermark = live_module._Watermark(3, in_order=False)
+    watermark.saw([4, 7])  # 5 and 6 missing
+    assert sorted(watermark.pending) == [5, 6]
+    watermark.settle(frozenset({"3/10", "4/20"}), 1.0)  # holders noted
+    watermark.saw([9])  # 8 missing, noticed after that look
+    watermark.settle(frozenset({"4/20", "5/30"}), 2.0)  # 3/10 ended, 4/20 still running
+    assert sorted(watermark.pending) == [5, 6, 8]
+    watermark.saw([6])
+    watermark.settle(frozenset({"5/30"}), 3.0)  # all of 5's holders ended; 8 waits for 5/30
+    assert sorted(watermark.pending) == [8]
+    watermark.settle(frozenset({"6/40"}), 4.0)
+    assert not watermark.pending
+    assert watermark.high == 9

@@ -33,9 +33,10 @@ triggers bump on every change that is not a new solve (hiding or unhiding an acc
 flag, a rename, a deleted solve or account, the launch date, granted badges; migration 0003).
 A changed counter reloads the module (rare: admin actions). On PostgreSQL, ids come from a
 sequence and commit out of order, so an id missing below the highest one seen stays *pending*
-and is asked for again on every catch-up until it shows up or can be proven never to: after a
-settling second, once every transaction that was running then has ended (the snapshot's xmin
-passed the xmax noted then). SQLite has a single writer, so its ids commit in order.
+and is asked for again on every catch-up until it shows up or can be proven never to: once
+every transaction that held a lock on the id sequence after the gap was noticed has ended (a
+transaction that took an id holds that lock until it ends, with or without a transaction id
+yet; see `_Watermark.settle`). SQLite has a single writer, so its ids commit in order.
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ DAY_US = 86_400_000_000
 # How far below the oldest window the log reaches: questions up to this much earlier than the
 # module's load time need no reload.
 FLOOR_MARGIN_US = DAY_US
-# How long a missing PostgreSQL id waits before its snapshot barrier is noted (see _Watermark).
-SETTLE_SECONDS = 1.0
+# While PostgreSQL ids are missing, a catch-up looks at who holds the id sequence at most this
+# often (see _Watermark.settle).
+SETTLE_SECONDS = 0.2
 # At most this many missing ids of one jump are tracked (a jump of more than this is not two
 # transactions racing but an administrator moving the sequence).
 MAX_GAPS = 10_000
@@ -340,8 +342,9 @@ class _Window:
 
 @dataclass
 class _Gap:
-    noticed: float
-    barrier: int | None = None
+    # The transactions (virtual ids) that held the id sequence at the first look after the gap
+    # was noticed: the one that took the id is among them, unless it had ended by then.
+    holders: frozenset[str] | None = None
 
 
 class _Watermark:
@@ -351,8 +354,13 @@ class _Watermark:
         self.high = high
         self.in_order = in_order
         self.pending: dict[int, _Gap] = {}
+        self.looked = -float("inf")  # time.monotonic() of the last look at the holders
 
-    def saw(self, ids: Sequence[int], clock: float) -> None:
+    def due(self, clock: float) -> bool:
+        """Whether a catch-up should look at who holds the id sequence (see `settle`)."""
+        return bool(self.pending) and clock - self.looked >= SETTLE_SECONDS
+
+    def saw(self, ids: Sequence[int]) -> None:
         for solve_id in ids:
             self.pending.pop(solve_id, None)
         top = max(ids, default=self.high)
@@ -361,23 +369,35 @@ class _Watermark:
                 present = set(ids)
                 for missing in range(self.high + 1, min(top, self.high + 1 + MAX_GAPS)):
                     if missing not in present:
-                        self.pending[missing] = _Gap(clock)
+                        self.pending[missing] = _Gap()
             self.high = top
 
-    def settle(self, xmin: int, xmax: int, clock: float) -> None:
+    def settle(self, holders: frozenset[str], clock: float) -> None:
         """Forget the gaps that no transaction can fill any more (PostgreSQL).
 
+        `holders` are the transactions that held a lock on the solves' id sequence when a
+        catch-up looked, just before its query (in its own snapshot, READ COMMITTED); call this
+        before taking in that query's rows, so that every gap here was noticed before the look.
+
         A gap is an id below `high` that was not visible. The transaction that took it from the
-        sequence (if it did not roll back) had its xid within microseconds of taking it, so a
-        second later it is below the snapshot's xmax, noted as the gap's barrier; once a later
-        snapshot's xmin passes the barrier that transaction has ended, and the catch-up that
-        followed this snapshot would have seen its solve.
+        sequence did so before the gap was noticed (a higher id had committed), and `nextval`
+        locks the sequence until that transaction ends: at the first look after the gap was
+        noticed it is among the holders noted for the gap, or it had ended (then the query that
+        followed the look saw its solve, if it committed one). Once none of the noted holders
+        holds the sequence any more, they have all ended before this look, the query that
+        follows sees whatever they committed, and the gap can go.
+
+        Not a transaction id: a transaction that took an id may get its xid much later, e.g.
+        an INSERT ... ON CONFLICT that takes its id, then waits for a conflicting insert of
+        another transaction and writes its row only when that one rolls back. (Assumes the
+        sequence caches no values, CACHE 1, the default: else a session could take an id in
+        one transaction and use it in a later one.)
         """
+        self.looked = clock
         for solve_id, gap in list(self.pending.items()):
-            if gap.barrier is None:
-                if clock - gap.noticed >= SETTLE_SECONDS:
-                    gap.barrier = xmax
-            elif xmin >= gap.barrier:
+            if gap.holders is None:
+                gap.holders = holders
+            elif gap.holders.isdisjoint(holders):
                 del self.pending[solve_id]
 
 
@@ -556,6 +576,8 @@ class LiveScoreboard:
         self._names: dict[int, str] = {}
         self._connection: Any = None
         self._versioned: bool | None = None
+        # (database oid, oid of the solves' id sequence), PostgreSQL; see _sequence_holders.
+        self._sequence: tuple[int, int | None] | None = None
         self.reloads = 0
 
     # The ScoreboardSource protocol
@@ -718,17 +740,15 @@ class LiveScoreboard:
         """Apply the solves committed since the last look; False when the module must reload."""
         return bool(self._execute(functools.partial(self._catch_up_with, state=state)))
 
-    def _catch_up_with(self, cursor: Any, *, state: _ModuleState) -> bool:
+    def _catch_up_with(self, cursor: Any, *, state: _ModuleState, settle: bool = True) -> bool:
+        """A catch-up on this cursor; `settle` only in autocommit (each statement its own
+        snapshot: the look at the sequence's holders must come before the query's snapshot)."""
         dialect = self.dialect
         watermark = state.watermark
-        snapshot = None
-        if watermark.pending and dialect.postgres:
-            cursor.execute(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,"
-                " pg_snapshot_xmax(pg_current_snapshot())::text"
-            )
-            xmin, xmax = cursor.fetchone()
-            snapshot = (int(xmin), int(xmax), time.monotonic())
+        holders = None
+        clock = time.monotonic()
+        if settle and dialect.postgres and watermark.due(clock):
+            holders = self._sequence_holders(cursor)
         which = "s.id > ?"
         if watermark.pending:
             listed = ", ".join(str(int(solve_id)) for solve_id in watermark.pending)
@@ -758,6 +778,8 @@ class LiveScoreboard:
         version = rows[0][0] if rows else state.version
         if version != state.version:
             return False
+        if holders is not None:
+            watermark.settle(holders, clock)
         seen: list[int] = []
         for _, solve_id, account, module, challenge, when, hidden, admin in rows:
             if solve_id is None:
@@ -768,11 +790,30 @@ class LiveScoreboard:
             number = state.index.get(challenge)
             if number is not None:
                 state.solved(account, number, when, not (hidden or admin))
-        clock = time.monotonic()
-        watermark.saw(seen, clock)
-        if snapshot is not None:
-            watermark.settle(snapshot[0], snapshot[1], snapshot[2])
+        watermark.saw(seen)
         return True
+
+    def _sequence_holders(self, cursor: Any) -> frozenset[str]:
+        """The transactions (virtual ids) holding a lock on the solves' id sequence, which
+        `nextval` takes until the end of the transaction (all running transactions, should
+        `solves.id` have no sequence of its own)."""
+        if self._sequence is None:
+            cursor.execute(
+                "SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),"
+                " pg_get_serial_sequence('solves', 'id')::regclass::oid"
+            )
+            database, sequence = cursor.fetchone()
+            self._sequence = (int(database), None if sequence is None else int(sequence))
+        database, sequence = self._sequence
+        if sequence is None:
+            cursor.execute("SELECT virtualtransaction FROM pg_locks WHERE locktype = 'virtualxid'")
+        else:
+            cursor.execute(
+                "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation'"
+                " AND database = %s AND relation = %s",
+                (database, sequence),
+            )
+        return frozenset(str(row[0]) for row in cursor.fetchall())
 
     def _in_snapshot(self, read: Callable[[Any], Any]) -> Any:
         """Run `read(cursor)` in one read-only snapshot of the database."""
@@ -805,7 +846,8 @@ class LiveScoreboard:
         """
 
         def read(cursor: Any) -> None:
-            if not self._catch_up_with(cursor, state=state):
+            # In this snapshot (REPEATABLE READ): no look at the sequence's holders.
+            if not self._catch_up_with(cursor, state=state, settle=False):
                 raise _Stale("the database changed: reload")
             started = time.perf_counter()
             cursor.execute("SELECT max(id) FROM accounts")
@@ -875,10 +917,9 @@ class LiveScoreboard:
             # Ids below `high` not visible yet may belong to transactions still running.
             cursor.execute(sql("SELECT id FROM solves WHERE id > ?"), (high - TRAILING_IDS,))
             present = {row[0] for row in cursor.fetchall()}
-            clock = time.monotonic()
             for solve_id in range(max(1, high - TRAILING_IDS + 1), high):
                 if solve_id not in present:
-                    watermark.pending[solve_id] = _Gap(clock)
+                    watermark.pending[solve_id] = _Gap()
         cursor.execute(
             sql(f"SELECT {dialect.us('launched_at')} FROM modules WHERE id = ?"),  # noqa: S608
             (spec.id,),
