@@ -140,14 +140,23 @@ def test_serve_on_a_busy_port_says_so(cli: Cli) -> None:
     assert f"cannot listen on 127.0.0.1:{taken}" in result.stderr
 
 
-def children_of(pid: int) -> list[int]:
+def _processes_where(field: int, value: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
-            # "pid (comm) state ppid …": comm may hold spaces and parentheses.
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+            # "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses.
+            if int(stat.read_text().rsplit(")", 1)[1].split()[field]) == value:
                 found.append(int(stat.parent.name))
     return sorted(found)
+
+
+def children_of(pid: int) -> list[int]:
+    return _processes_where(1, pid)
+
+
+def left_in_group(pgid: int) -> list[int]:
+    """Processes still in the group (each `processes.sockdojo` starts a group of its own)."""
+    return _processes_where(2, pgid)
 
 
 def open_files(pid: int) -> list[str]:
@@ -242,6 +251,23 @@ def test_serve_with_workers_forks_them_from_one_warm_process(
     reports = [line for line in console.splitlines() if "[WARNING]" in line or "[ERROR]" in line]
     assert len(reports) == 1, console
     assert f"Worker (pid:{workers[0]}) was sent SIGKILL" in reports[0]
-    assert not children_of(server.pid)
-    for worker in replaced:
-        assert not Path(f"/proc/{worker}").exists()
+    assert not left_in_group(server.pid)
+
+
+def test_serve_with_workers_stops_cleanly_while_it_forks_them(processes: Processes) -> None:
+    """Ctrl-C or SIGTERM while the workers are being forked (one may exist, the next not yet,
+    or not listen for signals yet): everything stops at once, quietly, with status 0."""
+    for delay, stop in ((0.0, signal.SIGINT), (0.02, signal.SIGTERM), (0.05, signal.SIGINT)):
+        server = processes.sockdojo("serve", "--port", str(free_port()), "--workers", "2")
+        deadline = time.monotonic() + 30
+        while not children_of(server.pid) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(delay)
+        os.killpg(server.pid, stop)
+        began = time.monotonic()
+        output, _ = server.communicate(timeout=20)
+        assert time.monotonic() - began < 5, output
+        assert server.returncode == 0, output
+        assert "The web dojo stopped." in output
+        assert "[WARNING]" not in output and "[ERROR]" not in output, output
+        assert not left_in_group(server.pid)

@@ -7,7 +7,7 @@ that `sockdojo --help` stays instant.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, ClassVar, NoReturn
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
@@ -16,6 +16,7 @@ from sockdojo.config import valid_account_name
 
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Generator
 
     from starlette.applications import Starlette
 
@@ -162,17 +163,41 @@ def _serve_forked(app: Starlette, listener: socket.socket, workers: int) -> None
     parent restarts a worker that dies, by forking again. Returns when it stops (Ctrl-C,
     SIGTERM); raises a ClickException when the workers cannot start.
     """
+    import contextlib
     import gc
     import os
     import signal
 
+    import uvicorn
+
     try:
         from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+        from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]
         from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]
     except ImportError:
         raise click.ClickException(WEB_EXTRA_MISSING) from None
 
+    # Stop signals are held (blocked) in a worker from the fork until uvicorn listens for them,
+    # and again once it has shut down. One that reached a new worker before would go to the
+    # parent's handlers, inherited through the fork, and be lost (the worker would serve on
+    # until gunicorn kills it 30 s later: a Ctrl-C right after the first answer, while the
+    # second worker is being forked, did that); one taken by a handler of ours in the middle
+    # of the event loop's set-up could only break it; a SIGQUIT after the loop has closed
+    # would kill the worker (its default action). Held, it waits for uvicorn, which shuts
+    # down, or for the worker's exit.
+    stops = {signal.SIGINT, signal.SIGTERM, signal.SIGQUIT}
+
     from sockdojo.web.app import after_fork, release_connections
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            try:
+                with super().capture_signals():
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+                    yield
+            finally:
+                signal.pthread_sigmask(signal.SIG_BLOCK, stops)
 
     class Worker(UvicornWorker):  # type: ignore[misc]
         # uvicorn as `--workers 1` runs it: uvloop and httptools when installed, no lifespan
@@ -186,11 +211,20 @@ def _serve_forked(app: Starlette, listener: socket.socket, workers: int) -> None
 
         def init_signals(self) -> None:
             super().init_signals()
-            # Ctrl-C or SIGTERM before uvicorn listens for them, or handed back by uvicorn
-            # once it has shut down: leave with status 0 rather than be killed by the signal
-            # (which gunicorn's parent would report as a warning).
-            for stop in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(stop, _leave)
+            # uvicorn hands the signal that stopped it back once it has shut down: the worker
+            # then leaves with status 0 rather than be killed by it (which gunicorn's parent
+            # would report as a warning).
+            signal.signal(signal.SIGINT, _ignore)
+            signal.signal(signal.SIGTERM, _ignore)
+
+        async def _serve(self) -> None:
+            # uvicorn-worker's own, with the Server above.
+            self.config.app = self.wsgi
+            server = Server(config=self.config)
+            self._install_sigquit_handler()
+            await server.serve(sockets=self.sockets)
+            if not server.started:
+                sys.exit(Arbiter.WORKER_BOOT_ERROR)
 
         def handle_exit(self, sig: int, frame: object) -> None:
             # gunicorn's parent stops its workers with SIGQUIT when it gets a SIGINT of its
@@ -224,6 +258,23 @@ def _serve_forked(app: Starlette, listener: socket.socket, workers: int) -> None
         def load(self) -> Starlette:
             return app
 
+        def run(self) -> None:
+            try:
+                ForkingArbiter(self).run()
+            except RuntimeError as error:  # as gunicorn's own `run` reports them
+                raise click.ClickException(str(error)) from None
+
+    class ForkingArbiter(Arbiter):  # type: ignore[misc]
+        def spawn_worker(self) -> int:
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+            try:
+                return int(super().spawn_worker())
+            finally:
+                # The parent lets them in again; a worker leaves through here too, with them
+                # held: they can only come too late.
+                if os.getpid() == self.pid:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
     release_connections(app)
     # What was loaded stays shared with the workers: the collector never visits it again (it
     # would write to every page it visits, copying them into each worker).
@@ -243,8 +294,8 @@ def _serve_forked(app: Starlette, listener: socket.socket, workers: int) -> None
             ) from None
 
 
-def _leave(_signal: int, _frame: object) -> NoReturn:
-    sys.exit(0)
+def _ignore(_signal: int, _frame: object) -> None:
+    pass
 
 
 @click.group("account")
