@@ -4,9 +4,10 @@
                                               [--postgres URL]
 
 On a copy of the benchmark data (bench/generate_scoreboard_data.py; Sockets: 400,000 hackers,
-2,000,000 solves), with `sockdojo serve --workers N` (uvicorn, one live scoreboard per process):
+2,000,000 solves), with `sockdojo serve --workers N` (uvicorn workers forked by gunicorn from a
+parent that has loaded the live scoreboard; each worker catches its copy up per request):
 
-1. start-up: process start to the first scoreboard answered (the live scoreboard loads then);
+1. start-up: process start to the first scoreboard answered (the live scoreboard loads first);
 2. scoreboard requests per second (30-day page, JSON API), anonymous and signed in (each request
    a different hacker's session, so the viewer's row and a session look-up are in every one);
 3. durable flag submissions per second: correct flags of fresh (hacker, challenge) pairs, each
