@@ -94,12 +94,12 @@ class Store:
             yield session
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A connection for one read statement, outside any transaction.
+    def outside_transaction(self) -> Iterator[Connection]:
+        """A connection in autocommit: each statement is a transaction of its own.
 
-        On PostgreSQL a transaction costs a BEGIN and a ROLLBACK round trip around the
-        statement: the session look-up of every signed-in request takes 0.36 ms this way
-        instead of 0.72 ms.
+        For a single statement, on PostgreSQL, that saves the BEGIN and the COMMIT or ROLLBACK
+        round trips around it: the session look-up of every signed-in request takes 0.36 ms
+        this way instead of 0.72 ms.
         """
         with self._autocommit.connect() as connection:
             yield connection

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Collection
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -107,3 +107,84 @@ def rejected_attempt_times(
     """When the account's attempts with one of `verdicts` since `since` were made."""
     parameters = {"account_id": account_id, "since": since, "verdicts": list(verdicts)}
     return list(db.scalars(_ATTEMPT_TIMES, parameters))
+
+
+# PostgreSQL: the whole submission in one statement, so in one round trip and one transaction
+# of its own (five round trips otherwise: BEGIN, the limit, the solve, the attempt, COMMIT).
+# Data-modifying WITH queries run together on one snapshot; ON CONFLICT still settles a race
+# with a concurrent insert of the same solve. `:limit` NULL means no limit.
+_SUBMIT_POSTGRES = text(
+    """
+WITH recent AS (
+  SELECT created_at FROM submissions
+  WHERE account_id = CAST(:account AS INTEGER) AND created_at > CAST(:since AS TIMESTAMPTZ)
+    AND verdict = ANY(CAST(:wrong AS VARCHAR[]))
+), allowed AS (
+  SELECT (CAST(:limit AS INTEGER) IS NULL OR count(*) < CAST(:limit AS INTEGER)) AS ok
+  FROM recent
+), solve AS (
+  INSERT INTO solves (account_id, module_id, challenge_id, solved_at)
+  SELECT CAST(:account AS INTEGER), CAST(:module AS VARCHAR), CAST(:challenge AS VARCHAR),
+    CAST(:now AS TIMESTAMPTZ)
+  FROM allowed WHERE ok AND CAST(:challenge AS VARCHAR) IS NOT NULL
+  ON CONFLICT DO NOTHING RETURNING id
+), attempt AS (
+  INSERT INTO submissions
+    (account_id, module_id, challenge_id, submitted, verdict, source, created_at)
+  SELECT CAST(:account AS INTEGER), CAST(:module AS VARCHAR),
+    CASE WHEN ok THEN CAST(:attempt_challenge AS VARCHAR) ELSE CAST(:expected AS VARCHAR) END,
+    CAST(:submitted AS VARCHAR),
+    CASE WHEN NOT ok THEN CAST(:refused AS VARCHAR)
+      WHEN CAST(:challenge AS VARCHAR) IS NULL THEN CAST(:failed AS VARCHAR)
+      WHEN EXISTS (SELECT 1 FROM solve) THEN 'solved' ELSE 'already_solved' END,
+    CAST(:source AS VARCHAR), CAST(:now AS TIMESTAMPTZ)
+  FROM allowed
+  RETURNING verdict
+)
+SELECT (SELECT verdict FROM attempt), ARRAY(SELECT created_at FROM recent)
+"""
+)
+
+
+def submit_on_postgres(
+    db: Connection,
+    *,
+    account_id: int,
+    module_id: str,
+    solve_challenge: str | None,
+    attempt_challenge: str | None,
+    expected_challenge: str | None,
+    submitted: str,
+    failed_verdict: str,
+    refused_verdict: str,
+    source: str,
+    when: dt.datetime,
+    limit: int | None,
+    since: dt.datetime,
+    wrong_verdicts: Collection[str],
+) -> tuple[str, list[dt.datetime]]:
+    """Record a submission as `submit_flag` does, in one statement; the stored verdict and the
+    times of the account's wrong attempts since `since` (for the wait, when refused).
+
+    `solve_challenge` is the challenge solved if the flag is right (None otherwise); over the
+    limit the attempt is stored with `refused_verdict` and `expected_challenge`.
+    """
+    verdict, times = db.execute(
+        _SUBMIT_POSTGRES,
+        {
+            "account": account_id,
+            "module": module_id,
+            "challenge": solve_challenge,
+            "attempt_challenge": attempt_challenge,
+            "expected": expected_challenge,
+            "submitted": submitted[:SUBMISSION_TEXT_LIMIT],
+            "failed": failed_verdict,
+            "refused": refused_verdict,
+            "source": source,
+            "now": when,
+            "limit": limit,
+            "since": since,
+            "wrong": list(wrong_verdicts),
+        },
+    ).one()
+    return str(verdict), list(times)

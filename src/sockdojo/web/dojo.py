@@ -177,7 +177,7 @@ class WebDojo:
     # Accounts and sessions
 
     def viewer(self, token: str) -> Viewer | None:
-        with self.store.reading() as db:
+        with self.store.outside_transaction() as db:
             found = web_auth.signed_in_account(db, token, self.now(), self.limits.session_lifetime)
         return Viewer(*found) if found is not None else None
 
