@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
 
 from sockdojo.scoreboard import Board, SqlScoreboard
 from sockdojo.storage import accounts, badges
-from sockdojo.storage.admin import set_launch_date
+from sockdojo.storage.admin import set_hidden, set_launch_date
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account, BadgeGrant, Module, Solve
 from sockdojo.storage.solves import record_solve
@@ -99,6 +101,31 @@ class Scenario:
     def table(self, days: int = 30, viewer: int | None = None, limit: int = 20) -> list[tuple]:
         """(rank, hacker, score) of each row on the page."""
         return [(r.rank, r.hacker, r.score) for r in self.board(days, viewer, limit).rows]
+
+
+def apply_step(session: Session, ids: list[int], step: tuple[Any, ...]) -> bool:
+    """Apply one step of a random history that every history shares: ("solve", (account
+    index, module, challenge, offset from NOW)), ("hide" | "admin", account index, flag),
+    ("launch", offset). False when the step is of another kind, for the test to apply."""
+    kind = step[0]
+    if kind == "solve":
+        index, module, challenge, offset = step[1]
+        record_solve(
+            session,
+            account_id=ids[index],
+            module_id=module,
+            challenge_id=challenge,
+            when=NOW + offset,
+        )
+    elif kind == "hide":
+        set_hidden(session, ids[step[1]], step[2])
+    elif kind == "admin":
+        session.execute(update(Account).where(Account.id == ids[step[1]]).values(is_admin=step[2]))
+    elif kind == "launch":
+        set_launch_date(session, "sockets", NOW + step[1])
+    else:
+        return False
+    return True
 
 
 @pytest.fixture

@@ -18,18 +18,17 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text, update
+from sqlalchemy import text
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import SqlScoreboard, modules
 from sockdojo.scoreboard import live as live_module
 from sockdojo.scoreboard.live import LiveScoreboard
 from sockdojo.storage import badges
-from sockdojo.storage.admin import set_hidden, set_launch_date
-from sockdojo.storage.models import Account
+from sockdojo.storage.admin import set_hidden
 from sockdojo.storage.solves import record_solve
 
-from .conftest import NOW, Scenario
+from .conftest import NOW, Scenario, apply_step
 
 CHALLENGES = [challenge.id for challenge in registry.CHALLENGES]
 SECOND, HOUR, DAY = dt.timedelta(seconds=1), dt.timedelta(hours=1), dt.timedelta(days=1)
@@ -138,23 +137,8 @@ def test_live_board_equals_the_sql_board_through_any_history(scenario, history):
         for step in history["steps"]:
             kind = step[0]
             with store.session() as session:
-                if kind == "solve":
-                    index, module, challenge, offset = step[1]
-                    record_solve(
-                        session,
-                        account_id=ids[index],
-                        module_id=module,
-                        challenge_id=challenge,
-                        when=NOW + offset,
-                    )
-                elif kind == "hide":
-                    set_hidden(session, ids[step[1]], step[2])
-                elif kind == "admin":
-                    session.execute(
-                        update(Account).where(Account.id == ids[step[1]]).values(is_admin=step[2])
-                    )
-                elif kind == "launch":
-                    set_launch_date(session, "sockets", NOW + step[1])
+                if apply_step(session, ids, step):
+                    pass
                 elif kind == "grant":
                     badges.grant(
                         session,
