@@ -117,3 +117,17 @@ def processes_mentioning(marker: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def flag_from_client_challenge(processes: Processes, account: str, port: int | None = None) -> str:
+    """The flag `sockdojo --account ACCOUNT run client` hands a client that says hello."""
+    port = port or free_port()
+    challenge = processes.sockdojo(
+        "--account", account, "run", "client", "--port", str(port), "--once"
+    )
+    wait_listening_quietly(port)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"hello\n")
+        flag = recv_all(sock).decode().strip()
+    assert challenge.wait(timeout=10) == 0
+    return flag

@@ -18,7 +18,12 @@ import httpx
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
-from support import Processes, free_port, recv_all, wait_listening, wait_listening_quietly
+from support import (
+    Processes,
+    flag_from_client_challenge,
+    free_port,
+    wait_listening,
+)
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -89,24 +94,12 @@ def test_accounts_from_the_command_line(home: Path) -> None:
     assert Passwords().verify(teacher.password_hash, " spaced pw ")
 
 
-def flag_from_client_challenge(processes: Processes, port: int, account: str) -> str:
-    challenge = processes.sockdojo(
-        "--account", account, "run", "client", "--port", str(port), "--once"
-    )
-    wait_listening_quietly(port)
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"hi\n")
-        flag = recv_all(sock).decode().strip()
-    assert challenge.wait(timeout=10) == 0
-    return flag
-
-
 def test_cli_acts_as_the_web_account_and_serve_shows_it(
     cli: Cli, processes: Processes, port: int, home: Path
 ) -> None:
     made = cli("account", "add", "alice", "--password-stdin", input="a long password\n")
     assert made.returncode == 0
-    flag = flag_from_client_challenge(processes, port, "alice")
+    flag = flag_from_client_challenge(processes, "alice", port)
     wrong_account = cli("--account", "bob", "submit", flag)
     assert wrong_account.returncode == 1
     submitted = cli("--account", "alice", "submit", flag)

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support import Processes, free_port, recv_all, wait_listening, wait_listening_quietly
+from support import (
+    Processes,
+    flag_from_client_challenge,
+    free_port,
+    wait_listening,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,19 +60,6 @@ def web_dojo(processes: Processes) -> Iterator[str]:
     processes.stop(server)
 
 
-def flag_from_a_real_run(processes: Processes, account: str) -> str:
-    port = free_port()
-    challenge = processes.sockdojo(
-        "--account", account, "run", "client", "--port", str(port), "--once"
-    )
-    wait_listening_quietly(port)
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"hello\n")
-        flag = recv_all(sock).decode().strip()
-    assert challenge.wait(timeout=10) == 0
-    return flag
-
-
 def test_register_run_submit_and_climb_the_board(
     browser: Any, web_dojo: str, processes: Processes, cli: Any, tmp_path: Path
 ) -> None:
@@ -97,7 +88,7 @@ def test_register_run_submit_and_climb_the_board(
     page.click("button:has-text('Submit')")
     expect(page.locator(".flash.error")).to_contain_text("not a flag from this dojo")
 
-    flag = flag_from_a_real_run(processes, "alice")
+    flag = flag_from_client_challenge(processes, "alice")
     assert re.fullmatch(r"sockdojo\{[A-Za-z0-9_-]{32}\}", flag)
     page.fill("#flag", flag)
     page.click("button:has-text('Submit')")
@@ -118,7 +109,7 @@ def test_register_run_submit_and_climb_the_board(
         page.screenshot(path=str(Path(shots) / "module.png"), full_page=True)
 
     # Another learner solves from the command line, with the same data directory.
-    bob = cli("--account", "bob", "submit", flag_from_a_real_run(processes, "bob"))
+    bob = cli("--account", "bob", "submit", flag_from_client_challenge(processes, "bob"))
     assert bob.returncode == 0, bob.stdout
     page.reload()
     expect(page.locator("#scoreboard td.hacker")).to_have_text(["alice", "bob"])
