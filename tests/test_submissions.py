@@ -148,3 +148,14 @@ def test_a_solve_raced_by_many_submissions_counts_once(store: Store) -> None:
     assert sorted(verdicts) == ["already_solved"] * 7 + ["solved"]
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(Solve)) == 1
+
+
+def test_a_nul_in_a_submission_is_recorded_on_every_database(store: Store) -> None:
+    """PostgreSQL text refuses NUL: the attempt must still be stored (and refused), not fail."""
+    alice = accounts.create(store, "alice")
+    outcome = submit_flag(
+        store, AUTHORITY, account_id=alice.id, submitted="sockdojo{\x00}", source="web"
+    )
+    assert outcome.verdict == "not_a_flag"
+    with store.session() as session:
+        assert session.scalar(select(Submission.submitted)) == "sockdojo{\ufffd}"

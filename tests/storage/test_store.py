@@ -109,3 +109,21 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
             challenge_id="client",
             when=dt.datetime(2026, 1, 1),
         )
+
+
+def test_only_a_repeated_solve_passes_for_already_solved(database_url: str, store: Store) -> None:
+    """Another conflict (here an id sequence set back, as a hand copy without setval leaves it)
+    must fail loudly, not be swallowed as "already solved"."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite picks ids past the largest one: no sequence to set back")
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    first, second = accounts.create(store, "first").id, accounts.create(store, "second").id
+    with store.session() as session:
+        assert solves.record_solve(
+            session, account_id=first, module_id="sockets", challenge_id="client"
+        )
+        session.execute(text("SELECT setval(pg_get_serial_sequence('solves', 'id'), 1, false)"))
+    with pytest.raises(IntegrityError), store.session() as session:
+        solves.record_solve(session, account_id=second, module_id="sockets", challenge_id="client")

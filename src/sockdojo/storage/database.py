@@ -112,8 +112,10 @@ class Store:
         (1, 2, 5, 10 … 100 ms) before it tries again: under a burst most of them sleep while
         the lock is free. Waiting on a thread lock and an flock(2) on a file beside the
         database instead (one per process, one across processes) wakes the next writer as soon
-        as the last one commits. Only an optimisation: writers that do not take it still
-        serialise on SQLite's own lock.
+        as the last one commits. Writers that do not take it still serialise on SQLite's own
+        lock, but the flag submission needs it: Python's sqlite3 begins the transaction only at
+        the first write, so the wrong-flag limit it reads first is atomic with its writes only
+        under this lock.
         """
         if self._lock_path is None:
             yield

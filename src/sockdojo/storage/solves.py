@@ -26,11 +26,23 @@ Database = Connection | Session
 # "Insert unless this account already solved it": the unique constraint decides, in one
 # statement, so two processes racing on the same solve cannot both count it.
 _SOLVES = cast(Table, Solve.__table__)
+# Only that constraint: any other conflict (an id sequence left behind by a hand copy) must fail
+# loudly rather than pass for "already solved".
+_SOLVE_ONCE = ["account_id", "module_id", "challenge_id"]
 _INSERT_SOLVE = {
-    "sqlite": sqlite.insert(_SOLVES).on_conflict_do_nothing().returning(_SOLVES.c.id),
-    "postgresql": postgresql.insert(_SOLVES).on_conflict_do_nothing().returning(_SOLVES.c.id),
+    "sqlite": sqlite.insert(_SOLVES)
+    .on_conflict_do_nothing(index_elements=_SOLVE_ONCE)
+    .returning(_SOLVES.c.id),
+    "postgresql": postgresql.insert(_SOLVES)
+    .on_conflict_do_nothing(index_elements=_SOLVE_ONCE)
+    .returning(_SOLVES.c.id),
 }
 _INSERT_SUBMISSION = insert(cast(Table, Submission.__table__))
+
+
+def storable(submitted: str) -> str:
+    """What of a submission is kept: capped, and without NUL (PostgreSQL text refuses it)."""
+    return submitted[:SUBMISSION_TEXT_LIMIT].replace("\x00", "\ufffd")
 
 
 def _dialect(db: Database) -> str:
@@ -63,7 +75,7 @@ def record_attempt(
             "account_id": account_id,
             "module_id": module_id,
             "challenge_id": challenge_id,
-            "submitted": submitted[:SUBMISSION_TEXT_LIMIT],
+            "submitted": storable(submitted),
             "verdict": verdict,
             "source": source,
             "created_at": when or utcnow(),
@@ -127,7 +139,7 @@ WITH recent AS (
   SELECT CAST(:account AS INTEGER), CAST(:module AS VARCHAR), CAST(:challenge AS VARCHAR),
     CAST(:now AS TIMESTAMPTZ)
   FROM allowed WHERE ok AND CAST(:challenge AS VARCHAR) IS NOT NULL
-  ON CONFLICT DO NOTHING RETURNING id
+  ON CONFLICT (account_id, module_id, challenge_id) DO NOTHING RETURNING id
 ), attempt AS (
   INSERT INTO submissions
     (account_id, module_id, challenge_id, submitted, verdict, source, created_at)
@@ -177,7 +189,7 @@ def submit_on_postgres(
             "challenge": solve_challenge,
             "attempt_challenge": attempt_challenge,
             "expected": expected_challenge,
-            "submitted": submitted[:SUBMISSION_TEXT_LIMIT],
+            "submitted": storable(submitted),
             "failed": failed_verdict,
             "refused": refused_verdict,
             "source": source,

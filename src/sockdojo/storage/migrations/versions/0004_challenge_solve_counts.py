@@ -94,6 +94,11 @@ def upgrade() -> None:
         sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("solves", sa.Integer, nullable=False),
     )
+    if dialect == "postgresql":
+        # Another process may be taking solves while this one migrates: hold them off until the
+        # triggers exist, or a solve committed between the copy and the triggers would be
+        # counted by neither (SQLite's one writer is this migration already).
+        op.execute("LOCK TABLE solves IN SHARE ROW EXCLUSIVE MODE")
     op.execute(
         "INSERT INTO challenge_solves (module_id, challenge_id, shard, solves)"
         f" SELECT module_id, challenge_id, account_id % {SHARDS}, count(*) FROM solves"
