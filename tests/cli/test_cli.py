@@ -92,6 +92,9 @@ def test_submit_exit_codes_and_json(cli: Cli, home: Path) -> None:
     assert first.returncode == 0, first.stdout
     assert "Correct" in first.stdout
 
+    repeat = cli("submit", flag).stdout
+    assert repeat.count("Correct") == 1 and "You had already solved" in repeat, repeat
+
     again = json.loads(cli("submit", f" {flag}\n", "--json").stdout)
     assert again["verdict"] == "already_solved"
     assert again["correct"] is True

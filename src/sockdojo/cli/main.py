@@ -169,7 +169,9 @@ def submit(ctx: click.Context, flag: str, as_json: bool) -> None:
             }
         )
     elif outcome.correct:
-        say(paint("Correct. ", "green", bold=True) + outcome.message.removeprefix("Correct! "))
+        # The message opens with "Correct! " or "Correct, and you …": say it once, in green.
+        rest = outcome.message.removeprefix("Correct! ").removeprefix("Correct, and ")
+        say(paint("Correct. ", "green", bold=True) + rest[:1].upper() + rest[1:])
     else:
         say(paint("Not accepted. ", "red", bold=True) + outcome.message)
     sys.exit(0 if outcome.correct else 1)
