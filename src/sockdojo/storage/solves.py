@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select, text
@@ -158,45 +159,85 @@ SELECT (SELECT verdict FROM attempt), ARRAY(SELECT created_at FROM recent)
 )
 
 
-def submit_on_postgres(
-    db: Connection,
-    *,
-    account_id: int,
-    module_id: str,
-    solve_challenge: str | None,
-    attempt_challenge: str | None,
-    expected_challenge: str | None,
-    submitted: str,
-    failed_verdict: str,
-    refused_verdict: str,
-    source: str,
-    when: dt.datetime,
-    limit: int | None,
-    since: dt.datetime,
-    wrong_verdicts: Collection[str],
-) -> tuple[str, list[dt.datetime]]:
-    """Record a submission as `submit_flag` does, in one statement; the stored verdict and the
-    times of the account's wrong attempts since `since` (for the wait, when refused).
+@dataclass(frozen=True)
+class Attempt:
+    """A flag submission to record, judged except for the wrong-flag limit."""
 
-    `solve_challenge` is the challenge solved if the flag is right (None otherwise); over the
-    limit the attempt is stored with `refused_verdict` and `expected_challenge`.
+    account_id: int
+    module_id: str
+    submitted: str
+    source: str
+    when: dt.datetime
+    solve_challenge: str | None  # what a right flag solves; None when it is not right
+    attempt_challenge: str | None  # stored with a checked attempt
+    expected_challenge: str | None  # stored instead with a refused one
+    failed_verdict: str  # the verdict when the flag is not right
+    refused_verdict: str  # the verdict when the limit refuses it
+    limit: int | None  # at most this many `wrong_verdicts` since `since`; None: no limit
+    since: dt.datetime
+    wrong_verdicts: Collection[str]
+
+
+def record_submission(db: Connection, attempt: Attempt) -> tuple[str, list[dt.datetime]]:
+    """Apply the limit, store the solve if it is a new one and the attempt; the verdict stored
+    and the times of the account's wrong attempts since `attempt.since` (for the wait).
+
+    On PostgreSQL one statement on an autocommit connection; on SQLite statement by statement
+    in the caller's transaction, under the store's write lock, which makes the limit's read
+    atomic with the writes. Either way the same rows and the same verdicts.
     """
+    if db.dialect.name == "postgresql":
+        return _record_on_postgres(db, attempt)
+    limited = attempt.limit is not None
+    wrong = (
+        rejected_attempt_times(db, attempt.account_id, attempt.since, attempt.wrong_verdicts)
+        if limited
+        else []
+    )
+    challenge = attempt.attempt_challenge
+    if attempt.limit is not None and len(wrong) >= attempt.limit:
+        verdict, challenge = attempt.refused_verdict, attempt.expected_challenge
+    elif attempt.solve_challenge is not None:
+        fresh = record_solve(
+            db,
+            account_id=attempt.account_id,
+            module_id=attempt.module_id,
+            challenge_id=attempt.solve_challenge,
+            when=attempt.when,
+        )
+        verdict = "solved" if fresh else "already_solved"
+    else:
+        verdict = attempt.failed_verdict
+    record_attempt(
+        db,
+        account_id=attempt.account_id,
+        module_id=attempt.module_id,
+        challenge_id=challenge,
+        submitted=attempt.submitted,
+        verdict=verdict,
+        source=attempt.source,
+        when=attempt.when,
+    )
+    return verdict, wrong
+
+
+def _record_on_postgres(db: Connection, attempt: Attempt) -> tuple[str, list[dt.datetime]]:
     verdict, times = db.execute(
         _SUBMIT_POSTGRES,
         {
-            "account": account_id,
-            "module": module_id,
-            "challenge": solve_challenge,
-            "attempt_challenge": attempt_challenge,
-            "expected": expected_challenge,
-            "submitted": storable(submitted),
-            "failed": failed_verdict,
-            "refused": refused_verdict,
-            "source": source,
-            "now": when,
-            "limit": limit,
-            "since": since,
-            "wrong": list(wrong_verdicts),
+            "account": attempt.account_id,
+            "module": attempt.module_id,
+            "challenge": attempt.solve_challenge,
+            "attempt_challenge": attempt.attempt_challenge,
+            "expected": attempt.expected_challenge,
+            "submitted": storable(attempt.submitted),
+            "failed": attempt.failed_verdict,
+            "refused": attempt.refused_verdict,
+            "source": attempt.source,
+            "now": attempt.when,
+            "limit": attempt.limit,
+            "since": attempt.since,
+            "wrong": list(attempt.wrong_verdicts),
         },
     ).one()
     return str(verdict), list(times)

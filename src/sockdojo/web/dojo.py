@@ -46,8 +46,7 @@ class Limits:
     guesser can neither hammer one account nor spray many; registrations per client address.
     """
 
-    wrong_flags: int = WrongFlagLimit.flags
-    wrong_flag_period: dt.timedelta = WrongFlagLimit.period
+    wrong_flags: WrongFlagLimit = field(default_factory=WrongFlagLimit)
     login_failures_per_name: int = 5
     login_failures_per_client: int = 30
     login_period: dt.timedelta = dt.timedelta(minutes=5)
@@ -392,7 +391,7 @@ class WebDojo:
             source=source,
             expected_challenge=challenge_id,
             now=self.now(),
-            limit=WrongFlagLimit(self.limits.wrong_flags, self.limits.wrong_flag_period),
+            limit=self.limits.wrong_flags,
         )
         if outcome.retry_after is not None:
             raise RateLimited(outcome.retry_after, outcome.message)
