@@ -77,7 +77,14 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Python's sqlite3 begins a transaction only before a write, so a plain connection is
+        # already outside one for reads; switching it to autocommit and back on every checkout
+        # would double the cost of the session look-up (0.15 -> 0.34 ms).
+        self._autocommit = (
+            self.engine
+            if self.engine.dialect.name == "sqlite"
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._writing = threading.Lock()
         self._lock_path: Path | None = None
         if self.engine.dialect.name == "sqlite":
@@ -95,7 +102,8 @@ class Store:
 
     @contextmanager
     def outside_transaction(self) -> Iterator[Connection]:
-        """A connection in autocommit: each statement is a transaction of its own.
+        """A connection on which each statement is a transaction of its own (on SQLite: each
+        read; writes there go through `engine.begin()`).
 
         For a single statement, on PostgreSQL, that saves the BEGIN and the COMMIT or ROLLBACK
         round trips around it: the session look-up of every signed-in request takes 0.36 ms
