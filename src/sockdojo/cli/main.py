@@ -14,6 +14,7 @@ from sockdojo.config import DEFAULT_HOST, DEFAULT_PORT, default_account_name, va
 
 if TYPE_CHECKING:
     from sockdojo.challenges.outcome import CheckResult
+    from sockdojo.errors import SockdojoError
     from sockdojo.local import LocalDojo
     from sockdojo.mistakes import Diagnosis
 
@@ -331,4 +332,21 @@ register_web_commands(cli)
 
 
 def main() -> None:
-    cli(prog_name="sockdojo")
+    """Run the command; errors of ours end in one clear sentence and their exit status.
+
+    Click handles usage errors (exit 2) and Ctrl-C itself. Anything else that escapes a
+    command is ours: it is never shown as the learner's mistake, and never as a traceback.
+    """
+    from sockdojo.errors import InternalError, SockdojoError
+
+    try:
+        cli(prog_name="sockdojo", standalone_mode=True)
+    except SockdojoError as error:
+        _fail(error)
+    except Exception as error:
+        _fail(InternalError.from_exception(error, during="sockdojo " + " ".join(sys.argv[1:2])))
+
+
+def _fail(error: SockdojoError) -> None:
+    click.echo(paint("ERROR", "red", bold=True) + "  " + error.render(), err=True)
+    sys.exit(error.exit_code)
