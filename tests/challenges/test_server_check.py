@@ -59,7 +59,7 @@ def test_ipv6_only_listener_is_diagnosed(processes: Processes, port: int) -> Non
         pytest.skip("no IPv6 on this machine")
     processes.learner("ipv6_only_server.py", str(port))
     wait_listening_quietly(port, host="::1")
-    assert check(port)[:2] == (False, "listening-elsewhere")
+    assert check(port)[:2] == (False, "listening-ipv6-only")
 
 
 @needs_proc

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sockdojo.net.connect import ConnectFailure, ConnectStats, connect_with_retry
+from sockdojo.net.connect import Connect, ConnectFailure, ConnectStats, connect_with_retry
 
 
 def free_port() -> int:
@@ -20,7 +20,7 @@ def test_refusal_is_retried_briefly_then_reported() -> None:
     started = time.monotonic()
     with pytest.raises(ConnectFailure) as failure:
         connect_with_retry("127.0.0.1", port, window=0.3)
-    assert failure.value.kind == "refused"
+    assert failure.value.kind is Connect.REFUSED
     assert failure.value.attempts > 1
     assert time.monotonic() - started < 1.5
 

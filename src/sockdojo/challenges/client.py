@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sockdojo.net.protocol import Action, Close, FlagDelivered, Note, Send, preview
+from sockdojo.net.protocol import (
+    Action,
+    Close,
+    FlagDelivered,
+    Note,
+    Send,
+    flag_prefix_of,
+    preview,
+)
 
 HINT = (
     b"sockdojo: I'm waiting for you to send something first "
@@ -29,6 +37,7 @@ class Timing:
 class ClientChallengeProtocol:
     def __init__(self, flag_line: bytes, timing: Timing | None = None) -> None:
         self._flag_line = flag_line
+        self._prefix = flag_prefix_of(flag_line)
         self._timing = timing or Timing()
         self._hinted = False
         self._done = False
@@ -47,7 +56,7 @@ class ClientChallengeProtocol:
             return []
         self._done = True
         return [
-            Note(f"received {preview(data)}"),
+            Note(f"received {preview(data, flag_prefix=self._prefix)}"),
             Send(self._flag_line),
             FlagDelivered(),
             Note("sent the flag and closed the connection"),

@@ -1,41 +1,25 @@
-"""Handing one message to a learner's server, and finding out what it did with it.
+"""Handing one message to a learner's server, and recording what it did with it.
 
 Used by the `server` and `server-loop` checkers. We send, end our side (so servers that read
 until the end of the stream finish), then watch for the server to close. On Linux the kernel
-also tells us whether the bytes are still unread in the learner's socket, and whether the
-connection was ever accepted, which turns "nothing happened" into a precise diagnosis.
+also tells us whether the bytes are still unread in the learner's socket and whether the
+connection was ever accepted. This module only observes: whatever the server does, at whatever
+moment (reset before, while or after we send, half-close, never read), it returns a
+`records.Delivery` and never raises; `server_judge` decides what that means.
 """
 
 from __future__ import annotations
 
-import enum
+import errno
 import socket
 import time
-from dataclasses import dataclass
 
+from sockdojo.challenges.records import Delivery, End
 from sockdojo.net import kernel_view
 from sockdojo.net.transcript import Transcript
 
 REPLY_LIMIT = 64 * 1024
 POLL = 0.01
-
-
-class Outcome(enum.Enum):
-    READ = "read"  # the server read everything we sent
-    PARTLY_READ = "partly_read"  # it read some of it and left the rest
-    UNREAD = "unread"  # accepted, but nothing read
-    NOT_ACCEPTED = "not_accepted"  # still waiting in the listener's accept queue
-    RESET = "reset"  # the server reset the connection (closed with our bytes unread)
-    UNKNOWN = "unknown"  # no kernel view, and the server neither closed nor reset
-
-
-@dataclass
-class Delivery:
-    outcome: Outcome
-    sent: int
-    unread: int
-    reply: bytes
-    server_closed: bool
 
 
 def _unread(peer: kernel_view.TcpSocket) -> int:
@@ -53,13 +37,37 @@ def _kernel_peer(sock: socket.socket) -> kernel_view.TcpSocket | None:
     return kernel_view.peer_of((str(local[0]), int(local[1])), (str(remote[0]), int(remote[1])))
 
 
-def _accept_queue_holds(sock: socket.socket) -> bool:
+class _Watch:
+    """What we last saw of the server's end in the kernel."""
+
+    def __init__(self) -> None:
+        self.last: kernel_view.TcpSocket | None = None
+
+    def look(self, sock: socket.socket) -> kernel_view.TcpSocket | None:
+        peer = _kernel_peer(sock)
+        if peer is not None:
+            self.last = peer
+        return peer
+
+    @property
+    def unread(self) -> int | None:
+        return None if self.last is None else _unread(self.last)
+
+    @property
+    def accepted(self) -> bool | None:
+        # A connection still in the accept queue has no file yet: its inode is 0.
+        return None if self.last is None else self.last.inode != 0
+
+
+def _send(sock: socket.socket, payload: bytes) -> tuple[int, OSError | None]:
+    """Send all of `payload`; how much left, and the error that stopped us, if any."""
+    sent = 0
     try:
-        host, port = sock.getpeername()[:2]
-    except OSError:
-        return False
-    listener = kernel_view.listener_for(str(host), int(port))
-    return listener is not None and listener.receive_queue > 0
+        while sent < len(payload):
+            sent += sock.send(payload[sent:])
+    except OSError as error:
+        return sent, error
+    return sent, None
 
 
 def deliver(
@@ -70,61 +78,85 @@ def deliver(
     wait: float = 1.0,
     settle: float = 0.05,
 ) -> Delivery:
-    """Send `payload`, then wait up to `wait` seconds to learn what the server did with it.
+    """Send `payload`, then watch up to `wait` seconds to learn what the server did with it.
 
     A server that reads everything but keeps the connection open is given `settle` seconds of
     a drained queue before we move on, so a correct server that forgets `close()` does not cost
     a second per connection.
     """
-    reply = bytearray()
+    watch = _Watch()
+    watch.look(sock)  # before sending: whether it was accepted yet
+    sent, error = _send(sock, payload)
+    if sent:
+        transcript.sent(payload[:sent])
+    if error is not None:
+        transcript.event(f"the server reset the connection while we were sending ({_words(error)})")
+        watch.look(sock)
+        return Delivery(len(payload), sent, End.RESET, watch.unread, watch.accepted)
+    torn_down = False
     try:
-        sock.sendall(payload)
-        transcript.sent(payload)
         sock.shutdown(socket.SHUT_WR)
-    except (ConnectionResetError, BrokenPipeError):
-        transcript.event("the server reset the connection while we were sending")
-        return Delivery(Outcome.RESET, len(payload), len(payload), b"", True)
+    except OSError as shutdown_error:
+        # ENOTCONN here: the reset arrived between our send and our shutdown.
+        torn_down = True
+        transcript.event(f"the connection was already gone ({_words(shutdown_error)})")
+    return _watch_reply(sock, len(payload), transcript, watch, wait, settle, torn_down)
 
+
+def _watch_reply(
+    sock: socket.socket,
+    payload: int,
+    transcript: Transcript,
+    watch: _Watch,
+    wait: float,
+    settle: float,
+    torn_down: bool,
+) -> Delivery:
+    reply = bytearray()
     sock.settimeout(POLL)
     deadline = time.monotonic() + wait
     drained_since: float | None = None
-    last: kernel_view.TcpSocket | None = None
-    while time.monotonic() < deadline:
+    end = End.OPEN
+    for _ in range(int(wait / POLL) + 100):  # bounded in count as well as in time
+        if time.monotonic() >= deadline:
+            break
         try:
-            chunk = sock.recv(4096)
+            chunk: bytes | None = sock.recv(4096)
         except TimeoutError:
             chunk = None
-        except ConnectionResetError:
-            transcript.event("the server reset the connection")
-            unread = _unread(last) if last else len(payload)
-            return Delivery(Outcome.RESET, len(payload), unread, bytes(reply), True)
+        except OSError as error:
+            transcript.event(f"the server reset the connection ({_words(error)})")
+            end = End.RESET
+            break
         if chunk == b"":
-            transcript.event("the server closed the connection")
-            if reply:
-                transcript.received(bytes(reply))
-            return Delivery(Outcome.READ, len(payload), 0, bytes(reply), True)
+            end = End.RESET if torn_down else End.CLOSED
+            transcript.event(
+                "the server reset the connection"
+                if torn_down
+                else "the server closed the connection"
+            )
+            break
         if chunk:
             if len(reply) < REPLY_LIMIT:
                 reply += chunk[: REPLY_LIMIT - len(reply)]
             continue
-        peer = _kernel_peer(sock)
-        if peer is not None:
-            last = peer
-            if _unread(peer) == 0:
-                drained_since = drained_since or time.monotonic()
-                if time.monotonic() - drained_since >= settle:
-                    break
-            else:
-                drained_since = None
+        peer = watch.look(sock)
+        if peer is not None and _unread(peer) == 0 and peer.inode != 0:
+            drained_since = drained_since or time.monotonic()
+            if time.monotonic() - drained_since >= settle:
+                break
+        else:
+            drained_since = None
     if reply:
         transcript.received(bytes(reply))
-    if last is None:
-        return Delivery(Outcome.UNKNOWN, len(payload), 0, bytes(reply), False)
-    unread = _unread(last)
-    if unread == 0:
-        return Delivery(Outcome.READ, len(payload), 0, bytes(reply), False)
-    if _accept_queue_holds(sock):
-        return Delivery(Outcome.NOT_ACCEPTED, len(payload), unread, bytes(reply), False)
-    if unread < len(payload):
-        return Delivery(Outcome.PARTLY_READ, len(payload), unread, bytes(reply), False)
-    return Delivery(Outcome.UNREAD, len(payload), unread, bytes(reply), False)
+    if end is End.CLOSED:
+        return Delivery(payload, payload, end, 0, True, bytes(reply))
+    return Delivery(payload, payload, end, watch.unread, watch.accepted, bytes(reply))
+
+
+def _words(error: OSError) -> str:
+    if error.errno in (errno.ECONNRESET, errno.ENOTCONN):
+        return "reset"
+    if error.errno == errno.EPIPE:
+        return "broken pipe"
+    return error.strerror or type(error).__name__

@@ -10,7 +10,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from sockdojo.net.protocol import Action, Close, FlagDelivered, Note, Send, preview
+from sockdojo.net.protocol import (
+    Action,
+    Close,
+    FlagDelivered,
+    Note,
+    Send,
+    flag_prefix_of,
+    preview,
+)
 
 BANNER = b"Welcome to the sockdojo magic 8-ball. Ask me a yes-or-no question?\n"
 QUESTION_LIMIT = 1024
@@ -115,7 +123,10 @@ class EightBallProtocol:
         self._answered = True
         question = bytes(self._question)
         text = question.decode("utf-8", errors="replace").strip()
-        asked = Note(f"question {preview(question)}, ended by {ended_by}")
+        asked = Note(
+            f"question {preview(question, flag_prefix=flag_prefix_of(self.flag_line))}, "
+            f"ended by {ended_by}"
+        )
         if "flag" in text.casefold():
             return [
                 asked,

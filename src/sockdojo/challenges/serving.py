@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from sockdojo.challenges.client import UDP_HINT
-from sockdojo.mistakes import Diagnosis
+from sockdojo.mistakes import Diagnosis, diagnose
 from sockdojo.net.accept_loop import (
     AcceptLoop,
     Peer,
@@ -33,27 +33,12 @@ class ServeReport:
 
 
 def bind_failure(host: str, port: int, error: OSError) -> Diagnosis:
+    where = f"{host}:{port}"
     if error.errno == errno.EADDRINUSE:
-        return Diagnosis(
-            "port-in-use",
-            f"{host}:{port} is already in use by another program.",
-            "Only one program can listen on a port: maybe your own server, or another "
-            "challenge, is still running.",
-            "Stop it (Ctrl-C in its terminal), then run this again.",
-        )
+        return diagnose("port-in-use", where=where)
     if error.errno == errno.EACCES:
-        return Diagnosis(
-            "port-forbidden",
-            f"Not allowed to listen on {host}:{port}.",
-            "Ports below 1024 need special privileges.",
-            "Use a port of 1024 or above with --port.",
-        )
-    return Diagnosis(
-        "cannot-listen",
-        f"Could not listen on {host}:{port}: {error.strerror or error}.",
-        "The address may not belong to this machine.",
-        "Use the default address, 127.0.0.1.",
-    )
+        return diagnose("port-forbidden", where=where)
+    return diagnose("cannot-listen", where=where, detail=error.strerror or error)
 
 
 class _UdpHint(asyncio.DatagramProtocol):

@@ -7,22 +7,35 @@ so the checker can explain it.
 
 from __future__ import annotations
 
+import enum
 import errno
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+
+class Connect(enum.Enum):
+    """How a connection attempt ended (after the brief retry of refusals)."""
+
+    CONNECTED = "connected"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+    ERROR = "error"
 
 
 @dataclass
 class ConnectFailure(Exception):
-    kind: str  # "refused", "timeout", "unreachable" or "error"
+    kind: Connect
     attempts: int
     seconds: float
     detail: str
 
     def __str__(self) -> str:
         return (
-            f"{self.kind} after {self.attempts} attempt(s) in {self.seconds:.2f} s: {self.detail}"
+            f"{self.kind.value} after {self.attempts} attempt(s) in {self.seconds:.2f} s: "
+            f"{self.detail}"
         )
 
 
@@ -43,29 +56,38 @@ def connect_with_retry(
     attempt_timeout: float = 2.0,
     max_attempts: int = 500,
     stats: ConnectStats | None = None,
+    before_each: Callable[[], None] | None = None,
 ) -> socket.socket:
-    """Connect over TCP, retrying refusals for up to `window` seconds (and `max_attempts`)."""
+    """Connect over TCP, retrying refusals for up to `window` seconds (and `max_attempts`).
+
+    `before_each` runs just before every try, so a checker can see what was listening at the
+    moment of the try that connected.
+    """
     start = time.monotonic()
     attempts = 0
     while True:
         attempts += 1
+        if before_each is not None:
+            before_each()
         try:
             sock = socket.create_connection((host, port), timeout=attempt_timeout)
         except ConnectionRefusedError as error:
             elapsed = time.monotonic() - start
             if elapsed + interval > window or attempts >= max_attempts:
-                raise ConnectFailure("refused", attempts, elapsed, str(error)) from None
+                raise ConnectFailure(Connect.REFUSED, attempts, elapsed, str(error)) from None
             time.sleep(interval)
             interval = min(interval * 1.5, 0.2)
         except TimeoutError as error:
             elapsed = time.monotonic() - start
-            raise ConnectFailure("timeout", attempts, elapsed, str(error) or "timed out") from None
+            raise ConnectFailure(
+                Connect.TIMEOUT, attempts, elapsed, str(error) or "timed out"
+            ) from None
         except OSError as error:
             elapsed = time.monotonic() - start
             kind = (
-                "unreachable"
+                Connect.UNREACHABLE
                 if error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL)
-                else "error"
+                else Connect.ERROR
             )
             raise ConnectFailure(kind, attempts, elapsed, str(error)) from None
         else:

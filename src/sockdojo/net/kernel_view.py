@@ -33,6 +33,7 @@ class TcpSocket:
     receive_queue: int  # for a listener: connections waiting to be accepted; else unread bytes
     inode: int
     ipv6: bool
+    uid: int = -1  # the owner's user id; -1 where the kernel did not say
 
 
 def _decode_address(text: str) -> tuple[str, int]:
@@ -108,7 +109,7 @@ def _read_dump(link: socket.socket, family: int, port: int | None, out: list[Tcp
                 return False
             start = offset + _NLMSG_HEADER.size
             fields = _DIAG_MESSAGE.unpack_from(data, start)
-            (_, state, _, _, sport, dport, src, dst, _, _, _, rqueue, wqueue, _, inode) = fields
+            (_, state, _, _, sport, dport, src, dst, _, _, _, rqueue, wqueue, uid, inode) = fields
             local_port = int.from_bytes(sport, "big")
             remote_port = int.from_bytes(dport, "big")
             if port is None or port in (local_port, remote_port):
@@ -124,6 +125,7 @@ def _read_dump(link: socket.socket, family: int, port: int | None, out: list[Tcp
                         rqueue,
                         inode,
                         family == socket.AF_INET6,
+                        uid,
                     )
                 )
             offset += (length + 3) & ~3
@@ -168,6 +170,7 @@ def _proc_net_tcp(port: int | None) -> list[TcpSocket] | None:
                         rx,
                         int(fields[9]),
                         path.name == "tcp6",
+                        int(fields[7]),
                     )
                 )
             except ValueError:
@@ -199,3 +202,72 @@ def listener_for(host: str, port: int) -> TcpSocket | None:
     for candidate in exact + wildcard:
         return candidate
     return None
+
+
+def all_listeners() -> list[TcpSocket] | None:
+    """Every TCP listener in this network namespace (None where the kernel cannot tell us)."""
+    sockets = tcp_sockets()
+    if sockets is None:
+        return None
+    return [s for s in sockets if s.state == LISTEN]
+
+
+@dataclass(frozen=True)
+class Owner:
+    pid: int
+    command: str  # the command line, arguments joined by spaces
+    started: int  # start time in clock ticks since boot: larger is newer
+
+
+_MAX_PROCESSES = 5000
+_MAX_DESCRIPTORS = 20000
+
+
+def owners(inodes: set[int]) -> dict[int, Owner]:
+    """Which processes hold the sockets with these inodes (Linux; only the processes we may
+    look into, so another user's are missing). Bounded in processes and descriptors read."""
+    found: dict[int, Owner] = {}
+    wanted = {f"socket:[{inode}]": inode for inode in inodes if inode}
+    if not wanted:
+        return found
+    try:
+        entries = sorted(Path("/proc").iterdir(), key=lambda p: p.name)
+    except OSError:
+        return found
+    descriptors = 0
+    for entry in [e for e in entries if e.name.isdigit()][:_MAX_PROCESSES]:
+        try:
+            links = list((entry / "fd").iterdir())
+        except OSError:
+            continue
+        for link in links:
+            descriptors += 1
+            if descriptors > _MAX_DESCRIPTORS:
+                return found
+            try:
+                target = str(link.readlink())
+            except OSError:
+                continue
+            inode = wanted.get(target)
+            if inode is not None and inode not in found:
+                owner = _owner(int(entry.name), entry)
+                if owner is not None:
+                    found[inode] = owner
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+def _owner(pid: int, entry: Path) -> Owner | None:
+    try:
+        raw = (entry / "cmdline").read_bytes()
+        stat_text = (entry / "stat").read_text()
+    except OSError:
+        return None
+    command = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    try:
+        # Field 22 (start time) counted after the command name, which may hold spaces.
+        started = int(stat_text.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        started = 0
+    return Owner(pid, command, started)

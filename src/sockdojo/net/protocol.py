@@ -8,6 +8,7 @@ or one at a time, and reading the actions back.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -53,9 +54,31 @@ class ServerProtocol(Protocol):
     def connection_lost(self, error: str | None) -> list[Action]: ...
 
 
-def preview(data: bytes, limit: int = 60) -> str:
-    """Bytes as a learner would recognise them, shortened: b'hi\\n' (3 bytes)."""
+def hide_flags(data: bytes, flag_prefix: bytes) -> bytes:
+    """`data` with anything shaped like a flag of this dojo (`prefix{...}`) blanked out.
+
+    Our servers log what clients send them, and a checker of another challenge may be the
+    client: a flag must never reach a console through us.
+    """
+    if not flag_prefix:
+        return data
+    pattern = re.escape(flag_prefix) + rb"\{[^}\s]{0,200}\}?"
+    return re.sub(pattern, b"<a flag>", data)
+
+
+def flag_prefix_of(flag_line: bytes) -> bytes:
+    return flag_line.split(b"{", 1)[0] if b"{" in flag_line else b""
+
+
+def preview(data: bytes, limit: int = 60, *, flag_prefix: bytes = b"") -> str:
+    """Bytes as a learner would recognise them, shortened: b'hi\\n' (3 bytes).
+
+    Always through repr(), so a peer's control characters and terminal escape sequences are
+    shown escaped (b'\\x1b[2J'), never sent raw to the learner's terminal.
+    """
+    size = len(data)
+    data = hide_flags(data, flag_prefix)
     shown = repr(data[:limit])
     more = "…" if len(data) > limit else ""
-    unit = "byte" if len(data) == 1 else "bytes"
-    return f"{shown}{more} ({len(data)} {unit})"
+    unit = "byte" if size == 1 else "bytes"
+    return f"{shown}{more} ({size} {unit})"

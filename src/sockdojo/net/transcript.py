@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sockdojo.net.protocol import preview
+from sockdojo.net.protocol import hide_flags, preview
 
 
 @dataclass
@@ -15,11 +15,13 @@ class Transcript:
     # The flag a checker hands to the learner's server must reach them only through their own
     # program, never through our transcript.
     secrets: tuple[bytes, ...] = ()
+    # Any other flag of this dojo a peer sends us (another challenge's) is blanked too.
+    flag_prefix: str = ""
 
     def _mask(self, data: bytes) -> bytes:
         for secret in self.secrets:
             data = data.replace(secret.rstrip(b"\n"), b"<your flag>")
-        return data
+        return hide_flags(data, self.flag_prefix.encode())
 
     def _add(self, line: str) -> None:
         self.lines.append(line)
@@ -35,4 +37,10 @@ class Transcript:
         self._add(f"  <- received {preview(self._mask(data))}")
 
     def event(self, text: str) -> None:
-        self._add(f"  .. {text}")
+        self._add(f"  .. {escaped(text)}")
+
+
+def escaped(text: str) -> str:
+    """`text` with control characters (ANSI escapes included) shown as escapes, never raw: an
+    event may quote what a peer or a system said."""
+    return "".join(c if c.isprintable() or c in " \t" else repr(c)[1:-1] for c in text)

@@ -7,6 +7,7 @@ proof), 2 usage error (no such file, a directory, unreadable).
 
 from __future__ import annotations
 
+import enum
 import json
 import stat
 import textwrap
@@ -16,7 +17,8 @@ from pathlib import Path
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysis, analyze
 from sockdojo.challenges.reuse_address.findings import Finding
 from sockdojo.challenges.reuse_address.proof import ProofResult, Step, Timing, prove
-from sockdojo.mistakes import Diagnosis
+from sockdojo.mistakes import Diagnosis, diagnose
+from sockdojo.net.transcript import escaped
 
 CHALLENGE = "reuse-address"
 WIDTH = 88
@@ -46,64 +48,34 @@ def read_program(path: Path) -> tuple[bytes, bool]:
     return data, len(data) > MAX_SOURCE_BYTES
 
 
+# The proof's outcomes that are the learner's program's doing, and their catalogue codes.
+_PROOF_CODES = {
+    "address-in-use": "proof-address-in-use",
+    "no-listen": "proof-no-listen",
+    "elsewhere": "proof-elsewhere",
+    "exited": "proof-exited",
+    "connect-failed": "proof-connect-failed",
+    "restart-crashed": "proof-restart-crashed",
+    "restart-timeout": "proof-restart-timeout",
+}
+
+
 def proof_diagnosis(result: ProofResult, port: int) -> Diagnosis | None:
     """What a failed proof means for the learner (None when it passed or did not run)."""
-    where = f"127.0.0.1:{port}"
-    line = result.error_line or ""
-    if result.outcome == "address-in-use":
-        return Diagnosis(
-            "proof-address-in-use",
-            f"Your program could not bind {where} again: {line}",
-            f"The connection we cut left {where} in TIME_WAIT, and the kernel refuses to bind "
-            "an address in that state to a socket without SO_REUSEADDR.",
-            "Turn SO_REUSEADDR on for the listening socket, before bind(), and run the check "
-            "again.",
-        )
-    if result.outcome == "no-listen":
-        return Diagnosis(
-            "proof-no-listen",
-            f"Your program never listened on {where}.",
-            "It may be stuck before bind() (a loop, input()), or never call listen().",
-            f"Run it yourself (python FILE) and check it reaches bind(('127.0.0.1', {port})) "
-            "and listen().",
-        )
-    if result.outcome == "elsewhere":
-        places = ", ".join(result.elsewhere) or "another address"
-        return Diagnosis(
-            "proof-elsewhere",
-            f"Your program listens on {places}, not on {where}.",
-            "The address or port given to bind() is not the one the challenge connects to.",
-            f"Bind to ('127.0.0.1', {port}).",
-        )
-    if result.outcome == "exited":
-        return Diagnosis(
-            "proof-exited",
-            f"Your program ended before it listened{': ' + line if line else ''}.",
-            "It crashed or finished before reaching listen().",
-            "Run it yourself (python FILE), fix the error it shows, and run the check again.",
-        )
-    if result.outcome == "connect-failed":
-        return Diagnosis(
-            "proof-connect-failed",
-            f"Your program listens, but connecting to {where} failed ({result.reason}).",
-            "Its listening socket does not accept connections on that address.",
-            f"Bind to ('127.0.0.1', {port}) and call listen() before accept().",
-        )
-    if result.outcome == "restart-crashed":
-        return Diagnosis(
-            "proof-restart-crashed",
-            f"The restarted program crashed{': ' + line if line else ''}.",
-            "Its second start failed for another reason than the address.",
-            "Run it twice in a row yourself and fix what the second run shows.",
-        )
-    if result.outcome == "restart-timeout":
-        return Diagnosis(
-            "proof-restart-timeout",
-            f"The restarted program neither listened on {where} nor ended.",
-            "It may retry bind() in a loop, or wait for something before listening.",
-            "Let your server bind and listen straight away when it starts.",
-        )
-    return None
+    outcome = result.outcome
+    code = _PROOF_CODES.get(outcome.value if isinstance(outcome, enum.Enum) else str(outcome))
+    if code is None:
+        return None
+    line = escaped(result.error_line or "")
+    return diagnose(
+        code,
+        where=f"127.0.0.1:{port}",
+        port=port,
+        line=line,
+        error=f": {line}" if line else "",
+        places=", ".join(result.elsewhere) or "another address",
+        reason=result.reason,
+    )
 
 
 class _Report:
@@ -115,8 +87,9 @@ class _Report:
         self.steps: list[Step] = []
 
     def say(self, text: str = "") -> None:
+        # Escaped: the lines quote the learner's source and their program's own output.
         if not self.as_json:
-            self.echo(text)
+            self.echo(escaped(text))
 
     def wrapped(self, text: str, indent: str, first: str | None = None) -> None:
         lines = textwrap.wrap(

@@ -1,0 +1,148 @@
+"""The checkers' eyes: connect to the learner's server and record each connection.
+
+`connect` makes one connection (retrying refusals briefly) and records what listened before and
+after, and whether the thing on the port is one of our own challenge servers; `converse` hands
+it one message through `delivery.deliver` and records what became of it. Nothing here decides
+pass or fail (that is `server_judge`), and nothing here raises for anything a peer can do.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import replace
+
+from sockdojo.challenges import client, eight_ball
+from sockdojo.challenges.delivery import deliver
+from sockdojo.challenges.port_facts import (
+    kernel_sees_sockets,
+    listener,
+    own_server,
+    refused_facts,
+    wait_for_listener,
+)
+from sockdojo.challenges.records import Attempt, Connect, End, Listener, OwnServer
+from sockdojo.challenges.server_judge import Address
+from sockdojo.net import kernel_view
+from sockdojo.net.connect import ConnectFailure, ConnectStats, connect_with_retry
+from sockdojo.net.transcript import Transcript
+
+# Our eight-ball greets at once; this long a wait for a greeting tells it apart before we send
+# anything secret, where the kernel cannot name the program on the port.
+GREETING_WAIT = 0.02
+
+
+def connect(
+    number: int, at: Address, window: float, transcript: Transcript
+) -> tuple[Attempt, socket.socket | None]:
+    """Connect to the learner's server; the record, and the socket when it connected."""
+    kernel = kernel_sees_sockets()
+    seen: list[Listener | None] = [None]
+
+    def look() -> None:
+        if kernel:
+            seen[0] = listener(at.host, at.port)
+
+    stats = ConnectStats()
+    try:
+        sock = connect_with_retry(at.host, at.port, window=window, stats=stats, before_each=look)
+    except ConnectFailure as failure:
+        transcript.event(f"connection {failure}")
+        return _failed(number, at, failure, kernel), None
+    after = listener(at.host, at.port) if kernel else None
+    attempt = Attempt(
+        number,
+        Connect.CONNECTED,
+        refusals=max(stats.attempts - 1, 0),
+        seconds=stats.seconds,
+        kernel_view=kernel,
+        listener_before=seen[0],
+        listener_after=after,
+        own=own_server(at.host, at.port) if kernel else None,
+    )
+    if attempt.refusals and number > 1:
+        transcript.event(f"connection {number} was refused {attempt.refusals} time(s) first")
+    if attempt.own is None:
+        greeting = _greeting(sock)
+        if greeting:
+            transcript.received(greeting)
+            attempt = replace(attempt, own=own_reply(greeting))
+    if attempt.own is not None:
+        transcript.event(f"that is {attempt.own.which}, not your server: we sent it nothing")
+    return attempt, sock
+
+
+def _failed(number: int, at: Address, failure: ConnectFailure, kernel: bool) -> Attempt:
+    queue_full = False
+    if failure.kind is Connect.TIMEOUT:
+        found = kernel_view.listener_for(at.host, at.port)
+        queue_full = found is not None and found.receive_queue > 0
+    facts = refused_facts(at.host, at.port) if failure.kind is Connect.REFUSED else None
+    return Attempt(
+        number,
+        failure.kind,
+        refusals=failure.attempts,
+        seconds=failure.seconds,
+        detail=failure.detail,
+        kernel_view=kernel,
+        queue_full=queue_full,
+        port=facts,
+    )
+
+
+def _greeting(sock: socket.socket) -> bytes:
+    """Whatever the server says before we send anything, waiting only a moment."""
+    try:
+        sock.settimeout(GREETING_WAIT)
+        return sock.recv(4096)
+    except OSError:
+        return b""  # silence (a timeout) or a reset: the conversation will show which
+    finally:
+        sock.settimeout(None)
+
+
+def own_reply(data: bytes) -> OwnServer | None:
+    """Our own challenge servers' first words."""
+    if data.startswith(eight_ball.BANNER[:20]):
+        return OwnServer("sockdojo run eight-ball")
+    if data.startswith(client.HINT[:20]):
+        return OwnServer("sockdojo run client")
+    return None
+
+
+def converse(
+    attempt: Attempt,
+    sock: socket.socket,
+    at: Address,
+    payload: bytes,
+    transcript: Transcript,
+    *,
+    wait: float,
+    flag: bool,
+    withheld: bool = False,
+    replacement_window: float = 0.0,
+) -> Attempt:
+    """Send `payload` on a connected attempt and record what the server did with it."""
+    delivery = deliver(sock, payload, transcript, wait=wait)
+    own = attempt.own or own_reply(delivery.reply)
+    gone = False
+    replacement = None
+    before = attempt.listener_before or attempt.listener_after
+    if delivery.end is End.RESET and attempt.kernel_view and before is not None:
+        # The server's program ended under this connection if its listener went with it.
+        now = listener(at.host, at.port)
+        gone = now is None or now.inode != before.inode
+        if gone and replacement_window > 0:
+            replacement = wait_for_listener(
+                at.host, at.port, other_than=before.inode, window=replacement_window
+            )
+            if replacement is not None:
+                transcript.event("a new listening socket took its place")
+    return replace(
+        attempt,
+        delivery=delivery,
+        flag=flag,
+        withheld=withheld,
+        own=own,
+        listener_gone=gone,
+        replacement=replacement,
+    )

@@ -1,0 +1,13 @@
+"""One catalogue entry: templates for what we saw, why, and the next step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    challenges: tuple[str, ...]  # where the code can come up
+    saw: str  # str.format templates, filled in by `sockdojo.mistakes.diagnose`
+    why: str
+    next_step: str
