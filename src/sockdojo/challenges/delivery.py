@@ -99,7 +99,10 @@ def deliver(
     except OSError as shutdown_error:
         # ENOTCONN here: the reset arrived between our send and our shutdown.
         torn_down = True
-        transcript.event(f"the connection was already gone ({_words(shutdown_error)})")
+        words = _words(shutdown_error)
+        transcript.event(
+            "the server reset the connection" + ("" if words == "reset" else f" ({words})")
+        )
     return _watch_reply(sock, len(payload), transcript, watch, wait, settle, torn_down)
 
 
@@ -152,6 +155,24 @@ def _watch_reply(
     if end is End.CLOSED:
         return Delivery(payload, payload, end, 0, True, bytes(reply))
     return Delivery(payload, payload, end, watch.unread, watch.accepted, bytes(reply))
+
+
+def _after_eof(sock: socket.socket, watch: _Watch, deadline: float) -> End:
+    """The server sent its end of stream. That is not proof it read our bytes (a server may
+    half-close first and read afterwards), so where the kernel shows its socket we watch the
+    bytes drain, or the socket go; a close with our bytes unread comes back as a reset."""
+    for _ in range(int((deadline - time.monotonic()) / POLL) + 2):
+        peer = watch.look(sock)
+        if peer is None or _unread(peer) == 0:
+            break
+        if time.monotonic() >= deadline:
+            return End.OPEN
+        time.sleep(POLL)
+    try:
+        pending = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    except OSError:
+        pending = 0
+    return End.RESET if pending in (errno.ECONNRESET, errno.EPIPE) else End.CLOSED
 
 
 def _words(error: OSError) -> str:

@@ -9,6 +9,7 @@ pass or fail (that is `server_judge`), and nothing here raises for anything a pe
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import replace
 
 from sockdojo.challenges import client, eight_ball
@@ -29,6 +30,10 @@ from sockdojo.net.transcript import Transcript
 # Our eight-ball greets at once; this long a wait for a greeting tells it apart before we send
 # anything secret, where the kernel cannot name the program on the port.
 GREETING_WAIT = 0.02
+# How long a refused server gets to turn up listening again (a restart) or to get from bind()
+# to listen(), on the paths that are failing anyway.
+RESTART_WINDOW = 1.5
+BIND_TO_LISTEN = 0.3
 
 
 def connect(
@@ -44,10 +49,32 @@ def connect(
 
     stats = ConnectStats()
     try:
-        sock = connect_with_retry(at.host, at.port, window=window, stats=stats, before_each=look)
+        sock = _connect(at, window, stats, look, kernel)
     except ConnectFailure as failure:
-        transcript.event(f"connection {failure}")
-        return _failed(number, at, failure, kernel), None
+        transcript.event(
+            "the server reset the connection as soon as it accepted it"
+            if failure.kind is Connect.RESET
+            else f"connection {failure}"
+        )
+        attempt = _failed(number, at, failure, kernel)
+        if failure.kind is Connect.RESET and kernel and seen[0] is not None:
+            before = seen[0]
+            now = listener(at.host, at.port)
+            gone = now is None or now.inode != before.inode
+            late = (
+                wait_for_listener(at.host, at.port, other_than=before.inode, window=RESTART_WINDOW)
+                if gone and number > 1
+                else None
+            )
+            attempt = replace(attempt, listener_before=before, listener_gone=gone, replacement=late)
+        if number > 1 and failure.kind is Connect.REFUSED and attempt.kernel_view:
+            # A shell loop restarting a one-shot server may take a while to listen again:
+            # a new listener that turns up now is a restart, not a server that stopped.
+            late = wait_for_listener(at.host, at.port, other_than=0, window=RESTART_WINDOW)
+            if late is not None:
+                transcript.event("a new listening socket turned up after the refusal")
+                attempt = replace(attempt, replacement=late)
+        return attempt, None
     after = listener(at.host, at.port) if kernel else None
     attempt = Attempt(
         number,
@@ -69,6 +96,21 @@ def connect(
     if attempt.own is not None:
         transcript.event(f"that is {attempt.own.which}, not your server: we sent it nothing")
     return attempt, sock
+
+
+def _connect(
+    at: Address, window: float, stats: ConnectStats, look: Callable[[], None], kernel: bool
+) -> socket.socket:
+    try:
+        return connect_with_retry(at.host, at.port, window=window, stats=stats, before_each=look)
+    except ConnectFailure as failure:
+        if failure.kind is not Connect.REFUSED or not kernel:
+            raise
+        # Refused while a socket sits bound without listening: a server caught between its
+        # bind() and its listen() gets a moment more before we call that a missing listen().
+        if wait_for_listener(at.host, at.port, other_than=0, window=BIND_TO_LISTEN) is None:
+            raise
+        return connect_with_retry(at.host, at.port, window=window, stats=stats, before_each=look)
 
 
 def _failed(number: int, at: Address, failure: ConnectFailure, kernel: bool) -> Attempt:

@@ -23,6 +23,10 @@ WILDCARDS = ("0.0.0.0", "::")
 # editor's language server) is not taken for their server on the wrong port.
 LEARNER_PROGRAMS = ("python", "nc", "ncat", "netcat", "socat", "node", "ruby", "perl", "java")
 RECENT_SECONDS = 30 * 60
+# Only ports a learner plausibly typed instead of the challenge's: next to it, or the usual
+# examples of tutorials. Any other listener of theirs (a notebook, a dev server) is left alone.
+NEAR = 10
+USUAL_PORTS = frozenset({1234, 3000, 4444, 5000, 8000, 8080, 8888, 9000, 9999, 12345, 31337})
 OUR_SERVERS = ("client", "eight-ball")
 
 
@@ -130,8 +134,9 @@ def _udp_bound(host: str, port: int) -> bool:
 
 
 def _recent_listeners_elsewhere(port: int) -> tuple[Listener, ...]:
-    """The newest listener of this user's on a loopback or wildcard address and another port,
-    held by a program a learner's server runs in, started in the last half hour."""
+    """The newest listener of this user's on a loopback or wildcard address and a port close
+    to the challenge's (or a tutorial's usual one), held by a program a learner's server runs
+    in, started in the last half hour."""
     listening = kernel_view.all_listeners()
     getuid = getattr(os, "getuid", None)
     if not listening or getuid is None:
@@ -141,6 +146,7 @@ def _recent_listeners_elsewhere(port: int) -> tuple[Listener, ...]:
         s.inode: s
         for s in listening
         if s.local_port != port
+        and (abs(s.local_port - port) <= NEAR or s.local_port in USUAL_PORTS)
         and s.uid == uid
         and (s.local_host in WILDCARDS or s.local_host.startswith("127.") or s.local_host == "::1")
     }

@@ -9,10 +9,11 @@ that has already shown everything a pass needs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sockdojo.challenges.outcome import CheckResult
 from sockdojo.challenges.records import Attempt, Connect, Delivery, End, Listener
+from sockdojo.errors import InternalError
 from sockdojo.mistakes import Diagnosis, diagnose
 
 
@@ -105,7 +106,17 @@ def _unconfirmed(delivery: Delivery | None) -> bool:
 # --- the server challenge ----------------------------------------------------------------
 
 
+def _as_conversation(attempt: Attempt) -> Attempt:
+    """A connection reset before connect() returned is a conversation that ended at once."""
+    if attempt.connect is not Connect.RESET:
+        return attempt
+    return replace(
+        attempt, connect=Connect.CONNECTED, delivery=Delivery(0, 0, End.RESET, None, None)
+    )
+
+
 def judge_server(attempt: Attempt, at: Address) -> CheckResult:
+    attempt = _as_conversation(attempt)
     if attempt.connect is not Connect.CONNECTED:
         return CheckResult(False, "No flag delivered.", connect_problem(attempt, at))
     if attempt.own is not None:
@@ -114,6 +125,8 @@ def judge_server(attempt: Attempt, at: Address) -> CheckResult:
             "No flag delivered to your server.",
             diagnose("own-server-running", where=str(at), which=attempt.own.which),
         )
+    if attempt.delivery is None:
+        raise InternalError("the server checker judged a connection it never used")
     problem = delivery_problem(attempt, "flag")
     if problem is not None:
         return CheckResult(False, "Your server did not receive the whole flag.", problem)
@@ -135,24 +148,27 @@ def _inodes(attempt: Attempt) -> set[int]:
     return {s.inode for s in (attempt.listener_before, attempt.listener_after) if s is not None}
 
 
-def same_server(first: Attempt, later: Attempt) -> bool:
-    """Whether `later` was accepted by the listening socket that accepted `first`.
+def other_listener(first: Attempt, later: Attempt) -> bool:
+    """`later` reached a different listening socket than `first` did: a restart.
 
-    A refusal before connecting means the server was away for a moment (restarted). With a
-    kernel view, the listener just before and just after connecting must be the first one's:
-    a listener that is gone right after we connected (nc -l closes it once it has accepted)
-    is not a server that keeps running.
+    A refusal before connecting means the server was away for a moment; with a kernel view, a
+    listener just before or just after connecting that is not the first one's is a new one.
     """
     if later.number > 1 and later.refusals > 0:
-        return False
-    if first.listener_before is None:
-        return True  # no kernel view: the refusals are all we can go by
+        return True
     seen = _inodes(first)
-    return (
-        later.listener_before is not None
-        and later.listener_after is not None
-        and (_inodes(later) <= seen)
-    )
+    return bool(seen) and not _inodes(later) <= seen
+
+
+def same_server(first: Attempt, later: Attempt) -> bool:
+    """Whether `later` was accepted by the listening socket that accepted `first`, and that
+    socket is still listening: a listener gone right after we connected (`nc -l` closes it once
+    it has accepted) is not a server that keeps running."""
+    if other_listener(first, later):
+        return False
+    if not first.kernel_view or (first.listener_before is None and first.listener_after is None):
+        return True  # no kernel view: the refusals are all we can go by
+    return later.listener_after is not None
 
 
 def flag_may_go(earlier: Sequence[Attempt], current: Attempt, total: int) -> bool:
@@ -176,9 +192,9 @@ def judge_server_loop(attempts: Sequence[Attempt], at: Address, total: int) -> C
         problem = _loop_problem(first, attempt, at, total)
         if problem is not None:
             return CheckResult(False, summary, problem)
-    if len(attempts) < total or attempts[-1].withheld:
+    if len(attempts) < total or attempts[-1].delivery is None or not attempts[-1].flag:
         # Only reachable if a checker stops early without a problem: a bug of ours.
-        raise AssertionError("server-loop judged before every connection was made")
+        raise InternalError("server-loop judged before the flag was delivered")
     return CheckResult(
         True,
         f"Your server accepted all {total} connections in a row and received every "
@@ -192,14 +208,17 @@ def loop_attempt_problem(attempts: Sequence[Attempt], at: Address, total: int) -
 
 
 def _loop_problem(first: Attempt, attempt: Attempt, at: Address, total: int) -> Diagnosis | None:
+    attempt = _as_conversation(attempt)
     number = attempt.number
     if attempt.connect is not Connect.CONNECTED:
         if number > 1 and attempt.connect is Connect.REFUSED:
+            if attempt.replacement is not None:
+                return diagnose("restarted-listener", number=number)
             return _stopped(attempt, at, how="was refused")
         return connect_problem(attempt, at, total)
     if attempt.own is not None:
         return diagnose("own-server-running", where=str(at), which=attempt.own.which)
-    if number > 1 and not same_server(first, attempt):
+    if number > 1 and other_listener(first, attempt):
         return diagnose("restarted-listener", number=number)
     what = "flag" if attempt.flag else "message"
     delivery = attempt.delivery
@@ -208,13 +227,13 @@ def _loop_problem(first: Attempt, attempt: Attempt, at: Address, total: int) -> 
         # a restart (a shell loop), none is a server that stopped.
         if attempt.replacement is not None:
             return diagnose("restarted-listener", number=max(number, 2))
-        if delivery.accepted is False:
-            if number == 1:
-                return diagnose("listener-closed-before-accept")
+        if delivery.accepted is False and number == 1:
+            return diagnose("listener-closed-before-accept")
+        if delivery.accepted is not True:
             return _stopped(attempt, at, how="was dropped when your listening socket closed")
         return diagnose(
             "stopped-while-serving",
-            served=number - 1,
+            served=_connections(number - 1),
             when=f"while handling connection {number}",
         )
     problem = delivery_problem(attempt, what)
@@ -230,5 +249,11 @@ def _stopped(attempt: Attempt, at: Address, *, how: str) -> Diagnosis:
     if number == 2:
         return diagnose("stopped-after-first", number=number, previous=1, where=str(at), how=how)
     return diagnose(
-        "stopped-while-serving", served=number - 1, when=f"after connection {number - 1}"
+        "stopped-while-serving",
+        served=_connections(number - 1),
+        when=f"after connection {number - 1}",
     )
+
+
+def _connections(count: int) -> str:
+    return f"{count} connection" + ("" if count == 1 else "s")

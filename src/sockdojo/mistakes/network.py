@@ -138,16 +138,17 @@ NETWORK: Mapping[str, Entry] = {
     "stopped-after-first": Entry(
         ("server-loop",),
         "Connection {number} {how}: nothing is listening on {where} any more. Your server "
-        "stopped after connection {previous}.",
-        "Without a loop, a server accepts one connection and its program ends (and so does a "
-        "loop that closes the listening socket or calls bind() again inside it).",
-        "Create, bind and listen once, before the loop; then put accept(), recv() and the "
-        "connection's close() inside a `while True:` loop. Close the connection, never the "
-        "listening socket.",
+        "stopped (it crashed or exited) after connection {previous}.",
+        "Either it has no loop, so it accepts one connection and its program ends (and so does "
+        "a loop that closes the listening socket or calls bind() again inside it), or something "
+        "in the loop crashed it: then its terminal shows the error.",
+        "Look at your server's terminal first and fix any error it shows. Then create, bind "
+        "and listen once, before the loop, and put accept(), recv() and the connection's "
+        "close() inside a `while True:` loop. Close the connection, never the listening socket.",
     ),
     "stopped-while-serving": Entry(
         ("server-loop",),
-        "Your server served {served} connection(s), then stopped (it crashed or exited) {when}.",
+        "Your server served {served}, then stopped (it crashed or exited) {when}.",
         "Your loop does run, but something in it ends the program: an exception while "
         "handling a connection, a `break`, or closing the listening socket.",
         "Look at your server's terminal for the error it printed, fix it, and keep the loop "

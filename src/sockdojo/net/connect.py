@@ -20,6 +20,7 @@ class Connect(enum.Enum):
 
     CONNECTED = "connected"
     REFUSED = "refused"
+    RESET = "reset"  # accepted and reset before connect() even returned
     TIMEOUT = "timeout"
     UNREACHABLE = "unreachable"
     ERROR = "error"
@@ -77,6 +78,9 @@ def connect_with_retry(
                 raise ConnectFailure(Connect.REFUSED, attempts, elapsed, str(error)) from None
             time.sleep(interval)
             interval = min(interval * 1.5, 0.2)
+        except ConnectionResetError as error:
+            elapsed = time.monotonic() - start
+            raise ConnectFailure(Connect.RESET, attempts, elapsed, str(error)) from None
         except TimeoutError as error:
             elapsed = time.monotonic() - start
             raise ConnectFailure(

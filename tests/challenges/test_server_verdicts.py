@@ -1,0 +1,213 @@
+"""Every way a learner's server goes wrong ends in the right verdict, never a traceback.
+
+Real learner programs (tests/learners/misbehaving_server.py) on free ports, with no sleeps to
+make the races polite: they close the instant they accept, reset, die on the second
+connection, bind without listening, listen on another port or speak UDP.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from sockdojo.challenges.server import check_server
+from sockdojo.challenges.server_loop import check_server_loop
+from sockdojo.net import kernel_view
+from sockdojo.net.transcript import Transcript
+from support import LEARNERS, Processes, free_port, sockdojo_command, wait_listening_quietly
+
+FLAG = b"sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}\n"
+LOOP_FLAG = b"sockdojo{AQADAAAAAAHGYDct1elHym7VPcHnNdFE}\n"
+needs_kernel = pytest.mark.skipif(kernel_view.tcp_sockets() is None, reason="needs Linux sockets")
+
+
+def _two_free_ports_in_a_row() -> tuple[int, int]:
+    """The challenge's port and the next one (a learner's typo: 1338 for 1337), both free."""
+    for _ in range(50):
+        port = free_port()
+        if port < 65535 and _free(port + 1):
+            return port, port + 1
+    raise AssertionError("no two free ports in a row")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def misbehaving(processes: Processes, mode: str, port: int, *extra: str) -> subprocess.Popen[str]:
+    return processes.learner("misbehaving_server.py", mode, str(port), *extra)
+
+
+def server_code(port: int) -> tuple[bool, str | None, Transcript]:
+    transcript = Transcript()
+    result = check_server("127.0.0.1", port, FLAG, "sockdojo", transcript)
+    return result.passed, result.diagnosis.code if result.diagnosis else None, transcript
+
+
+def loop_code(port: int) -> tuple[bool, str | None, str]:
+    transcript = Transcript()
+    result = check_server_loop("127.0.0.1", port, LOOP_FLAG, "sockdojo", transcript)
+    code = result.diagnosis.code if result.diagnosis else None
+    return result.passed, code, result.diagnosis.saw if result.diagnosis else ""
+
+
+@pytest.mark.parametrize("mode", ["close-at-once", "reset", "read-few"])
+def test_servers_that_close_at_once_get_a_verdict_every_time(
+    processes: Processes, port: int, mode: str
+) -> None:
+    for _ in range(10):
+        server = misbehaving(processes, mode, port)
+        wait_listening_quietly(port)
+        assert server_code(port)[:2] == (False, "closed-before-reading")
+        server.wait(timeout=10)
+
+
+def test_recv_on_the_listening_socket(processes: Processes, port: int) -> None:
+    for _ in range(5):
+        server = misbehaving(processes, "recv-on-listener", port)
+        wait_listening_quietly(port)
+        passed, code, _ = server_code(port)
+        assert not passed
+        assert code in ("closed-before-reading", "listener-closed-before-accept")
+        assert "Errno 107" in processes.stop(server)
+
+
+def test_a_server_that_half_closes_first_passes(processes: Processes, port: int) -> None:
+    server = misbehaving(processes, "half-close", port)
+    wait_listening_quietly(port)
+    assert server_code(port)[:2] == (True, None)
+    printed, _ = server.communicate(timeout=10)  # it ends by itself once it has read it all
+    assert FLAG.decode().strip() in printed
+
+
+def test_the_cli_never_prints_a_traceback(processes: Processes, port: int, home: object) -> None:
+    for mode in ("close-at-once", "reset", "recv-on-listener"):
+        misbehaving(processes, mode, port)
+        wait_listening_quietly(port)
+        run = subprocess.run(
+            sockdojo_command("run", "server", "--port", str(port)),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert "Traceback" not in run.stdout + run.stderr
+        assert "FAILED" in run.stdout
+
+
+@needs_kernel
+def test_bound_but_never_listening(processes: Processes, port: int) -> None:
+    server = misbehaving(processes, "bind-only", port)
+    assert server.stdout is not None
+    assert server.stdout.readline().strip() == "bound"
+    assert server_code(port)[:2] == (False, "not-listening")
+
+
+def test_accept_without_listen_dies_and_the_diagnosis_says_why(
+    processes: Processes, port: int
+) -> None:
+    server = misbehaving(processes, "bind-then-accept", port)
+    printed, _ = server.communicate(timeout=10)
+    assert "Errno 22" in printed  # it died at accept()
+    transcript = Transcript()
+    result = check_server("127.0.0.1", port, FLAG, "sockdojo", transcript)
+    assert result.diagnosis is not None
+    assert result.diagnosis.code == "nothing-listening"
+    assert "Errno 22" in result.diagnosis.why and "listen()" in result.diagnosis.why
+
+
+@needs_kernel
+def test_a_server_on_another_port_is_named(processes: Processes) -> None:
+    port, other = _two_free_ports_in_a_row()
+    processes.learner("loop_server.py", str(other))
+    wait_listening_quietly(other)
+    result = check_server("127.0.0.1", port, FLAG, "sockdojo", Transcript())
+    assert result.diagnosis is not None
+    assert result.diagnosis.code == "listening-other-port"
+    assert f"127.0.0.1:{other}" in result.diagnosis.saw
+
+
+def test_a_udp_server_is_told_it_is_udp(processes: Processes, port: int) -> None:
+    server = misbehaving(processes, "udp", port)
+    assert server.stdout is not None
+    assert server.stdout.readline().strip() == "udp"
+    passed, code, _ = server_code(port)
+    assert (passed, code) == (False, "udp-server")
+
+
+def test_our_own_client_server_never_gets_the_flag(processes: Processes, port: int) -> None:
+    ours = processes.sockdojo("run", "client", "--port", str(port))
+    wait_listening_quietly(port)
+    passed, code, _ = server_code(port)
+    assert (passed, code) == (False, "own-server-running")
+    console = processes.stop(ours)
+    assert "sockdojo{" not in console
+    assert FLAG.decode().strip()[9:] not in console
+
+
+def test_a_peers_terminal_escapes_are_shown_escaped(processes: Processes, port: int) -> None:
+    server = misbehaving(processes, "escapes", port)
+    wait_listening_quietly(port)
+    passed, _, transcript = server_code(port)
+    assert passed
+    shown = "\n".join(transcript.lines)
+    assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown
+    assert "\\x1b[2J" in shown
+    processes.stop(server)
+
+
+# --- server-loop -------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("nc") is None, reason="needs netcat-openbsd")
+def test_a_shell_loop_of_netcat_never_gets_the_flag(processes: Processes, port: int) -> None:
+    loop = processes.start(["bash", "-c", f"while true; do nc -l 127.0.0.1 {port}; done"])
+    wait_listening_quietly(port)
+    for _ in range(3):
+        passed, code, _ = loop_code(port)
+        assert (passed, code) == (False, "restarted-listener")
+    printed = processes.stop(loop)
+    assert "sockdojo{" not in printed
+
+
+@needs_kernel
+def test_a_shell_loop_of_a_one_shot_server_is_not_a_loop(processes: Processes, port: int) -> None:
+    script = LEARNERS / "misbehaving_server.py"
+    loop = processes.start(
+        ["bash", "-c", f"while true; do python3 -u {script} once {port}; sleep 0.01; done"]
+    )
+    wait_listening_quietly(port)
+    for _ in range(5):
+        passed, code, _ = loop_code(port)
+        assert (passed, code) == (False, "restarted-listener")
+        wait_listening_quietly(port)
+    assert "sockdojo{" not in processes.stop(loop)
+
+
+def test_a_loop_that_crashes_on_the_second_connection(processes: Processes, port: int) -> None:
+    server = misbehaving(processes, "crash-on-second", port)
+    wait_listening_quietly(port)
+    passed, code, saw = loop_code(port)
+    assert not passed
+    # Whether we saw connection 2 accepted before the crash is a matter of microseconds; both
+    # say the server stopped after the first connection and to look at its terminal.
+    assert code in ("stopped-while-serving", "stopped-after-first")
+    assert "crashed or exited" in saw
+    assert "the learner's bug" in processes.stop(server)
+
+
+def test_a_loop_that_closes_at_once_is_told_so(processes: Processes, port: int) -> None:
+    misbehaving(processes, "close-at-once-loop", port)
+    wait_listening_quietly(port)
+    for _ in range(5):
+        assert loop_code(port)[:2] == (False, "closed-before-reading")
