@@ -120,4 +120,4 @@ def test_ctrl_c_stops_cleanly(processes: Processes, port: int) -> None:
     output = processes.stop(challenge)
     assert challenge.returncode == 0
     assert "Traceback" not in output
-    assert "Stopped after 0 connection(s)" in output
+    assert "Stopped after 0 connections." in output

@@ -89,3 +89,43 @@ def test_hostile_peers_never_stop_it(processes: Processes, port: int) -> None:
             sock.close()
     assert server.poll() is None
     assert "Traceback" not in processes.stop(server)
+
+
+def _ask_and_leave(port: int, *, reset: bool) -> None:
+    """A client that reads the banner, asks for the flag, and goes without reading the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.recv(len(BANNER))
+        if reset:
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
+        sock.sendall(b"the flag?\n")
+
+
+def test_only_flags_the_client_read_are_counted(processes: Processes, port: int) -> None:
+    server = start(processes, port)
+    _ask_and_leave(port, reset=True)
+    _ask_and_leave(port, reset=False)
+    learner = processes.learner("eight_ball_client.py", str(port), "The flag?")
+    output, _ = learner.communicate(timeout=10)
+    assert "sockdojo{" in output
+    console = processes.stop(server)
+    assert "Stopped after 3 connections." in console
+    assert "1 flag read by your client." in console
+    assert "2 flags sent, but your client closed before reading it" in console
+    assert console.count("the client did not read the flag before it closed") == 2
+
+
+def test_once_waits_for_a_flag_that_was_read(processes: Processes, port: int) -> None:
+    server = start(processes, port, "--once")
+    _ask_and_leave(port, reset=False)
+    assert server.stdout is not None
+    for _ in range(50):  # the console tells when that connection has been dealt with
+        line = server.stdout.readline()
+        if "did not read the flag" in line or not line:
+            break
+    assert "did not read the flag" in line
+    assert server.poll() is None  # that flag was never read: keep serving
+    learner = processes.learner("eight_ball_client.py", str(port), "flag?")
+    learner.communicate(timeout=10)
+    assert server.wait(timeout=10) == 0

@@ -29,7 +29,8 @@ from sockdojo.net.accept_loop import (
 @dataclass
 class ServeReport:
     connections: int
-    flags_delivered: int
+    flags_delivered: int  # sent and read by the client
+    flags_unread: int = 0  # sent, but the client closed or reset before reading them
 
 
 def bind_failure(host: str, port: int, error: OSError) -> Diagnosis:
@@ -105,7 +106,9 @@ def serve(
         finally:
             if udp is not None:
                 udp.close()
-        return ServeReport(accept_loop.connections, accept_loop.flags_delivered)
+        return ServeReport(
+            accept_loop.connections, accept_loop.flags_delivered, accept_loop.flags_unread
+        )
 
     try:
         with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
@@ -113,8 +116,8 @@ def serve(
     except KeyboardInterrupt:
         # Ctrl-C before our own handler was installed: the same clean stop, just earlier.
         served = loops[0] if loops else None
-        return ServeReport(
-            served.connections if served else 0, served.flags_delivered if served else 0
-        )
+        if served is None:
+            return ServeReport(0, 0)
+        return ServeReport(served.connections, served.flags_delivered, served.flags_unread)
     finally:
         sock.close()

@@ -279,12 +279,23 @@ def _serve_challenge(
     say(f"{what} Use another terminal. {stops}")
     report = serve(sock, factory, say, once=once, udp_hint=challenge.id == "client")
     say()
-    say(
-        f"Stopped after {report.connections} connection(s); "
-        f"{report.flags_delivered} flag(s) handed out."
-    )
+    say(f"Stopped after {_count(report.connections, 'connection')}.")
     if report.flags_delivered:
-        say("Submit the flag your client printed: sockdojo submit 'FLAG'")
+        say(
+            f"{_count(report.flags_delivered, 'flag')} read by your client. "
+            "Submit the flag your client printed: sockdojo submit 'FLAG'"
+        )
+    if report.flags_unread:
+        say(
+            f"{_count(report.flags_unread, 'flag')} sent, but your client closed before reading "
+            "it: keep calling recv() until it returns b'' (we close right after the flag)."
+        )
+    if not report.flags_delivered and not report.flags_unread:
+        say("No flag was handed out.")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _check_challenge(

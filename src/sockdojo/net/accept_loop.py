@@ -16,6 +16,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sockdojo.net import kernel_view
 from sockdojo.net.protocol import Close, FlagDelivered, Note, Send, ServerProtocol
 
 READ_CHUNK = 4096
@@ -86,7 +87,11 @@ class AcceptLoop:
         self._numbers = itertools.count(1)
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self.stopped = asyncio.Event()
+        # A flag counts as delivered once the client has taken it: it closed cleanly after
+        # reading, or the kernel shows nothing left unread. Sent but left unread (a reset, or
+        # a client that only read the banner) is counted apart, so the console says so.
         self.flags_delivered = 0
+        self.flags_unread = 0
         self.connections = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -134,10 +139,14 @@ class AcceptLoop:
     ) -> None:
         protocol = self._factory(peer)
         actions = protocol.connection_made()
+        flag_sent = False
         while True:
+            flag_sent = flag_sent or any(isinstance(a, FlagDelivered) for a in actions)
             closing = await self._apply(peer, protocol, writer, actions)
             if closing:
-                await self._close_gracefully(peer, protocol, reader, writer)
+                taken = await self._close_gracefully(peer, protocol, reader, writer)
+                if flag_sent:
+                    self._count_flag(peer, taken)
                 return
             try:
                 # asyncio.timeout, unlike wait_for on 3.11, costs no extra task per read.
@@ -148,8 +157,17 @@ class AcceptLoop:
                 continue
             except ConnectionError as error:
                 self._report_lost(peer, protocol, _reason(error))
+                if flag_sent:
+                    self._count_flag(peer, taken=False)
                 return
             actions = protocol.data_received(data) if data else protocol.eof_received()
+
+    def _count_flag(self, peer: Peer, taken: bool) -> None:
+        if taken:
+            self.flags_delivered += 1
+        else:
+            self.flags_unread += 1
+            self._on_note(peer, "the client did not read the flag before it closed")
 
     async def _apply(
         self,
@@ -173,7 +191,7 @@ class AcceptLoop:
             elif isinstance(action, Note):
                 self._on_note(peer, action.text)
             elif isinstance(action, FlagDelivered):
-                self.flags_delivered += 1
+                pass  # counted once the connection has ended and we know it was read
             else:
                 closing = True
         return closing
@@ -189,16 +207,18 @@ class AcceptLoop:
         protocol: ServerProtocol,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-    ) -> None:
+    ) -> bool:
+        """Close without destroying what we sent; whether the client took all of it."""
         # Closing a socket with unread input makes the kernel send a reset, which can destroy the
         # flag we just sent before the learner reads it. So: send our FIN, read and discard what
         # is still coming (bounded), and only then close.
         if writer.is_closing():
-            return
+            return False
         with contextlib.suppress(OSError, RuntimeError):
             if writer.can_write_eof():
                 writer.write_eof()
         discarded = 0
+        taken = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + DRAIN_SECONDS
         try:
@@ -212,19 +232,40 @@ class AcceptLoop:
                     break
                 discarded += len(chunk)
         except TimeoutError:
-            pass
+            # Still open: the client may or may not have read; the kernel knows.
+            taken = _client_read_everything(writer) is not False
         except ConnectionError as error:
             self._report_lost(peer, protocol, _reason(error))
+            taken = False
         else:
             # A client that closed its socket (rather than only its sending side) answers our
             # last bytes with a reset. Its FIN reached us first, so reading saw a clean end of
             # stream; the reset is only recorded as the socket's pending error.
             if _pending_error(writer) in (errno.ECONNRESET, errno.EPIPE):
                 self._report_lost(peer, protocol, "reset")
+                taken = False
         writer.close()
         with contextlib.suppress(OSError, TimeoutError):
             async with asyncio.timeout(DRAIN_SECONDS):
                 await writer.wait_closed()
+        return taken
+
+
+def _client_read_everything(writer: asyncio.StreamWriter) -> bool | None:
+    """Whether the client's socket holds nothing unread (Linux kernel view; None: unknown)."""
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return None
+    try:
+        local = sock.getsockname()[:2]
+        remote = sock.getpeername()[:2]
+    except OSError:
+        return None
+    client = kernel_view.peer_of((str(local[0]), int(local[1])), (str(remote[0]), int(remote[1])))
+    if client is None:
+        return None
+    # Our FIN counts as one byte in its queue until it reads the end of the stream.
+    return client.receive_queue <= 1
 
 
 def _pending_error(writer: asyncio.StreamWriter) -> int:
