@@ -26,12 +26,20 @@ MESSAGES = {
         "That is not a flag from this dojo. Copy the whole line the challenge printed, "
         "from '{prefix}{{' to '}}'."
     ),
+    FlagProblem.OTHER_DOJO.value: (
+        "That flag was made by another sockdojo, not by this one: each dojo (your own machine, "
+        "a class server) signs its flags with a secret of its own. Run the challenge against "
+        "the dojo you submit to (the same machine and data directory), then submit the flag "
+        "it hands you."
+    ),
     FlagProblem.TRUNCATED.value: (
         "That flag was cut short. Your program received only part of it: receive more "
         "(a bigger recv size, or keep calling recv until it returns b'') and print all of it."
     ),
     FlagProblem.NOT_YOURS.value: (
-        "This flag is not yours. Flags are personal: run the challenge as yourself to get your own."
+        "This flag is not yours: it was handed to another account, and flags are personal. If "
+        "you ran the challenge yourself, it ran as a different account than the one you submit "
+        "as: check --account (or SOCKDOJO_ACCOUNT), then run the challenge again."
     ),
     FlagProblem.WRONG_CHALLENGE.value: (
         "This is your flag for {flag_title}, not for {title}. Submit it there instead."

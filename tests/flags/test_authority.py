@@ -44,9 +44,9 @@ def test_flag_for_an_unknown_challenge(authority: HmacFlagAuthority) -> None:
     assert authority.check(authority.mint(7, 99), 7, KNOWN).problem is FlagProblem.UNKNOWN_CHALLENGE
 
 
-def test_flag_from_another_install_is_not_a_flag(authority: HmacFlagAuthority) -> None:
+def test_flag_from_another_install_is_told_apart(authority: HmacFlagAuthority) -> None:
     other = HmacFlagAuthority(b"x" * 32)
-    assert authority.check(other.mint(7, 1), 7, KNOWN).problem is FlagProblem.NOT_A_FLAG
+    assert authority.check(other.mint(7, 1), 7, KNOWN).problem is FlagProblem.OTHER_DOJO
 
 
 def test_forged_account_field_is_rejected(authority: HmacFlagAuthority) -> None:
@@ -55,7 +55,8 @@ def test_forged_account_field_is_rejected(authority: HmacFlagAuthority) -> None:
     raw = bytearray(base64.urlsafe_b64decode(token))
     raw[7] = 8
     forged = "sockdojo{" + base64.urlsafe_b64encode(bytes(raw)).decode() + "}"
-    assert authority.check(forged, 8, KNOWN).problem is FlagProblem.NOT_A_FLAG
+    # Refused like a flag signed elsewhere: nothing inside an unsigned flag is believed.
+    assert authority.check(forged, 8, KNOWN).problem is FlagProblem.OTHER_DOJO
 
 
 @given(st.integers(min_value=0, max_value=24 * 8 - 1))

@@ -82,7 +82,7 @@ def test_register_run_submit_and_climb_the_board(
     expect(page).to_have_url(f"{web_dojo}/sockets/")
 
     page.click("a.title:has-text('Your first client')")
-    expect(page.locator(".run pre")).to_have_text("sockdojo --account alice run client")
+    expect(page.locator(".prose pre").first).to_have_text("sockdojo --account alice run client")
 
     page.fill("#flag", "sockdojo{not-really}")
     page.click("button:has-text('Submit')")

@@ -105,19 +105,21 @@ def test_challenge_page(dojo):
     assert anonymous.status_code == 200
     assert "Your first client" in anonymous.text
     assert "<code>sock.connect((&quot;127.0.0.1&quot;, 1337))</code>" in anonymous.text
-    assert "<pre><code>sockdojo run client</code></pre>" in anonymous.text
+    assert anonymous.text.count("<pre><code>sockdojo run client\n</code></pre>") == 1
     assert "to submit flags" in anonymous.text
     assert 'action="/sockets/client/submit"' not in anonymous.text
 
     client, _ = dojo.signed_in("alice")
     page = client.get("/sockets/client/")
-    assert "<pre><code>sockdojo --account alice run client</code></pre>" in page.text
+    # The command is shown once, where the description teaches it, with the account in it.
+    assert page.text.count("<pre><code>sockdojo --account alice run client\n</code></pre>") == 1
+    assert "<pre><code>sockdojo run client" not in page.text
     assert 'action="/sockets/client/submit"' in page.text
     assert 'name="csrf_token"' in page.text
     assert "A server that keeps serving" not in page.text  # pager: previous/next only
     assert "Your first server →" in page.text
     reuse = client.get("/sockets/reuse-address/")
-    assert "sockdojo --account alice run reuse-address YOUR_FILE.py" in reuse.text
+    assert "sockdojo --account alice run reuse-address server.py" in reuse.text
     assert dojo.client().get("/sockets/no-such/").status_code == 404
 
 

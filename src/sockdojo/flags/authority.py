@@ -33,7 +33,8 @@ _MAX_ACCOUNT = 2**40 - 1
 
 
 class FlagProblem(enum.Enum):
-    NOT_A_FLAG = "not_a_flag"  # malformed, made up, or from another install
+    NOT_A_FLAG = "not_a_flag"  # malformed or made up
+    OTHER_DOJO = "other_dojo"  # well formed, but signed with another secret (another install)
     TRUNCATED = "truncated"  # the start of a real-looking flag, cut short
     NOT_YOURS = "not_yours"  # genuine, minted for another account
     WRONG_CHALLENGE = "wrong_challenge"  # genuine and yours, but for another challenge
@@ -129,8 +130,12 @@ class HmacFlagAuthority:
             return FlagCheck(FlagProblem.NOT_A_FLAG)
         header, tag = raw[: _LAYOUT.size], raw[_LAYOUT.size :]
         version, challenge, account_raw = _LAYOUT.unpack(header)
-        if version != VERSION or not hmac.compare_digest(tag, self._tag(header)):
+        if version != VERSION:
             return FlagCheck(FlagProblem.NOT_A_FLAG)
+        if not hmac.compare_digest(tag, self._tag(header)):
+            # Our layout and prefix, another secret: most likely minted by another sockdojo (a
+            # learner's own machine against a class server). Nothing inside it is trusted.
+            return FlagCheck(FlagProblem.OTHER_DOJO)
         owner = int.from_bytes(account_raw, "big")
         if owner != account_id:
             return FlagCheck(FlagProblem.NOT_YOURS, challenge, owner)

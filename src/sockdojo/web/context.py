@@ -24,6 +24,7 @@ VERDICT_NAMES = {
     "solved": "solved",
     "already_solved": "correct (already solved)",
     "not_a_flag": "not a flag",
+    "other_dojo": "from another dojo",
     "truncated": "cut short",
     "not_yours": "someone else's flag",
     "wrong_challenge": "for another challenge",

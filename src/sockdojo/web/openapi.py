@@ -115,6 +115,7 @@ _SCHEMAS: dict[str, Any] = {
                     "solved",
                     "already_solved",
                     "not_a_flag",
+                    "other_dojo",
                     "truncated",
                     "not_yours",
                     "wrong_challenge",

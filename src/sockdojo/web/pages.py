@@ -100,10 +100,9 @@ async def _challenge_response(
     states = await as_viewer(request, dojo.challenge_states)
     viewer = await current_viewer(request)
     index = next(i for i, state in enumerate(states) if state.challenge.id == challenge.id)
-    run = challenge.run_usage
-    if viewer is not None:
-        # Flags are minted per account: the CLI must act as the web account to earn this one.
-        run = run.replace("sockdojo ", f"sockdojo --account {viewer.name} ", 1)
+    # Flags are minted per account: the CLI must act as the web account to earn this one, so
+    # the description's own commands are shown with that account, once, where they are taught.
+    command = "sockdojo " if viewer is None else f"sockdojo --account {viewer.name} "
     return await render(
         request,
         "challenge.html",
@@ -112,8 +111,7 @@ async def _challenge_response(
             "state": states[index],
             "previous": states[index - 1].challenge if index > 0 else None,
             "next": states[index + 1].challenge if index + 1 < len(states) else None,
-            "description": _description(challenge),
-            "run": run,
+            "description": _description(challenge, command),
             "refused": refused,
         },
         status_code=status_code,
@@ -121,9 +119,9 @@ async def _challenge_response(
     )
 
 
-def _description(challenge: registry.Challenge) -> Markup:
+def _description(challenge: registry.Challenge, command: str) -> Markup:
     try:
-        return markdown(challenge.description)
+        return markdown(challenge.description.replace("    sockdojo run ", f"    {command}run "))
     except FileNotFoundError:
         # A challenge registered before its text was written: the page still works.
         return markdown(challenge.summary)
