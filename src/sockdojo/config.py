@@ -32,16 +32,19 @@ def data_home() -> Path:
     return user_data_path("sockdojo", appauthor=False)
 
 
-def make_private_directory(path: Path) -> None:
+def make_private_directory(path: Path, *, tighten: bool = True) -> None:
     """Create `path` (and its parents) for our data, readable by its owner only (0700).
 
     The data directory holds the flag secret, the session key and the database with every
-    password hash: under the usual umask 022 another local user could read all of them. One
-    that already exists is tightened, but only when it is ours and not a shared directory
-    (sticky, like /tmp): SOCKDOJO_HOME=/tmp must not take /tmp away from everybody else.
+    password hash: under the usual umask 022 another local user could read all of them. With
+    `tighten`, one that exists already is made 0700 too, but only when it is ours and not a
+    shared directory (sticky, like /tmp): SOCKDOJO_HOME=/tmp must not take /tmp away from
+    everybody else.
     """
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not tighten:
+            return
         found = path.stat()
         if (
             stat.S_IMODE(found.st_mode) & 0o077

@@ -179,9 +179,11 @@ def test_twelve_first_runs_at_once(
     home.mkdir(parents=True)
     release_read, release_write = os.pipe()
     ports = [free_port() for _ in range(12)]
-    # Each waits for the pipe to close, then runs the real command in this same process.
+    # Each imports what a first run needs, waits for the pipe to close, then runs the real
+    # command in this same process: the twelve meet in the migrations, not in start-up.
     starter = (
-        "import os, sys, runpy; os.read(int(sys.argv[1]), 1); sys.argv = sys.argv[2:]; "
+        "import os, sys, runpy, alembic.command, sockdojo.cli.main, sockdojo.local; "
+        "os.read(int(sys.argv[1]), 1); sys.argv = sys.argv[2:]; "
         "runpy.run_module('sockdojo', run_name='__main__')"
     )
     started = []

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sockdojo import machine_faults
 from sockdojo.challenges.registry import MODULE_ID, MODULE_TITLE
-from sockdojo.config import make_private_directory
+from sockdojo.config import data_home, make_private_directory
 from sockdojo.errors import MachineProblem
 from sockdojo.storage.models import Module
 
@@ -80,15 +80,18 @@ class DatabaseFile:
         the database's own mode: an empty file we create 0600 first (an empty file is an
         empty database to SQLite) makes all three owner-only.
         """
-        make_private_directory(self.path.parent)
+        # An existing directory is tightened when it is the data directory; a database put
+        # elsewhere with SOCKDOJO_DATABASE_URL (say, in the user's home) leaves it as it is.
+        directory = self.path.parent
+        make_private_directory(directory, tighten=_same_directory(directory, data_home()))
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 found = os.fstat(fd)
-                if stat.S_IMODE(found.st_mode) & 0o077:
-                    os.fchmod(fd, stat.S_IMODE(found.st_mode) & 0o600)
             finally:
                 os.close(fd)
+            if stat.S_IMODE(found.st_mode) & 0o077:
+                os.chmod(self.path, stat.S_IMODE(found.st_mode) & 0o600)
             for suffix in self.COMPANIONS:
                 companion = self.path.with_name(self.path.name + suffix)
                 if companion.exists() and stat.S_IMODE(companion.stat().st_mode) & 0o077:
@@ -108,6 +111,13 @@ class DatabaseFile:
             raise machine_faults.database_gone(self.path) from None
         if (found.st_dev, found.st_ino) != self.identity or found.st_nlink == 0:
             raise machine_faults.database_gone(self.path)
+
+
+def _same_directory(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve()
+    except OSError:
+        return False
 
 
 def _machine_fault(where: str) -> Callable[[ExceptionContext], BaseException | None]:
