@@ -58,8 +58,9 @@ def not_writable(where: Path | str, detail: str) -> MachineProblem:
 
 def damaged_database(where: Path | str, detail: str) -> MachineProblem:
     return MachineProblem(
-        f"The database {where} is damaged, so sockdojo cannot read it: move it aside (and "
-        "restore it from a backup if you have one); sockdojo then starts a new, empty one.",
+        f"The database {where} is damaged, so sockdojo cannot read it: move it aside, with "
+        "its -wal and -shm files if any (and restore it from a backup if you have one); "
+        "sockdojo then starts a new, empty one.",
         detail=detail,
     )
 
@@ -73,10 +74,15 @@ def disk_failed(where: Path | str, detail: str) -> MachineProblem:
 
 
 def newer_database(where: str, revision: str, known: str) -> MachineProblem:
+    elsewhere = (
+        "SOCKDOJO_DATABASE_URL at another database"
+        if "://" in where
+        else "SOCKDOJO_HOME at another directory"
+    )
     return MachineProblem(
         f"The database {where} was made by a newer sockdojo (schema {revision}; this one "
         f"knows up to {known}): upgrade sockdojo (pip install -U sockdojo), or point "
-        "SOCKDOJO_HOME at another directory.",
+        f"{elsewhere}.",
         detail=f"unknown schema revision {revision!r}",
     )
 

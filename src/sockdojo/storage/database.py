@@ -66,8 +66,8 @@ class DatabaseFile:
     the start and at the commit of every transaction: one stat(2), about a microsecond.
     """
 
-    # SQLite's own files beside the database: its write-ahead log and its shared memory.
-    COMPANIONS = ("-wal", "-shm")
+    # The files beside the database: SQLite's write-ahead log and shared memory, our lock.
+    COMPANIONS = ("-wal", "-shm", ".write-lock")
 
     def __init__(self, path: Path) -> None:
         self.path = path
