@@ -129,6 +129,26 @@ def test_new_data_directory_on_a_read_only_disk(
     one_sentence_and_exit_2(cli("list"), NOT_WRITABLE)
 
 
+def test_data_directory_without_write_permission(home: Path) -> None:
+    """EACCES, as a learner meets it: the directory is not writable for them. We are root in
+    the tests, and root writes anywhere, so the command runs without the capabilities that
+    let root ignore file permissions (setpriv, util-linux)."""
+    if os.geteuid() != 0:
+        pytest.skip("dropping root's capabilities needs root")
+    home.mkdir(parents=True)
+    home.chmod(0o555)
+    result = subprocess.run(
+        ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *sockdojo_command("list")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    one_sentence_and_exit_2(result, NOT_WRITABLE)
+    assert "Permission denied" in result.stderr
+
+
 def test_database_file_that_is_not_a_database(cli: Run, home: Path) -> None:
     home.mkdir(parents=True)
     (home / "sockdojo.db").write_bytes(b"my notes, not a database\n" * 200)
@@ -262,10 +282,10 @@ def test_files_are_owner_only_under_umask_022(home: Path, port: int) -> None:
 
 
 @pytest.fixture
-def serving(processes: Processes, home: Path) -> str:
+def serving(processes: Processes, home: Path) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     command = sockdojo_command("serve", "--port", str(port))
-    processes.start(command, umask=0o022)
+    server = processes.start(command, umask=0o022)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -276,17 +296,20 @@ def serving(processes: Processes, home: Path) -> str:
             time.sleep(0.05)
     else:
         raise AssertionError("sockdojo serve did not answer within 60 s")
-    return base
+    return server, base
 
 
-def test_database_deleted_under_a_running_server(home: Path, serving: str) -> None:
+def test_database_deleted_under_a_running_server(
+    home: Path, processes: Processes, serving: tuple[subprocess.Popen[str], str]
+) -> None:
     from web.test_workers_and_crash import Dojo
 
+    server, base = serving
     dojo = Dojo(f"sqlite:///{home / 'sockdojo.db'}", home)
     try:
         ada = dojo.hacker("ada")
         first, second, third = registry.CHALLENGES[:3]
-        answer = dojo.submit(serving, ada, first)
+        answer = dojo.submit(base, ada, first)
         assert answer.status_code == 200 and answer.json()["verdict"] == "solved"
     finally:
         dojo.store.dispose()
@@ -299,7 +322,7 @@ def test_database_deleted_under_a_running_server(home: Path, serving: str) -> No
     # Deleted as `rm` would: the server still holds the file open.
     for path in home.glob("sockdojo.db*"):
         path.unlink()
-    answer = dojo.submit(serving, ada, second)
+    answer = dojo.submit(base, ada, second)
     assert answer.status_code == 503, answer.text
     assert "error" in answer.json()
     assert str(home) not in answer.text, "the server's paths were shown to a visitor"
@@ -307,6 +330,9 @@ def test_database_deleted_under_a_running_server(home: Path, serving: str) -> No
     # A new database at the same path (another command made one) is not the one it opened.
     made = subprocess.run(sockdojo_command("list"), capture_output=True, timeout=30, check=False)
     assert made.returncode == 0
-    assert dojo.submit(serving, ada, third).status_code == 503
-    page = httpx.get(serving + "/sockets/", timeout=10, cookies={"sockdojo_session": ada.cookie})
+    assert dojo.submit(base, ada, third).status_code == 503
+    page = httpx.get(base + "/sockets/", timeout=10, cookies={"sockdojo_session": ada.cookie})
     assert page.status_code == 503
+    assert "Unavailable" in page.text and str(home) not in page.text
+    # The operator is told, in the sentence, on the server's console.
+    assert "sockdojo.db was deleted or replaced" in processes.stop(server)
