@@ -68,8 +68,9 @@ def disk(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def disk_home(disk: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """SOCKDOJO_HOME on the small disk (not yet created: the first run makes it)."""
+def disk_home(home: Path, disk: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """SOCKDOJO_HOME on the small disk (not yet created: the first run makes it), in place of
+    the usual test home (which it follows, so that processes started later get this one)."""
     home = disk / "home"
     monkeypatch.setenv("SOCKDOJO_HOME", str(home))
     return home
@@ -281,30 +282,25 @@ def test_files_are_owner_only_under_umask_022(home: Path, port: int) -> None:
     assert tightened == {".": 0o700} | {name: 0o600 for name in tightened if name != "."}
 
 
-@pytest.fixture
-def serving(processes: Processes, home: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(processes: Processes) -> tuple[subprocess.Popen[str], str]:
+    """A real `sockdojo serve` on SOCKDOJO_HOME under umask 022, once it answers."""
     port = free_port()
-    command = sockdojo_command("serve", "--port", str(port))
-    server = processes.start(command, umask=0o022)
+    server = processes.start(sockdojo_command("serve", "--port", str(port)), umask=0o022)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(base + "/api/v1/modules", timeout=5).status_code == 200:
-                break
+                return server, base
         except httpx.HTTPError:
             time.sleep(0.05)
-    else:
-        raise AssertionError("sockdojo serve did not answer within 60 s")
-    return server, base
+    raise AssertionError("sockdojo serve did not answer within 60 s")
 
 
-def test_database_deleted_under_a_running_server(
-    home: Path, processes: Processes, serving: tuple[subprocess.Popen[str], str]
-) -> None:
+def test_database_deleted_under_a_running_server(home: Path, processes: Processes) -> None:
     from web.test_workers_and_crash import Dojo
 
-    server, base = serving
+    server, base = start_server(processes)
     dojo = Dojo(f"sqlite:///{home / 'sockdojo.db'}", home)
     try:
         ada = dojo.hacker("ada")
@@ -336,3 +332,30 @@ def test_database_deleted_under_a_running_server(
     assert "Unavailable" in page.text and str(home) not in page.text
     # The operator is told, in the sentence, on the server's console.
     assert "sockdojo.db was deleted or replaced" in processes.stop(server)
+
+
+def test_disk_fills_under_a_running_server(
+    disk: Path, disk_home: Path, processes: Processes
+) -> None:
+    """A solve that cannot be saved is a 503 (not a 500, not a "solved"), and the server
+    takes solves again once there is room."""
+    from web.test_workers_and_crash import Dojo
+
+    server, base = start_server(processes)
+    dojo = Dojo(f"sqlite:///{disk_home / 'sockdojo.db'}", disk_home)
+    try:
+        ada = dojo.hacker("ada")
+    finally:
+        dojo.store.dispose()
+    first, second, third = registry.CHALLENGES[:3]
+    assert dojo.submit(base, ada, first).json()["verdict"] == "solved"
+    fill(disk)
+    refused = dojo.submit(base, ada, second)
+    assert refused.status_code == 503, refused.text
+    assert "error" in refused.json()
+    for filler in disk.glob("filler*"):
+        filler.unlink()
+    for challenge in (second, third):
+        answer = dojo.submit(base, ada, challenge)
+        assert answer.status_code == 200 and answer.json()["verdict"] == "solved", answer.text
+    assert "is full" in processes.stop(server)

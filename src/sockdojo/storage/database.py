@@ -63,7 +63,9 @@ class DatabaseFile:
     A file deleted under a running server is still open, so SQLite goes on writing into it
     and every solve is acknowledged, then lost with the last descriptor. The identity (device
     and inode) the path had when the store opened it is compared with what the path holds at
-    the start and at the commit of every transaction: one stat(2), about a microsecond.
+    the start and at the commit of every transaction: one stat(2) each, a few microseconds.
+    A deleted file (no links left) shows as a missing path; one put in its place, as another
+    inode.
     """
 
     # The files beside the database: SQLite's write-ahead log and shared memory, our lock.
@@ -109,7 +111,7 @@ class DatabaseFile:
             found = os.stat(self.path)
         except FileNotFoundError:
             raise machine_faults.database_gone(self.path) from None
-        if (found.st_dev, found.st_ino) != self.identity or found.st_nlink == 0:
+        if (found.st_dev, found.st_ino) != self.identity:
             raise machine_faults.database_gone(self.path)
 
 
