@@ -185,6 +185,8 @@ def test_database_of_a_newer_sockdojo(
     assert ":sockdojo_test@" not in result.stderr, "the PostgreSQL password was shown"
     elsewhere = "SOCKDOJO_DATABASE_URL" if "postgresql" in database_url else "SOCKDOJO_HOME"
     assert f"point {elsewhere} at another" in result.stderr
+    # The web dojo says the same before it serves anything.
+    one_sentence_and_exit_2(cli("serve", "--port", str(free_port())), NEWER)
 
 
 def test_twelve_first_runs_at_once(
