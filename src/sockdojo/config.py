@@ -9,8 +9,11 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from sockdojo.machine_faults import from_os_error
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1337
@@ -27,6 +30,38 @@ def data_home() -> Path:
     from platformdirs import user_data_path  # imported here: only commands that store need it
 
     return user_data_path("sockdojo", appauthor=False)
+
+
+def make_private_directory(path: Path, *, tighten: bool = True) -> None:
+    """Create `path` (and its parents) for our data, readable by its owner only (0700).
+
+    The data directory holds the flag secret, the session key and the database with every
+    password hash: under the usual umask 022 another local user could read all of them. With
+    `tighten`, one that exists already is made 0700 too, but only when it is ours and not a
+    shared directory (sticky, like /tmp): SOCKDOJO_HOME=/tmp must not take /tmp away from
+    everybody else.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not tighten:
+            return
+        found = path.stat()
+        if (
+            stat.S_IMODE(found.st_mode) & 0o077
+            and not found.st_mode & stat.S_ISVTX
+            and found.st_uid == _our_uid()
+        ):
+            os.chmod(path, stat.S_IMODE(found.st_mode) & 0o700)
+    except OSError as error:
+        problem = from_os_error(error, path)
+        if problem is None:
+            raise
+        raise problem from None
+
+
+def _our_uid() -> int:
+    # Windows has no uids (and no modes to speak of): there every directory counts as ours.
+    return os.geteuid() if hasattr(os, "geteuid") else 0
 
 
 def database_url(home: Path) -> str:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from sockdojo.errors import MachineProblem
 from sockdojo.flags.secret import SECRET_FILE, load_or_create_secret
 
 
@@ -26,5 +27,5 @@ def test_loose_permissions_are_tightened(tmp_path: Path) -> None:
 def test_damaged_secret_is_reported(tmp_path: Path) -> None:
     (tmp_path / SECRET_FILE).write_text("not hex")
     (tmp_path / SECRET_FILE).chmod(0o600)
-    with pytest.raises(RuntimeError, match="damaged"):
+    with pytest.raises(MachineProblem, match="damaged"):
         load_or_create_secret(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -11,10 +12,11 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from sockdojo.errors import MachineProblem
 from sockdojo.flags import FlagAuthority
 from sockdojo.scoreboard import ScoreboardSource
 from sockdojo.scoreboard.model import DEFAULT_DAYS
@@ -56,6 +58,23 @@ async def _http_error(request: Request, error: Exception) -> Response:
     )
 
 
+UNAVAILABLE = "The dojo cannot save or read anything right now; its operator has been told."
+
+
+async def _machine_problem(request: Request, error: Exception) -> Response:
+    """The machine stopped the dojo (its database file deleted, its disk full): a 503.
+
+    The sentence, which names the server's files, goes to the operator's console; the visitor
+    gets a plain page or our JSON error, made without the database (which just failed).
+    """
+    assert isinstance(error, MachineProblem)
+    logging.getLogger("sockdojo.web").error("%s %s: %s", request.method, request.url.path, error)
+    if request.url.path.startswith(api.PREFIX):
+        return JSONResponse({"error": UNAVAILABLE}, status_code=503)
+    page = f"<!doctype html><title>Unavailable</title><h1>Unavailable</h1><p>{UNAVAILABLE}</p>"
+    return HTMLResponse(page, status_code=503)
+
+
 def create_app(
     store: Store,
     authority: FlagAuthority,
@@ -92,7 +111,7 @@ def create_app(
                 max_age=int((limits or Limits()).session_lifetime.total_seconds()),
             ),
         ],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, MachineProblem: _machine_problem},
     )
     app.state.dojo = WebDojo(
         store,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 
 from sockdojo.storage.models import Base
 
@@ -11,14 +10,20 @@ config = context.config
 connection = config.attributes.get("connection")
 
 if connection is None:
-    # Run from the `alembic` command line: take the URL from the ini file or the environment.
+    # Run from the `alembic` command line: take the URL from the ini file or the environment,
+    # and hold the lock a sockdojo starting at the same time would take to migrate.
     from sockdojo.config import Settings
+    from sockdojo.storage.database import Store
 
     url = config.get_main_option("sqlalchemy.url") or Settings.from_environment().database_url
-    with create_engine(url).begin() as own_connection:
-        context.configure(connection=own_connection, target_metadata=Base.metadata)
-        with context.begin_transaction():
-            context.run_migrations()
+    store = Store(url, auto_migrate=False)
+    try:
+        with store.schema_lock(), store.engine.begin() as own_connection:
+            context.configure(connection=own_connection, target_metadata=Base.metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        store.dispose()
 else:
     context.configure(
         connection=connection,
