@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -107,24 +108,63 @@ def test_json_is_one_document_with_everything() -> None:
     assert proof["diagnosis"]["code"] == "proof-address-in-use"
 
 
-def test_json_pass_without_the_proof_carries_the_flag() -> None:
+def test_no_run_gives_no_flag_where_the_proof_could_run() -> None:
     run = Run()
-    assert run(CORPUS / "ok_socketserver_subclass.py", as_json=True) == 0
+    assert run(CORPUS / "ok_socketserver_subclass.py", as_json=True) == 1
     data = run.document()
-    assert data["flag"] == FLAG
+    assert "flag" not in data
     assert data["proof"] == {"ran": False, "outcome": "skipped", "reason": "--no-run"}
     codes = [f["code"] for f in data["analysis"]["findings"]]  # type: ignore[index]
     assert codes == ["via-socketserver"]
-
-
-def test_no_run_judges_on_the_analysis_alone() -> None:
-    run = Run()
-    assert run(CORPUS / "ok_with_block.py") == 0
-    assert "Behaviour proof: skipped (--no-run)." in run.lines
-    assert FLAG in run.lines
+    assert "without --no-run" in str(data["next_step"])
+    assert run.flags_minted == 0
     run = Run()
     assert run(CORPUS / "reuseport.py") == 1
     assert "error reuseport-instead at 4:1" in run.text
+
+
+def test_no_run_judges_on_the_analysis_where_the_proof_cannot_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A machine with no private network namespace and the port in use: the proof could not
+    # run here at all, so the analysis decides, and says so.
+    monkeypatch.setattr(runner_module, "private_network", lambda: None)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        lines: list[str] = []
+        code = run_reuse_address(
+            CORPUS / "ok_with_block.py",
+            run_proof=False,
+            as_json=False,
+            mint_flag=lambda: FLAG,
+            echo=lines.append,
+            port=port,
+        )
+    assert code == 0
+    assert FLAG in lines
+    assert any("could not run here anyway" in line for line in lines)
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("needs_netns")
+def test_an_option_the_analysis_cannot_follow_is_settled_by_the_proof() -> None:
+    run = Run()
+    assert run(CORPUS / "dynamic_option.py", proof=True) == 0
+    assert "error cannot-follow" in run.text
+    assert "the behaviour proof settles it" in " ".join(run.text.split())
+    assert FLAG in run.lines
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("needs_netns")
+def test_reuseport_that_restarts_is_explained_and_still_fails() -> None:
+    run = Run()
+    assert run(CORPUS / "reuseport.py", proof=True) == 1
+    text = " ".join(run.text.split())
+    assert "SO_REUSEPORT also lets a new socket bind a port in TIME_WAIT" in text
+    assert run.flags_minted == 0
 
 
 def test_syntax_errors_show_the_line_and_a_caret_and_skip_the_proof() -> None:

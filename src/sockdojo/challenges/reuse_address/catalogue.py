@@ -98,6 +98,13 @@ CATALOGUE: Mapping[str, Entry] = {
         "Write it plainly: `sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)` on the "
         "listening socket, before bind().",
     ),
+    "misspelt-constant": Entry(
+        "error",
+        "`{name}` is not a name the socket module has, so Python stops right here with "
+        "`AttributeError: module 'socket' has no attribute '{attribute}'` and the option is "
+        "never set.",
+        "Write {fix}: the names are spelt exactly as in the socket module's documentation.",
+    ),
     "syntax-error": Entry(
         "error",
         "Python cannot read this file: {message}.",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import io
+import socket
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from sockdojo.challenges.reuse_address.facts import (
     SERVER_CLASSES,
     SO_REUSEADDR,
     SO_REUSEPORT,
+    SOCKET_CONSTANTS,
     SOL_SOCKET,
 )
 from sockdojo.challenges.reuse_address.findings import Analysis, Finding, Source, make
@@ -36,7 +39,7 @@ from sockdojo.challenges.reuse_address.interpreter import (
 @dataclass
 class _Classified:
     event: Event
-    kind: str  # "on", "off", "reuseport", "wrong-level", "other", "unknown"
+    kind: str  # "on", "off", "reuseport", "wrong-level", "other", "unknown", "misspelt"
     option_name: str = ""
     level_text: str = ""
     meaning: str = ""
@@ -53,6 +56,21 @@ def _name_of(value: Value, node: ast.expr | None) -> str:
     return "?"
 
 
+def misspelt(value: Value) -> tuple[str, str] | None:
+    """A `socket.NAME` that the socket module does not have, and the name it most likely
+    meant: `socket.SO_REUSEADR` stops the program with an AttributeError."""
+    if not isinstance(value, Qual):
+        return None
+    module, _, name = value.name.rpartition(".")
+    if module not in ("socket", "_socket") or name in SOCKET_CONSTANTS or hasattr(socket, name):
+        return None
+    if not name.isupper():
+        return None
+    known = sorted({*SOCKET_CONSTANTS, *(n for n in dir(socket) if n.startswith(("SO_", "SOL_")))})
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return value.name, close[0] if close else ""
+
+
 def classify(event: Event) -> _Classified:
     """What one setsockopt call does, in Linux terms."""
     args = event.args
@@ -62,6 +80,10 @@ def classify(event: Event) -> _Classified:
             event, "unknown", unknown_part="all three arguments (level, option, value)"
         )
     level, option, value = args[0], args[1], args[2]
+    for part in (level, option):
+        wrong = misspelt(part)
+        if wrong is not None:
+            return _Classified(event, "misspelt", option_name=wrong[0], meaning=wrong[1])
     level_number, option_number = number_of(level), number_of(option)
     option_label = _name_of(option, nodes[1])
     named_option = option.name.rpartition(".")[2] if isinstance(option, Qual) else None
@@ -295,6 +317,17 @@ class Judge:
                 reported = True
             elif option.kind == "reuseport":
                 self.add("reuseport-instead", event.line, event.col, sock=label)
+                reported = True
+            elif option.kind == "misspelt":
+                suggestion = option.meaning
+                self.add(
+                    "misspelt-constant",
+                    event.line,
+                    event.col,
+                    name=option.option_name,
+                    attribute=option.option_name.rpartition(".")[2],
+                    fix=f"`socket.{suggestion}`" if suggestion else "the name in the socket module",
+                )
                 reported = True
             elif option.kind == "unknown":
                 self.add(

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysis, analyze
 from sockdojo.challenges.reuse_address.findings import Finding
-from sockdojo.challenges.reuse_address.proof import ProofResult, Step, Timing, prove
+from sockdojo.challenges.reuse_address.proof import ProofResult, Step, Timing, port_busy, prove
 from sockdojo.mistakes import Diagnosis, diagnose
+from sockdojo.sandbox import private_network
 from sockdojo.net.transcript import escaped
 
 CHALLENGE = "reuse-address"
@@ -58,6 +59,13 @@ _PROOF_CODES = {
     "restart-crashed": "proof-restart-crashed",
     "restart-timeout": "proof-restart-timeout",
 }
+
+
+def proof_unavailable(port: int) -> str | None:
+    """Why the behaviour proof cannot run on this machine right now (None: it can)."""
+    if private_network() is not None:
+        return None
+    return port_busy(port)
 
 
 def proof_diagnosis(result: ProofResult, port: int) -> Diagnosis | None:
@@ -158,8 +166,17 @@ def run_reuse_address(
     report.say()
 
     proof: ProofResult | None = None
+    # The flag needs the behaviour proof wherever it can run: --no-run only checks the code.
+    cannot_prove = None if run_proof else proof_unavailable(port)
     if not run_proof:
         report.say("Behaviour proof: skipped (--no-run).")
+        if cannot_prove is not None:
+            report.wrapped(
+                f"It could not run here anyway ({cannot_prove}), so the verdict rests on the "
+                "static analysis.",
+                "    ",
+                first="  ",
+            )
         report.say()
     elif not analysis.runnable:
         report.say("Behaviour proof: skipped, since Python cannot run this file as it is.")
@@ -167,9 +184,41 @@ def run_reuse_address(
     else:
         proof = _run_proof(data, path, port, timing, report)
 
-    passed = analysis.passed and (proof is None or not proof.ran or proof.passed)
+    proven = proof is not None and proof.ran and proof.passed and proof.time_wait is True
+    # The analysis could not follow how the option is set, but the program restarted at once
+    # on a port in TIME_WAIT: what it does settles what the analysis could not read.
+    settled = (
+        proven and bool(analysis.errors) and all(f.code == "cannot-follow" for f in analysis.errors)
+    )
+    passed = settled or (
+        analysis.passed
+        and (proof is None or not proof.ran or proof.passed)
+        and (run_proof or cannot_prove is not None)
+    )
     diagnosis = proof_diagnosis(proof, port) if proof is not None and proof.ran else None
     verdict, next_step = _verdict(analysis, proof, diagnosis, passed)
+    if settled:
+        verdict = (
+            "passed. The analysis could not follow how your program sets the option, but the "
+            "behaviour proof settles it: your server bound its port again at once while the "
+            "port was in TIME_WAIT, which takes SO_REUSEADDR set before bind() (or SO_REUSEPORT, "
+            "which this challenge does not ask for: write the option plainly, so that a reader "
+            "can tell)."
+        )
+    elif not run_proof and cannot_prove is None and analysis.passed:
+        verdict = (
+            "the analysis finds no problem, and the flag comes with the behaviour proof: it "
+            "shows your server restarting at once."
+        )
+        next_step = f"Run it again without --no-run: sockdojo run {CHALLENGE} {path}"
+    elif proven and any(f.code == "reuseport-instead" for f in analysis.errors):
+        verdict += (
+            " Your server did restart at once: on Linux, SO_REUSEPORT also lets a new socket "
+            "bind a port in TIME_WAIT when the old socket had it set too, by the same user. "
+            "That is a side effect of a tool for sharing a port between running servers (it "
+            "behaves differently on macOS and Windows), not the option that lets a server "
+            "restart."
+        )
     flag = mint_flag() if passed else None
     if flag is not None:
         next_step = f"Submit it: sockdojo submit '{flag}'"
