@@ -18,8 +18,8 @@ from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysi
 from sockdojo.challenges.reuse_address.findings import Finding
 from sockdojo.challenges.reuse_address.proof import ProofResult, Step, Timing, port_busy, prove
 from sockdojo.mistakes import Diagnosis, diagnose
-from sockdojo.sandbox import private_network
 from sockdojo.net.transcript import escaped
+from sockdojo.sandbox import private_network
 
 CHALLENGE = "reuse-address"
 WIDTH = 88
