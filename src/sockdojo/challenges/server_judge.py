@@ -54,12 +54,12 @@ def connect_problem(attempt: Attempt, at: Address, total: int = 1) -> Diagnosis:
         return diagnose("connect-error", connection=connection, detail=attempt.detail, **facts)
     port = attempt.port
     if port is not None and port.elsewhere:
-        code = (
-            "listening-ipv6-only"
-            if all(s.ipv6 and ":" in s.host for s in port.elsewhere)
-            else "listening-elsewhere"
-        )
-        return diagnose(code, connection=connection, addresses=_places(port.elsewhere), **facts)
+        addresses = _places(port.elsewhere)
+        if all(s.ipv6 and ":" in s.host for s in port.elsewhere):
+            return diagnose(
+                "listening-ipv6-only", connection=connection, addresses=addresses, **facts
+            )
+        return diagnose("listening-elsewhere", connection=connection, addresses=addresses, **facts)
     if port is not None and port.bound_not_listening:
         return diagnose("not-listening", connection=connection, **facts)
     if port is not None and port.udp_bound:

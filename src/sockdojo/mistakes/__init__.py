@@ -16,7 +16,8 @@ import string
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from sockdojo.mistakes.entry import Entry
+from sockdojo.mistakes.entry import Entry, Severity
+from sockdojo.mistakes.findings import FINDINGS
 from sockdojo.mistakes.network import NETWORK
 from sockdojo.mistakes.proof import PROOF
 
@@ -45,16 +46,30 @@ def _merge(*parts: Mapping[str, Entry]) -> dict[str, Entry]:
     return merged
 
 
-CATALOGUE: Mapping[str, Entry] = _merge(NETWORK, PROOF)
+CATALOGUE: Mapping[str, Entry] = _merge(NETWORK, PROOF, FINDINGS)
+
+
+def field_names(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def fields_of(code: str) -> frozenset[str]:
     """The names an entry's templates expect, so tests can check every caller fills them."""
     entry = CATALOGUE[code]
-    names: set[str] = set()
-    for text in (entry.saw, entry.why, entry.next_step):
-        names.update(name for _, name, _, _ in string.Formatter().parse(text) if name)
-    return frozenset(names)
+    return frozenset(field_names(entry.saw) | field_names(entry.why) | field_names(entry.next_step))
+
+
+class _Lenient(dict[str, object]):
+    """Missing fields render as '?': a finding's text must never crash the analysis."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def render(template: str, facts: Mapping[str, object]) -> str:
+    """A template filled in leniently (the reuse-address findings, whose fields vary with the
+    learner's program); `diagnose` is the strict form for everything else."""
+    return template.format_map(_Lenient(facts))
 
 
 def diagnose(code: str, **facts: object) -> Diagnosis:
@@ -72,4 +87,13 @@ def diagnose(code: str, **facts: object) -> Diagnosis:
     )
 
 
-__all__ = ["CATALOGUE", "Diagnosis", "Entry", "diagnose", "fields_of"]
+__all__ = [
+    "CATALOGUE",
+    "Diagnosis",
+    "Entry",
+    "Severity",
+    "diagnose",
+    "field_names",
+    "fields_of",
+    "render",
+]

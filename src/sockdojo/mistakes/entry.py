@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "note"]
 
 
 @dataclass(frozen=True)
@@ -11,3 +14,4 @@ class Entry:
     saw: str  # str.format templates, filled in by `sockdojo.mistakes.diagnose`
     why: str
     next_step: str
+    severity: Severity = "error"  # a "note" explains without failing (reuse-address findings)

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysis, analyze
-from sockdojo.challenges.reuse_address.catalogue import CATALOGUE, field_names
+from sockdojo.mistakes import field_names
+from sockdojo.mistakes.findings import FINDINGS as CATALOGUE
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "expectations.toml").read_text())["case"]
@@ -54,7 +55,7 @@ def test_texts_are_complete_for_every_corpus_finding() -> None:
 
 def test_catalogue_templates_name_only_plain_fields() -> None:
     for code, entry in CATALOGUE.items():
-        for template in (entry.explanation, entry.fix):
+        for template in (entry.saw, entry.why, entry.next_step):
             assert all(name.isidentifier() for name in field_names(template)), code
         assert entry.severity in ("error", "note")
 

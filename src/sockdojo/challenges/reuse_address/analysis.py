@@ -21,8 +21,9 @@ Anything it cannot resolve becomes an `Unknown` value (calls on it are still rec
 stand-in socket named after the expression), and a work budget bounds hostile input.
 
 Where things are: `interpreter` (the walk and its values), `judge` (events -> findings),
-`findings` (what a finding is), `catalogue` (every code with its texts), `facts` (Linux socket
-numbers, library behaviour). This module reads the bytes and ties them together.
+`findings` (what a finding is), `sockdojo.mistakes.findings` (every code with its texts),
+`facts` (Linux socket numbers, library behaviour). This module reads the bytes and ties them
+together.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sockdojo.challenges.reuse_address.catalogue import CATALOGUE, Severity, render
+from sockdojo.mistakes import CATALOGUE, Severity, render
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,8 @@ def make(
         severity=entry.severity,
         line=line,
         column=column,
-        explanation=render(entry.explanation, fields),
-        fix=render(entry.fix, fields),
+        explanation=render(entry.why, fields),
+        fix=render(entry.next_step, fields),
         source=text.rstrip() if text is not None else None,
         caret=caret,
     )
