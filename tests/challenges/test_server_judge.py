@@ -185,6 +185,13 @@ def test_stopping_after_the_first_versus_crashing_later() -> None:
     assert loop_code(served(1), served(2), refused(3)) == "stopped-while-serving"
 
 
+def test_a_first_connection_reset_is_a_read_problem_even_if_the_server_then_ends() -> None:
+    reset = served(1, delivery=Delivery(54, 54, End.RESET, None, True), listener_gone=True)
+    assert loop_code(reset) == "closed-before-reading"
+    queued = served(1, delivery=Delivery(54, 54, End.RESET, 54, False), listener_gone=True)
+    assert loop_code(queued) == "listener-closed-before-accept"
+
+
 def test_a_reading_loop_that_never_ends() -> None:
     stuck = served(2, delivery=Delivery(54, 54, End.OPEN, 54, False))
     assert loop_code(served(1), stuck) == "stuck-on-previous"

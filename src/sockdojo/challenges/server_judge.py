@@ -222,9 +222,12 @@ def _loop_problem(first: Attempt, attempt: Attempt, at: Address, total: int) -> 
         return diagnose("restarted-listener", number=number)
     what = "flag" if attempt.flag else "message"
     delivery = attempt.delivery
-    if delivery is not None and delivery.end is End.RESET and attempt.listener_gone:
+    if delivery is not None and delivery.end is End.RESET and attempt.listener_gone and (
+        number > 1 or delivery.accepted is False
+    ):
         # The server's program ended under this connection: a new listener in its place is
-        # a restart (a shell loop), none is a server that stopped.
+        # a restart (a shell loop), none is a server that stopped. On the first connection a
+        # server that took it and ended is first of all one that did not read it.
         if attempt.replacement is not None:
             return diagnose("restarted-listener", number=max(number, 2))
         if delivery.accepted is False and number == 1:
