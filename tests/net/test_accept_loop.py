@@ -23,7 +23,9 @@ FLAG = b"sockdojo{in-process}\n"
 
 
 class RunningLoop:
-    def __init__(self, factory: Callable[[Peer], ServerProtocol]) -> None:
+    def __init__(
+        self, factory: Callable[[Peer], ServerProtocol], *, max_connections: int = 4096
+    ) -> None:
         self.sock = listening_socket("127.0.0.1", 0)
         self.port = int(self.sock.getsockname()[1])
         self.notes: list[str] = []
@@ -34,7 +36,10 @@ class RunningLoop:
         def main() -> None:
             asyncio.set_event_loop(self._loop)
             self._accept = AcceptLoop(
-                self.sock, factory, lambda p, t: self.notes.append(f"{p} {t}")
+                self.sock,
+                factory,
+                lambda p, t: self.notes.append(f"{p} {t}"),
+                max_connections=max_connections,
             )
             ready.set()
             self._loop.run_until_complete(self._accept.serve())
@@ -216,3 +221,27 @@ def test_half_close_is_not_mistaken_for_hanging_up(eight_ball_server: RunningLoo
         assert read_to_end(sock) == FLAG
     time.sleep(0.2)
     assert not any("hung up" in n for n in eight_ball_server.notes)
+
+
+def test_when_full_the_longest_silent_connection_makes_room() -> None:
+    running = RunningLoop(lambda _p: ClientChallengeProtocol(FLAG), max_connections=20)
+    idle = []
+    try:
+        talker = connect(running.port)
+        talker.sendall(b"")  # connected, has not spoken yet either
+        for _ in range(20):
+            idle.append(connect(running.port))
+        # Every slot is taken by connections that never said a word. A real client is served
+        # at once all the same: the oldest silent one is closed to make room.
+        with connect(running.port) as real:
+            real.sendall(b"hi\n")
+            assert read_to_end(real) == FLAG
+        evicted = [n for n in running.notes if "of silence to make room" in n]
+        assert evicted, running.notes
+        assert evicted[0].startswith("#1 ")  # the longest silent, first
+        talker.settimeout(5)
+        assert talker.recv(100) == b""  # it was the one closed
+    finally:
+        for sock in idle:
+            sock.close()
+        running.stop()

@@ -222,8 +222,11 @@ def _loop_problem(first: Attempt, attempt: Attempt, at: Address, total: int) -> 
         return diagnose("restarted-listener", number=number)
     what = "flag" if attempt.flag else "message"
     delivery = attempt.delivery
-    if delivery is not None and delivery.end is End.RESET and attempt.listener_gone and (
-        number > 1 or delivery.accepted is False
+    if (
+        delivery is not None
+        and delivery.end is End.RESET
+        and attempt.listener_gone
+        and (number > 1 or delivery.accepted is False)
     ):
         # The server's program ended under this connection: a new listener in its place is
         # a restart (a shell loop), none is a server that stopped. On the first connection a

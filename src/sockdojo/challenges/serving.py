@@ -33,6 +33,65 @@ class ServeReport:
     flags_unread: int = 0  # sent, but the client closed or reset before reading them
 
 
+class Console:
+    """The challenge server's console: one line per event while it is quiet, and when it is
+    busy (more than `lines_per_second` in a second) one summary line a second instead, so a
+    learner can still read it and printing never slows the server down."""
+
+    def __init__(
+        self,
+        log: Callable[[str], None],
+        *,
+        lines_per_second: int = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._log = log
+        self._budget = lines_per_second
+        self._clock = clock
+        self._second = int(clock())
+        self._lines = 0
+        self._held = 0
+        self._held_peers: set[int] = set()
+
+    @staticmethod
+    def _stamp(when: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(when))
+
+    def note(self, peer: Peer, text: str) -> None:
+        now = self._clock()
+        self.tick(now)
+        self._lines += 1
+        if self._lines <= self._budget:
+            self._log(f"{self._stamp(now)} {peer}  {text}")
+        else:
+            self._held += 1
+            self._held_peers.add(peer.number)
+
+    def line(self, text: str) -> None:
+        """A line that is not about one connection (always shown)."""
+        self._log(f"{self._stamp(self._clock())} {text}")
+
+    def tick(self, now: float | None = None) -> None:
+        """Start a new second if one has begun, summing up what the last one held back."""
+        now = self._clock() if now is None else now
+        second = int(now)
+        if second == self._second:
+            return
+        self.flush()
+        self._second = second
+        self._lines = 0
+
+    def flush(self) -> None:
+        if self._held:
+            self._log(
+                f"{self._stamp(self._second)} busy: {self._held} more events from "
+                f"{len(self._held_peers)} connections in that second (one line per event "
+                f"resumes below {self._budget} a second)"
+            )
+        self._held = 0
+        self._held_peers.clear()
+
+
 def bind_failure(host: str, port: int, error: OSError) -> Diagnosis:
     where = f"{host}:{port}"
     if error.errno == errno.EADDRINUSE:
@@ -61,6 +120,12 @@ class _UdpHint(asyncio.DatagramProtocol):
             self._transport.sendto(UDP_HINT, addr)
 
 
+async def _tick(console: Console) -> None:
+    while True:  # ends when cancelled, as the server stops
+        await asyncio.sleep(1.0)
+        console.tick()
+
+
 def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop where it is installed (Linux, macOS): about twice the sessions per second."""
     try:
@@ -80,15 +145,12 @@ def serve(
 ) -> ServeReport:
     """Serve on an already listening socket until Ctrl-C / SIGTERM (or the first flag, if once)."""
     raise_open_file_limit()
-
-    def note(peer: Peer, text: str) -> None:
-        log(f"{time.strftime('%H:%M:%S')} {peer}  {text}")
-
+    console = Console(log)
     loops: list[AcceptLoop] = []
 
     async def main() -> ServeReport:
         loop = asyncio.get_running_loop()
-        accept_loop = AcceptLoop(sock, factory, note, stop_after_flag=once)
+        accept_loop = AcceptLoop(sock, factory, console.note, stop_after_flag=once)
         loops.append(accept_loop)
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -98,12 +160,15 @@ def serve(
             host, port = sock.getsockname()[:2]
             with contextlib.suppress(OSError):
                 udp, _ = await loop.create_datagram_endpoint(
-                    lambda: _UdpHint(lambda text: log(f"{time.strftime('%H:%M:%S')} {text}")),
+                    lambda: _UdpHint(console.line),
                     local_addr=(host, port),
                 )
+        ticker = asyncio.create_task(_tick(console))
         try:
             await accept_loop.serve()
         finally:
+            ticker.cancel()
+            console.flush()
             if udp is not None:
                 udp.close()
         return ServeReport(

@@ -30,6 +30,16 @@ MAX_CONNECTIONS = 4096
 BACKLOG = 4096
 
 
+@dataclass
+class _Conversation:
+    """One connection being served, as the loop needs to know it to make room."""
+
+    peer: Peer
+    task: asyncio.Task[None]
+    last_heard: float  # loop time of the last bytes (or of the connection, before any)
+    silent: bool = True  # nothing received yet
+
+
 @dataclass(frozen=True)
 class Peer:
     number: int
@@ -78,6 +88,7 @@ class AcceptLoop:
         *,
         stop_after_flag: bool = False,
         max_connection_seconds: float = MAX_CONNECTION_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self._sock = sock
         self._factory = protocol_factory
@@ -85,7 +96,13 @@ class AcceptLoop:
         self._stop_after_flag = stop_after_flag
         self._max_seconds = max_connection_seconds
         self._numbers = itertools.count(1)
-        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self._max_connections = max_connections
+        self._slots = asyncio.Semaphore(max_connections)
+        # Served connections by number. When every slot is taken, the longest-silent one makes
+        # room for the newcomer: a flood of idle connections must not keep a real client waiting.
+        self._serving: dict[int, _Conversation] = {}
+        self._waiting = 0
+        self.evicted = 0
         self.stopped = asyncio.Event()
         # A flag counts as delivered once the client has taken it: it closed cleanly after
         # reading, or the kernel shows nothing left unread. Sent but left unread (a reset, or
@@ -109,6 +126,22 @@ class AcceptLoop:
     def stop(self) -> None:
         self.stopped.set()
 
+    def _make_room(self) -> None:
+        """Close the connection that has been silent longest (never one that spoke)."""
+        silent = [c for c in self._serving.values() if c.silent and not c.task.done()]
+        if not silent:
+            return  # everyone is talking: the newcomer waits for a slot
+        victim = min(silent, key=lambda c: c.last_heard)
+        idle = asyncio.get_running_loop().time() - victim.last_heard
+        self._serving.pop(victim.peer.number, None)
+        self.evicted += 1
+        self._on_note(
+            victim.peer,
+            f"closed after {idle:.0f} s of silence to make room: {self._max_connections} "
+            "connections are open at once",
+        )
+        victim.task.cancel()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
@@ -116,10 +149,24 @@ class AcceptLoop:
         peername = writer.get_extra_info("peername") or ("?", 0)
         peer = Peer(next(self._numbers), str(peername[0]), int(peername[1]))
         self.connections += 1
+        # Connections waiting for a slot count too: each newcomer beyond the cap makes room.
+        if len(self._serving) + self._waiting >= self._max_connections:
+            self._make_room()
         try:
-            async with self._slots:
+            self._waiting += 1
+            try:
+                await self._slots.acquire()
+            finally:
+                self._waiting -= 1
+            try:
+                conversation = None
+                if task is not None:
+                    conversation = _Conversation(peer, task, asyncio.get_running_loop().time())
+                    self._serving[peer.number] = conversation
                 async with asyncio.timeout(self._max_seconds):
-                    await self._converse(peer, reader, writer)
+                    await self._converse(peer, reader, writer, conversation)
+            finally:
+                self._slots.release()
         except TimeoutError:
             self._on_note(peer, f"closed after {self._max_seconds:.0f} s, the longest we allow")
         except asyncio.CancelledError:
@@ -127,6 +174,7 @@ class AcceptLoop:
         except Exception as error:  # one broken connection never stops the loop
             self._on_note(peer, f"connection failed: {type(error).__name__}: {error}")
         finally:
+            self._serving.pop(peer.number, None)
             if not writer.is_closing():
                 writer.transport.abort()
             if task is not None:
@@ -135,7 +183,11 @@ class AcceptLoop:
             self.stop()
 
     async def _converse(
-        self, peer: Peer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        peer: Peer,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conversation: _Conversation | None = None,
     ) -> None:
         protocol = self._factory(peer)
         actions = protocol.connection_made()
@@ -160,6 +212,9 @@ class AcceptLoop:
                 if flag_sent:
                     self._count_flag(peer, taken=False)
                 return
+            if conversation is not None:
+                conversation.last_heard = asyncio.get_running_loop().time()
+                conversation.silent = conversation.silent and not data
             actions = protocol.data_received(data) if data else protocol.eof_received()
 
     def _count_flag(self, peer: Peer, taken: bool) -> None:
