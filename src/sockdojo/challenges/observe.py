@@ -76,6 +76,7 @@ def connect(
                 attempt = replace(attempt, replacement=late)
         return attempt, None
     after = listener(at.host, at.port) if kernel else None
+    own, named = own_server(at.host, at.port) if kernel else (None, False)
     attempt = Attempt(
         number,
         Connect.CONNECTED,
@@ -84,11 +85,13 @@ def connect(
         kernel_view=kernel,
         listener_before=seen[0],
         listener_after=after,
-        own=own_server(at.host, at.port) if kernel else None,
+        own=own,
     )
     if attempt.refusals and number > 1:
         transcript.event(f"connection {number} was refused {attempt.refusals} time(s) first")
-    if attempt.own is None:
+    if not named:
+        # The kernel could not name the program: our own servers give themselves away by
+        # their first words (the eight-ball greets at once), before anything secret is sent.
         greeting = _greeting(sock)
         if greeting:
             transcript.received(greeting)

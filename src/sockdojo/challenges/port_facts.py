@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import socket
 import time
@@ -54,15 +55,24 @@ def wait_for_listener(host: str, port: int, *, other_than: int, window: float) -
     return None
 
 
-def own_server(host: str, port: int) -> OwnServer | None:
-    """One of our own challenge servers (`sockdojo run client`, ...) listening at host:port."""
+def own_server(host: str, port: int) -> tuple[OwnServer | None, bool]:
+    """One of our own challenge servers (`sockdojo run client`, ...) listening at host:port,
+    and whether the kernel could name the program at all (False: another user's, or no
+    /proc: the caller must find out some other way)."""
     found = kernel_view.listener_for(host, port)
     if found is None:
-        return None
-    owner = kernel_view.owners({found.inode}).get(found.inode)
+        return None, False
+    return _owner_of_listener(found.inode)
+
+
+@functools.lru_cache(maxsize=64)
+def _owner_of_listener(inode: int) -> tuple[OwnServer | None, bool]:
+    # Cached: the server-loop checker asks again for every connection, and reading every
+    # process's descriptors costs milliseconds. A listener's inode names it while it lives.
+    owner = kernel_view.owners({inode}).get(inode)
     if owner is None:
-        return None
-    return own_server_in(owner.command)
+        return None, False
+    return own_server_in(owner.command), True
 
 
 def own_server_in(command: str) -> OwnServer | None:
