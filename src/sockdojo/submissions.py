@@ -12,42 +12,40 @@ from sockdojo.rate_limits import retry_after
 from sockdojo.storage import solves
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import utcnow
+from sockdojo.verdict import WRONG, Verdict
 
-RATE_LIMITED = "rate_limited"
-# What counts against the wrong-flag limit (a refused attempt does not: waiting ends the wait).
-WRONG_VERDICTS = frozenset(problem.value for problem in FlagProblem)
 # A submitted flag longer than this cannot be one; the cap bounds the work spent on it.
 FLAG_INPUT_LIMIT = 1024
 
-MESSAGES = {
-    "solved": "Correct! You solved {title}.",
-    "already_solved": "Correct, and you had already solved {title}: nothing changes.",
-    FlagProblem.NOT_A_FLAG.value: (
+MESSAGES: dict[Verdict, str] = {
+    Verdict.SOLVED: "Correct! You solved {title}.",
+    Verdict.ALREADY_SOLVED: "Correct, and you had already solved {title}: nothing changes.",
+    Verdict.NOT_A_FLAG: (
         "That is not a flag from this dojo. Copy the whole line the challenge printed, "
         "from '{prefix}{{' to '}}'."
     ),
-    FlagProblem.OTHER_DOJO.value: (
+    Verdict.OTHER_DOJO: (
         "That flag was made by another sockdojo, not by this one: each dojo (your own machine, "
         "a class server) signs its flags with a secret of its own. Run the challenge against "
         "the dojo you submit to (the same machine and data directory), then submit the flag "
         "it hands you."
     ),
-    FlagProblem.TRUNCATED.value: (
+    Verdict.TRUNCATED: (
         "That flag was cut short. Your program received only part of it: receive more "
         "(a bigger recv size, or keep calling recv until it returns b'') and print all of it."
     ),
-    FlagProblem.NOT_YOURS.value: (
+    Verdict.NOT_YOURS: (
         "This flag is not yours: it was handed to another account, and flags are personal. If "
         "you ran the challenge yourself, it ran as a different account than the one you submit "
         "as: check --account (or SOCKDOJO_ACCOUNT), then run the challenge again."
     ),
-    FlagProblem.WRONG_CHALLENGE.value: (
+    Verdict.WRONG_CHALLENGE: (
         "This is your flag for {flag_title}, not for {title}. Submit it there instead."
     ),
-    FlagProblem.UNKNOWN_CHALLENGE.value: (
+    Verdict.UNKNOWN_CHALLENGE: (
         "This flag is genuine but its challenge is no longer part of this dojo."
     ),
-    RATE_LIMITED: (
+    Verdict.RATE_LIMITED: (
         "That is {limit} wrong flags within {period}: wait {wait} seconds, then check that "
         "you copy the whole flag your own program printed."
     ),
@@ -72,14 +70,14 @@ class WrongFlagLimit:
 
 @dataclass(frozen=True)
 class SubmitOutcome:
-    verdict: str  # "solved", "already_solved", a FlagProblem value or "rate_limited"
+    verdict: Verdict
     challenge_id: str | None
     message: str
-    retry_after: int | None = None  # seconds, when the verdict is "rate_limited"
+    retry_after: int | None = None  # seconds, when the verdict is RATE_LIMITED
 
     @property
     def correct(self) -> bool:
-        return self.verdict in ("solved", "already_solved")
+        return self.verdict.correct
 
 
 def submit_flag(
@@ -128,11 +126,11 @@ def submit_flag(
         solve_challenge=challenge.id if check.ok and challenge is not None else None,
         attempt_challenge=challenge.id if challenge else expected_challenge,
         expected_challenge=expected_challenge,
-        failed_verdict=check.problem.value if check.problem else FlagProblem.NOT_A_FLAG.value,
-        refused_verdict=RATE_LIMITED,
+        failed_verdict=Verdict.of_problem(check.problem or FlagProblem.NOT_A_FLAG),
+        refused_verdict=Verdict.RATE_LIMITED,
         limit=limit.flags if limit is not None else None,
         since=now - limit.period if limit is not None else now,
-        wrong_verdicts=WRONG_VERDICTS,
+        wrong_verdicts=WRONG,
     )
     if store.engine.dialect.name == "postgresql":
         with store.outside_transaction() as db:
@@ -140,13 +138,13 @@ def submit_flag(
     else:
         with store.write_lock(), store.engine.begin() as db:
             verdict, wrong = solves.record_submission(db, attempt)
-    if limit is not None and verdict == RATE_LIMITED:
+    if limit is not None and verdict is Verdict.RATE_LIMITED:
         # Refused on this very count, so there is a wait; never less than a second.
         wait = retry_after(wrong, limit.flags, limit.period, now) or 1
-        message = MESSAGES[RATE_LIMITED].format(
+        message = MESSAGES[Verdict.RATE_LIMITED].format(
             limit=limit.flags, period=limit.describe_period(), wait=wait
         )
-        return SubmitOutcome(RATE_LIMITED, None, message, retry_after=wait)
+        return SubmitOutcome(Verdict.RATE_LIMITED, None, message, retry_after=wait)
     # On a challenge's page, name that challenge; from the CLI, the one the flag is for.
     named = expected or challenge
     message = MESSAGES[verdict].format(

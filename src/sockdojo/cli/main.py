@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sockdojo.errors import SockdojoError
     from sockdojo.local import LocalDojo
     from sockdojo.mistakes import Diagnosis
+    from sockdojo.submissions import SubmitOutcome
 
 CHALLENGE_IDS = [challenge.id for challenge in registry.CHALLENGES]
 
@@ -164,18 +165,25 @@ def submit(ctx: click.Context, flag: str, as_json: bool) -> None:
         say_json(
             {
                 "correct": outcome.correct,
-                "verdict": outcome.verdict,
+                "verdict": outcome.verdict.value,
                 "challenge": outcome.challenge_id,
                 "message": outcome.message,
             }
         )
     elif outcome.correct:
-        # The message opens with "Correct! " or "Correct, and you …": say it once, in green.
-        rest = outcome.message.removeprefix("Correct! ").removeprefix("Correct, and ")
-        say(paint("Correct. ", "green", bold=True) + rest[:1].upper() + rest[1:])
+        say(paint("Correct. ", "green", bold=True) + _after_correct(outcome))
     else:
         say(paint("Not accepted. ", "red", bold=True) + outcome.message)
     sys.exit(0 if outcome.correct else 1)
+
+
+def _after_correct(outcome: SubmitOutcome) -> str:
+    """What follows our own "Correct." (the message says it in words of its own)."""
+    from sockdojo.verdict import Verdict
+
+    opening = "Correct! " if outcome.verdict is Verdict.SOLVED else "Correct, and "
+    rest = outcome.message.removeprefix(opening)
+    return rest[:1].upper() + rest[1:]
 
 
 def _print_diagnosis(diagnosis: Diagnosis) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from sockdojo.storage.models import Solve, Submission, utcnow
+from sockdojo.verdict import Verdict
 
 SUBMISSION_TEXT_LIMIT = 256
 
@@ -171,14 +172,14 @@ class Attempt:
     solve_challenge: str | None  # what a right flag solves; None when it is not right
     attempt_challenge: str | None  # stored with a checked attempt
     expected_challenge: str | None  # stored instead with a refused one
-    failed_verdict: str  # the verdict when the flag is not right
-    refused_verdict: str  # the verdict when the limit refuses it
+    failed_verdict: Verdict  # the verdict when the flag is not right
+    refused_verdict: Verdict  # the verdict when the limit refuses it
     limit: int | None  # at most this many `wrong_verdicts` since `since`; None: no limit
     since: dt.datetime
-    wrong_verdicts: Collection[str]
+    wrong_verdicts: Collection[Verdict]
 
 
-def record_submission(db: Connection, attempt: Attempt) -> tuple[str, list[dt.datetime]]:
+def record_submission(db: Connection, attempt: Attempt) -> tuple[Verdict, list[dt.datetime]]:
     """Apply the limit, store the solve if it is a new one and the attempt; the verdict stored
     and the times of the account's wrong attempts since `attempt.since` (for the wait).
 
@@ -205,7 +206,7 @@ def record_submission(db: Connection, attempt: Attempt) -> tuple[str, list[dt.da
             challenge_id=attempt.solve_challenge,
             when=attempt.when,
         )
-        verdict = "solved" if fresh else "already_solved"
+        verdict = Verdict.SOLVED if fresh else Verdict.ALREADY_SOLVED
     else:
         verdict = attempt.failed_verdict
     record_attempt(
@@ -221,7 +222,7 @@ def record_submission(db: Connection, attempt: Attempt) -> tuple[str, list[dt.da
     return verdict, wrong
 
 
-def _record_on_postgres(db: Connection, attempt: Attempt) -> tuple[str, list[dt.datetime]]:
+def _record_on_postgres(db: Connection, attempt: Attempt) -> tuple[Verdict, list[dt.datetime]]:
     verdict, times = db.execute(
         _SUBMIT_POSTGRES,
         {
@@ -240,4 +241,4 @@ def _record_on_postgres(db: Connection, attempt: Attempt) -> tuple[str, list[dt.
             "wrong": list(attempt.wrong_verdicts),
         },
     ).one()
-    return str(verdict), list(times)
+    return Verdict(verdict), list(times)

@@ -125,7 +125,7 @@ async def submissions(request: Request) -> Response:
     return JSONResponse(
         {
             "correct": outcome.correct,
-            "verdict": outcome.verdict,
+            "verdict": outcome.verdict.value,
             "challenge": outcome.challenge_id,
             "message": outcome.message,
         }

@@ -15,21 +15,23 @@ from starlette.templating import Jinja2Templates
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard.model import DEFAULT_DAYS, WINDOWS
+from sockdojo.verdict import Verdict
 from sockdojo.web.dojo import Viewer, WebDojo
 from sockdojo.web.security import csrf_token, session_token, take_flashes
 
 WINDOW_NAMES = {30: "30 days", 7: "7 days", 0: "All time"}
 
-VERDICT_NAMES = {
-    "solved": "solved",
-    "already_solved": "correct (already solved)",
-    "not_a_flag": "not a flag",
-    "other_dojo": "from another dojo",
-    "truncated": "cut short",
-    "not_yours": "someone else's flag",
-    "wrong_challenge": "for another challenge",
-    "unknown_challenge": "retired challenge",
-    "rate_limited": "refused: too many wrong flags",
+# Keyed by Verdict, a str enum: the verdict strings read back from the database find them too.
+VERDICT_NAMES: dict[str, str] = {
+    Verdict.SOLVED: "solved",
+    Verdict.ALREADY_SOLVED: "correct (already solved)",
+    Verdict.NOT_A_FLAG: "not a flag",
+    Verdict.OTHER_DOJO: "from another dojo",
+    Verdict.TRUNCATED: "cut short",
+    Verdict.NOT_YOURS: "someone else's flag",
+    Verdict.WRONG_CHALLENGE: "for another challenge",
+    Verdict.UNKNOWN_CHALLENGE: "retired challenge",
+    Verdict.RATE_LIMITED: "refused: too many wrong flags",
 }
 
 

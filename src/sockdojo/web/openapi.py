@@ -10,6 +10,7 @@ from typing import Any
 
 from sockdojo import __version__
 from sockdojo.challenges import registry
+from sockdojo.verdict import CHECKED
 
 _JSON = "application/json"
 
@@ -111,16 +112,7 @@ _SCHEMAS: dict[str, Any] = {
             "correct": {"type": "boolean"},
             "verdict": {
                 "type": "string",
-                "enum": [
-                    "solved",
-                    "already_solved",
-                    "not_a_flag",
-                    "other_dojo",
-                    "truncated",
-                    "not_yours",
-                    "wrong_challenge",
-                    "unknown_challenge",
-                ],
+                "enum": [verdict.value for verdict in CHECKED],
             },
             "challenge": {"type": ["string", "null"]},
             "message": {"type": "string"},
