@@ -5,12 +5,33 @@ The number is what flags carry; it must never be reused for another challenge.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 MODULE_ID = "sockets"
 MODULE_TITLE = "Sockets"
+
+
+class Runs(enum.Enum):
+    """How `sockdojo run` runs a challenge, and so which of its options apply."""
+
+    OUR_SERVER = "our-server"  # we serve until Ctrl-C; the learner's client connects
+    YOUR_SERVER = "your-server"  # the learner's server runs; we connect and check it
+    YOUR_PROGRAM = "your-program"  # we analyse the learner's file and run it in a sandbox
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The `run` options that apply (besides --port, which they all take)."""
+        return _OPTIONS[self]
+
+
+_OPTIONS = {
+    Runs.OUR_SERVER: ("--host", "--once"),
+    Runs.YOUR_SERVER: ("--host",),
+    Runs.YOUR_PROGRAM: ("FILE", "--no-run", "--json"),
+}
 
 
 @dataclass(frozen=True)
@@ -20,6 +41,7 @@ class Challenge:
     title: str
     summary: str
     run_usage: str
+    runs: Runs | None = None  # None: not run by `sockdojo run` (the benchmarks' synthetic modules)
 
     @property
     def description(self) -> str:
@@ -33,6 +55,7 @@ CHALLENGES: tuple[Challenge, ...] = (
         "Your first client",
         "Connect to 127.0.0.1:1337, send anything, and receive the flag.",
         "sockdojo run client",
+        Runs.OUR_SERVER,
     ),
     Challenge(
         "server",
@@ -40,6 +63,7 @@ CHALLENGES: tuple[Challenge, ...] = (
         "Your first server",
         "Bind 127.0.0.1:1337, listen, accept one connection and print what it sends.",
         "sockdojo run server",
+        Runs.YOUR_SERVER,
     ),
     Challenge(
         "server-loop",
@@ -47,6 +71,7 @@ CHALLENGES: tuple[Challenge, ...] = (
         "A server that keeps serving",
         "Accept connection after connection in a loop, printing what each one sends.",
         "sockdojo run server-loop",
+        Runs.YOUR_SERVER,
     ),
     Challenge(
         "eight-ball",
@@ -54,6 +79,7 @@ CHALLENGES: tuple[Challenge, ...] = (
         "Magic 8-ball client",
         "Talk to a magic 8-ball service: read its banner, ask, and read the answer.",
         "sockdojo run eight-ball",
+        Runs.OUR_SERVER,
     ),
     Challenge(
         "reuse-address",
@@ -61,6 +87,7 @@ CHALLENGES: tuple[Challenge, ...] = (
         "Reusing an address",
         "Write a server that sets SO_REUSEADDR with setsockopt, so it can restart at once.",
         "sockdojo run reuse-address YOUR_FILE.py",
+        Runs.YOUR_PROGRAM,
     ),
 )
 

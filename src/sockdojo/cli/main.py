@@ -239,21 +239,41 @@ def run(
     reuse-address FILE   analyze your server program and prove it restarts
     """
     challenge = _challenge(challenge_id)
-    if challenge.id == "reuse-address":
+    runs = challenge.runs
+    assert runs is not None  # every challenge of the registry says how it runs
+    _refuse_options_that_do_not_apply(ctx, challenge, runs, file)
+    if runs is registry.Runs.YOUR_PROGRAM:
         if file is None:
             raise click.UsageError(
-                "reuse-address needs your program: sockdojo run reuse-address FILE"
+                f"{challenge.id} needs your program: sockdojo run {challenge.id} FILE"
             )
         _run_reuse_address(ctx, file, port=port, run_proof=not no_run, as_json=as_json)
         return
-    if file is not None:
-        raise click.UsageError(f"{challenge.id} takes no FILE argument")
     dojo = _dojo(ctx)
     flag_line = dojo.flag_line(challenge.number)
-    if challenge.id in ("client", "eight-ball"):
+    if runs is registry.Runs.OUR_SERVER:
         _serve_challenge(challenge, flag_line, host, port, once)
     else:
         _check_challenge(challenge, flag_line, dojo.authority.prefix, host, port)
+
+
+_RUN_OPTIONS = {"--host": "host", "--once": "once", "--no-run": "no_run", "--json": "as_json"}
+
+
+def _refuse_options_that_do_not_apply(
+    ctx: click.Context, challenge: registry.Challenge, runs: registry.Runs, file: str | None
+) -> None:
+    given = [
+        option
+        for option, name in _RUN_OPTIONS.items()
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    ]
+    if file is not None:
+        given.insert(0, "FILE")
+    wrong = [option for option in given if option not in runs.options]
+    if wrong:
+        takes = ", ".join(("--port", *runs.options))
+        raise click.UsageError(f"{challenge.id} does not take {', '.join(wrong)}; it takes {takes}")
 
 
 def _serve_challenge(
