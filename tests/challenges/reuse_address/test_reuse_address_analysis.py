@@ -246,6 +246,7 @@ def test_hostile_sources_are_judged_quickly(kind: str) -> None:
 def test_arbitrary_bytes_never_crash(data: bytes) -> None:
     result = analyze(data)
     assert not result.passed
+    assert result.internal_error is None  # a cannot-follow of ours would hide a bug
 
 
 CORPUS_TEXTS = [(CORPUS / c["file"]).read_bytes() for c in CASES if c["verdict"] == "pass"]
@@ -256,4 +257,5 @@ CORPUS_TEXTS = [(CORPUS / c["file"]).read_bytes() for c in CASES if c["verdict"]
 def test_mangled_servers_never_crash(source: bytes, at: int, length: int) -> None:
     # Cut a piece out of a correct server: whatever is left, the analysis answers.
     at %= max(len(source), 1)
-    analyze(source[:at] + source[at + length :])
+    result = analyze(source[:at] + source[at + length :])
+    assert result.internal_error is None, result.internal_error

@@ -31,6 +31,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from dataclasses import replace
 
 from sockdojo.challenges.reuse_address.findings import Analysis, Finding, Source, finding
 from sockdojo.challenges.reuse_address.interpreter import Interpreter, TooComplex
@@ -78,6 +79,7 @@ def analyze(data: bytes, *, port: int = 1337, too_large: bool = False) -> Analys
     if not tree.body:
         return _only(finding("file-empty", None, None))
     interpreter = Interpreter(tree, port)
+    internal = None
     try:
         interpreter.run()
     except TooComplex:
@@ -88,11 +90,17 @@ def analyze(data: bytes, *, port: int = 1337, too_large: bool = False) -> Analys
         # A construct we do not handle yet (a bug of ours, not the learner's mistake): say so
         # plainly instead of crashing on their file.
         interpreter.incomplete = f"it uses something the analysis cannot handle yet ({error!r})"
+        internal = f"interpreter: {error!r}"
     try:
-        return Judge(interpreter, source, text, port).verdict()
+        result = Judge(interpreter, source, text, port).verdict()
     except Exception as error:
         reason = f": the analysis failed on it ({error!r}), which is a bug of ours"
-        return _only(finding("cannot-follow", None, None, what="this program", reason=reason))
+        return replace(
+            _only(finding("cannot-follow", None, None, what="this program", reason=reason)),
+            runnable=True,
+            internal_error=f"judge: {error!r}",
+        )
+    return replace(result, internal_error=internal) if internal else result
 
 
 def _syntax_error(error: SyntaxError, source: Source) -> Finding:

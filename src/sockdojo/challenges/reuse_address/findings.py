@@ -37,6 +37,9 @@ class Analysis:
     runnable: bool  # valid Python: worth running in the behaviour proof
     reuse_ok: bool  # SO_REUSEADDR shown to be on before bind() on each listening socket
     summary: str
+    # The analysis itself failed on this program (a bug of ours, reported as a cannot-follow
+    # finding so the run still ends in a verdict): what went wrong, for the report.
+    internal_error: str | None = None
 
     @property
     def errors(self) -> tuple[Finding, ...]:

@@ -163,6 +163,14 @@ def run_reuse_address(
         report.finding(item)
     if not analysis.findings and not analysis.summary:
         report.say("  nothing to report")
+    if analysis.internal_error is not None:
+        report.wrapped(
+            "The analysis itself went wrong on this file: that is a bug in sockdojo, not a "
+            f"problem with your program. Please report it, with these words: "
+            f"{analysis.internal_error}",
+            "    ",
+            first="  note: ",
+        )
     report.say()
 
     proof: ProofResult | None = None
