@@ -1,0 +1,111 @@
+"""`delivery.deliver` against in-process peers on loopback: every ending is a record."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from sockdojo.challenges.delivery import deliver
+from sockdojo.challenges.records import Delivery, End
+from sockdojo.net import kernel_view
+from sockdojo.net.transcript import Transcript
+
+PAYLOAD = b"sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}\n"
+needs_kernel = pytest.mark.skipif(kernel_view.tcp_sockets() is None, reason="needs Linux sockets")
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    yield sock
+    sock.close()
+
+
+def serve_once(
+    listener: socket.socket, behave: Callable[[socket.socket], None]
+) -> threading.Thread:
+    def run() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            behave(conn)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def read_all(conn: socket.socket) -> None:
+    while conn.recv(1024):
+        pass
+
+
+def reset(conn: socket.socket) -> None:
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def talk(listener: socket.socket, behave: Callable[[socket.socket], None] | None) -> Delivery:
+    if behave is not None:
+        thread = serve_once(listener, behave)
+    sock = socket.create_connection(listener.getsockname(), timeout=5)
+    with sock:
+        delivery = deliver(sock, PAYLOAD, Transcript(), wait=1.0)
+    if behave is not None:
+        thread.join(5)
+    return delivery
+
+
+def test_a_peer_that_reads_everything(listener: socket.socket) -> None:
+    delivery = talk(listener, read_all)
+    assert delivery.end is End.CLOSED
+    assert delivery.read == len(PAYLOAD)
+
+
+def test_a_peer_that_resets_at_once(listener: socket.socket) -> None:
+    delivery = talk(listener, reset)
+    assert delivery.end is End.RESET
+
+
+def test_a_peer_that_half_closes_and_then_reads(listener: socket.socket) -> None:
+    def half(conn: socket.socket) -> None:
+        conn.shutdown(socket.SHUT_WR)
+        read_all(conn)
+
+    assert talk(listener, half).end is End.CLOSED
+
+
+@needs_kernel
+def test_a_peer_that_never_reads(listener: socket.socket) -> None:
+    done = threading.Event()
+    delivery = talk(listener, lambda _conn: done.wait(3))
+    done.set()
+    assert delivery.end is End.OPEN
+    assert delivery.accepted is True
+    assert delivery.unread == len(PAYLOAD)
+
+
+@needs_kernel
+def test_a_connection_never_accepted(listener: socket.socket) -> None:
+    delivery = talk(listener, None)
+    assert delivery.end is End.OPEN
+    assert delivery.accepted is False
+    assert delivery.unread == len(PAYLOAD)
+
+
+@needs_kernel
+def test_a_peer_that_reads_a_few_bytes_and_waits(listener: socket.socket) -> None:
+    done = threading.Event()
+
+    def few(conn: socket.socket) -> None:
+        conn.recv(10)
+        done.wait(3)
+
+    delivery = talk(listener, few)
+    done.set()
+    assert delivery.end is End.OPEN
+    assert delivery.read == 10
