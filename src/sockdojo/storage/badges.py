@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from sockdojo.storage.models import BadgeGrant
@@ -41,13 +41,3 @@ def grant(
 def revoke(session: Session, badge_id: int) -> bool:
     result = session.execute(delete(BadgeGrant).where(BadgeGrant.id == badge_id))
     return bool(getattr(result, "rowcount", 0))
-
-
-def granted(session: Session, module_id: str) -> list[BadgeGrant]:
-    return list(
-        session.scalars(
-            select(BadgeGrant)
-            .where(BadgeGrant.module_id == module_id)
-            .order_by(BadgeGrant.created_at, BadgeGrant.id)
-        )
-    )

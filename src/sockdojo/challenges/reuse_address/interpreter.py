@@ -210,7 +210,6 @@ class Interpreter:
         self.library_attrs: dict[tuple[str, str], tuple[Value, int]] = {}
         self.class_attr_sets: list[tuple[int, str, str, Value, int, int]] = []
         self.exec_strings: list[tuple[int, int, str]] = []
-        self.unresolved: list[tuple[int, int, str, str]] = []  # line, col, what, reason
         self.stack: list[Func] = []
         self.reachable = True
         self.steps = 0
