@@ -9,6 +9,7 @@ import socket
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from sockdojo.challenges.reuse_address.facts import (
     BSD_SO_REUSEADDR,
@@ -36,10 +37,14 @@ from sockdojo.challenges.reuse_address.interpreter import (
 )
 
 
+# What one setsockopt call does to SO_REUSEADDR, in Linux terms.
+OptionKind = Literal["on", "off", "reuseport", "wrong-level", "other", "unknown", "misspelt"]
+
+
 @dataclass
 class _Classified:
     event: Event
-    kind: str  # "on", "off", "reuseport", "wrong-level", "other", "unknown", "misspelt"
+    kind: OptionKind
     option_name: str = ""
     level_text: str = ""
     meaning: str = ""
@@ -151,6 +156,17 @@ def classify(event: Event) -> _Classified:
     return _Classified(event, "other", option_name=named_option or option_label)
 
 
+@dataclass(frozen=True)
+class _Listener:
+    """What the listener rules look at: one listening socket and its options."""
+
+    sock: Sock
+    label: str
+    first_bind: Event
+    options: tuple[_Classified, ...]
+    deciding: _Classified | None  # the last on/off setting of SO_REUSEADDR before bind()
+
+
 class Judge:
     def __init__(self, interp: Interpreter, source: Source, text: str, port: int) -> None:
         self.interp = interp
@@ -256,139 +272,172 @@ class Judge:
             self.add("not-a-server", first_event, detail=detail, port=self.port)
 
     def judge_listener(self, sock: Sock) -> None:
-        label = sock.label or "the socket"
+        """Run the listener rules in order; the first that settles the socket ends it.
+
+        Precedence, highest first: what the option is just before the first bind() (on: the
+        socket passes; off: that is the one problem); then every problem with how the option
+        is set (too late, wrong level, SO_REUSEPORT, misspelt, unreadable, on another socket),
+        all reported together; then a library whose own reuse is off; then nothing to say when
+        the option is only in a string or comment (reported as such elsewhere); and last, the
+        option missing. The notes (never-called bind, another port) come first and never settle.
+        """
+        listener = self._listener(sock)
+        self.bind_notes(listener)
+        for rule in (
+            self.option_on,
+            self.option_off,
+            self.option_problems,
+            self.library_reuse_off,
+            self.explained_elsewhere,
+            self.option_missing,
+        ):
+            if rule(listener):
+                return
+
+    def _listener(self, sock: Sock) -> _Listener:
         first_bind = self.events_of(sock, "bind")[0]
-        options = [classify(e) for e in self.events_of(sock, "setsockopt")]
-        before = [o for o in options if o.event.seq < first_bind.seq]
-        deciding: _Classified | None = None
-        for option in before:
-            if option.kind in ("on", "off"):
+        options = tuple(classify(e) for e in self.events_of(sock, "setsockopt"))
+        deciding = None
+        for option in options:
+            if option.event.seq < first_bind.seq and option.kind in ("on", "off"):
                 deciding = option
-        if not first_bind.reachable and first_bind.function is not None:
+        return _Listener(sock, sock.label or "the socket", first_bind, options, deciding)
+
+    def bind_notes(self, it: _Listener) -> None:
+        bind = it.first_bind
+        if not bind.reachable and bind.function is not None:
             self.add(
                 "never-called",
-                first_bind.function.node.lineno,
-                first_bind.function.node.col_offset,
-                what=f"The code that binds `{label}`",
-                function=first_bind.function.name,
+                bind.function.node.lineno,
+                bind.function.node.col_offset,
+                what=f"The code that binds `{it.label}`",
+                function=bind.function.name,
                 when=", for example at the end of the file",
             )
-        if first_bind.port is not None and first_bind.port != self.port:
+        if bind.port is not None and bind.port != self.port:
             self.add(
                 "other-port",
-                first_bind.line,
-                first_bind.col,
-                sock=label,
-                bound_port=first_bind.port,
+                bind.line,
+                bind.col,
+                sock=it.label,
+                bound_port=bind.port,
                 port=self.port,
             )
-        if deciding is not None and deciding.kind == "on":
-            self.accept_option(sock, deciding, first_bind)
-            return
-        if deciding is not None and deciding.kind == "off":
-            event = deciding.event
-            value = _name_of(
-                event.args[2], event.arg_nodes[2] if len(event.arg_nodes) > 2 else None
-            )
-            raw = event.args[2]
-            if isinstance(raw, Const) and value != repr(raw.value):
-                value = f"{value} ({raw.value!r})"
-            self.add("option-disabled", event.line, event.col, value=f"`{value}`")
-            return
-        reported = False
-        for option in options:
-            event = option.event
-            if option.kind == "on" and event.seq > first_bind.seq:
-                self.add_fields(
-                    "option-after-bind",
-                    event.line,
-                    event.col,
-                    {"what": event.text, **self.binding(label, first_bind)},
-                )
-                reported = True
-            elif option.kind == "wrong-level":
-                self.add(
-                    "wrong-level",
-                    event.line,
-                    event.col,
-                    level=option.level_text,
-                    meaning=option.meaning,
-                )
-                reported = True
-            elif option.kind == "reuseport":
-                self.add("reuseport-instead", event.line, event.col, sock=label)
-                reported = True
-            elif option.kind == "misspelt":
-                suggestion = option.meaning
-                self.add(
-                    "misspelt-constant",
-                    event.line,
-                    event.col,
-                    name=option.option_name,
-                    attribute=option.option_name.rpartition(".")[2],
-                    fix=f"`socket.{suggestion}`" if suggestion else "the name in the socket module",
-                )
-                reported = True
-            elif option.kind == "unknown":
-                self.add(
-                    "cannot-follow",
-                    event.line,
-                    event.col,
-                    what=option.unknown_part,
-                    reason=f" in `{event.text}`",
-                )
-                reported = True
-        for late in self.late_class_settings(sock, first_bind):
-            self.add_fields(
-                "option-after-bind",
-                late[0],
-                late[1],
-                {"what": late[2], **self.binding(label, first_bind)},
-            )
-            reported = True
-        for event in self.interp.events:
-            if event.kind != "setsockopt" or event.sock is sock:
-                continue
-            if classify(event).kind != "on":
-                continue
-            other = event.sock
-            if not event.reachable and event.function is not None and other.origin == "stand-in":
-                self.add(
-                    "never-called",
-                    event.line,
-                    event.col,
-                    what=f"`{event.text}`",
-                    function=event.function.name,
-                    when=" after creating the socket and before bind()",
-                )
-                reported = True
-                continue
-            if other in self.listening_sockets():
-                continue
-            accepted = ""
-            if other.accepted_from is not None:
-                accepted = (
-                    f"; `{other.label or 'that'}` is a connection returned by accept(), "
-                    "which never binds anything"
-                )
+
+    def option_on(self, it: _Listener) -> bool:
+        if it.deciding is None or it.deciding.kind != "on":
+            return False
+        self.accept_option(it.sock, it.deciding, it.first_bind)
+        return True
+
+    def option_off(self, it: _Listener) -> bool:
+        if it.deciding is None or it.deciding.kind != "off":
+            return False
+        event = it.deciding.event
+        value = _name_of(event.args[2], event.arg_nodes[2] if len(event.arg_nodes) > 2 else None)
+        raw = event.args[2]
+        if isinstance(raw, Const) and value != repr(raw.value):
+            value = f"{value} ({raw.value!r})"
+        self.add("option-disabled", event.line, event.col, value=f"`{value}`")
+        return True
+
+    def option_problems(self, it: _Listener) -> bool:
+        """Every way the option is set wrong, all reported: any of them settles the socket."""
+        found = [self.option_problem(it, option) for option in it.options]
+        found += [self.late_class_setting(it, late) for late in self.late_class_settings(it)]
+        found += [self.option_elsewhere(it, event) for event in self.interp.events]
+        return any(found)
+
+    def option_problem(self, it: _Listener, option: _Classified) -> bool:
+        event = option.event
+        if option.kind == "on" and event.seq > it.first_bind.seq:
+            fields = {"what": event.text, **self.binding(it.label, it.first_bind)}
+            self.add_fields("option-after-bind", event.line, event.col, fields)
+        elif option.kind == "wrong-level":
             self.add(
-                "option-on-other-socket",
+                "wrong-level",
                 event.line,
                 event.col,
-                other=other.label or "another socket",
-                sock=label,
-                bind_line=first_bind.line,
-                accepted=accepted,
+                level=option.level_text,
+                meaning=option.meaning,
             )
-            reported = True
-        if reported:
-            return
-        if sock.library_off is not None:
-            self.library_off(sock, first_bind)
-            return
-        if self.interp.exec_strings or self.mentions():
-            return  # code in a string given to exec() is reported as such already
-        others = sorted({o.option_name for o in options if o.kind == "other"})
+        elif option.kind == "reuseport":
+            self.add("reuseport-instead", event.line, event.col, sock=it.label)
+        elif option.kind == "misspelt":
+            suggestion = option.meaning
+            self.add(
+                "misspelt-constant",
+                event.line,
+                event.col,
+                name=option.option_name,
+                attribute=option.option_name.rpartition(".")[2],
+                fix=f"`socket.{suggestion}`" if suggestion else "the name in the socket module",
+            )
+        elif option.kind == "unknown":
+            self.add(
+                "cannot-follow",
+                event.line,
+                event.col,
+                what=option.unknown_part,
+                reason=f" in `{event.text}`",
+            )
+        else:
+            return False
+        return True
+
+    def late_class_setting(self, it: _Listener, late: tuple[int, int, str]) -> bool:
+        line, col, what = late
+        fields = {"what": what, **self.binding(it.label, it.first_bind)}
+        self.add_fields("option-after-bind", line, col, fields)
+        return True
+
+    def option_elsewhere(self, it: _Listener, event: Event) -> bool:
+        """SO_REUSEADDR turned on, but for another socket than this listener."""
+        if event.kind != "setsockopt" or event.sock is it.sock or classify(event).kind != "on":
+            return False
+        other = event.sock
+        if not event.reachable and event.function is not None and other.origin == "stand-in":
+            self.add(
+                "never-called",
+                event.line,
+                event.col,
+                what=f"`{event.text}`",
+                function=event.function.name,
+                when=" after creating the socket and before bind()",
+            )
+            return True
+        if other in self.listening_sockets():
+            return False
+        accepted = ""
+        if other.accepted_from is not None:
+            accepted = (
+                f"; `{other.label or 'that'}` is a connection returned by accept(), "
+                "which never binds anything"
+            )
+        self.add(
+            "option-on-other-socket",
+            event.line,
+            event.col,
+            other=other.label or "another socket",
+            sock=it.label,
+            bind_line=it.first_bind.line,
+            accepted=accepted,
+        )
+        return True
+
+    def library_reuse_off(self, it: _Listener) -> bool:
+        if it.sock.library_off is None:
+            return False
+        self.library_off(it.sock, it.first_bind)
+        return True
+
+    def explained_elsewhere(self, it: _Listener) -> bool:
+        # Code in a string given to exec(), or the option only in a comment or a string: those
+        # findings say what is wrong; "missing" on top would only repeat it.
+        return bool(self.interp.exec_strings) or self.mentions()
+
+    def option_missing(self, it: _Listener) -> bool:
+        others = sorted({o.option_name for o in it.options if o.kind == "other"})
         others_text = ""
         if others:
             names = ", ".join(others)
@@ -396,12 +445,13 @@ class Judge:
             others_text = f" (you set {names}, which {which})"
         self.add(
             "option-missing",
-            first_bind.line,
-            first_bind.col,
-            sock=label,
-            bind_line=first_bind.line,
+            it.first_bind.line,
+            it.first_bind.col,
+            sock=it.label,
+            bind_line=it.first_bind.line,
             others=others_text,
         )
+        return True
 
     def binding(self, label: str, bind: Event) -> dict[str, object]:
         """How to name the bind() an option came too late for, and how to fix it."""
@@ -452,8 +502,9 @@ class Judge:
             f"before `{label}.bind()` (line {bind.line})."
         )
 
-    def late_class_settings(self, sock: Sock, bind: Event) -> list[tuple[int, int, str]]:
+    def late_class_settings(self, it: _Listener) -> list[tuple[int, int, str]]:
         """`TCPServer.allow_reuse_address = True` after the server was made: too late."""
+        sock, bind = it.sock, it.first_bind
         if sock.library is None:
             return []
         late = []
