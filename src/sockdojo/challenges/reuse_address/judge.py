@@ -36,7 +36,6 @@ from sockdojo.challenges.reuse_address.interpreter import (
     truth_of,
 )
 
-
 # What one setsockopt call does to SO_REUSEADDR, in Linux terms.
 OptionKind = Literal["on", "off", "reuseport", "wrong-level", "other", "unknown", "misspelt"]
 
