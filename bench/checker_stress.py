@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import concurrent.futures
 import socket
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ from sockdojo.net.transcript import Transcript  # noqa: E402
 
 FLAG = b"sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}\n"
 Checker = Callable[[str, int, bytes, str, Transcript], CheckResult]
+Run = tuple[str, float, bool, bool]  # what happened, seconds, verdict right, flag leaked
 
 
 def free_port() -> int:
@@ -68,8 +70,7 @@ def start(mode: str, port: int, seed: str) -> subprocess.Popen[str]:
     )
 
 
-def one_run(checker: Checker, seed: str, connections: int) -> tuple[str, float, bool, bool]:
-    """(what happened, seconds, verdict right, flag leaked)"""
+def one_run(checker: Checker, seed: str, connections: int) -> Run:
     port = free_port()
     server = start("random", port, seed)
     try:
@@ -130,6 +131,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=1000, help="runs per checker")
     parser.add_argument("--seed", default="1")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (each on its own port)")
     args = parser.parse_args()
     failures = 0
     for name, checker, connections in (
@@ -140,10 +142,13 @@ def main() -> int:
         times = []
         wrong = leaks = raised = 0
         began = time.monotonic()
-        for run in range(args.runs):
-            what, seconds, right, leaked = one_run(
-                checker, f"{args.seed}-{name}-{run}", connections
-            )
+
+        def runner(run: int, c: Checker = checker, n: str = name, k: int = connections) -> Run:
+            return one_run(c, f"{args.seed}-{n}-{run}", k)
+
+        with concurrent.futures.ThreadPoolExecutor(max(args.jobs, 1)) as pool:
+            results = list(pool.map(runner, range(args.runs)))
+        for run, (what, seconds, right, leaked) in enumerate(results):
             outcomes[what.split(" -> ")[1] if " -> " in what else what] += 1
             if what.startswith("raised"):
                 raised += 1

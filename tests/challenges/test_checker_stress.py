@@ -19,7 +19,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "checker_stress.py"
 @pytest.mark.timeout(420)
 def test_fifty_random_misbehaving_servers_per_checker_all_get_the_right_verdict() -> None:
     run = subprocess.run(
-        [sys.executable, str(BENCH), "--runs", "50", "--seed", "suite"],
+        [sys.executable, str(BENCH), "--runs", "50", "--jobs", "4", "--seed", "suite"],
         capture_output=True,
         text=True,
         timeout=400,
