@@ -6,14 +6,17 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar, TypeVarTuple
 
+import anyio
+import anyio.to_thread
 import jinja2
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import exc as database_errors
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from sockdojo.challenges import registry
+from sockdojo.errors import MachineProblem
 from sockdojo.scoreboard.model import DEFAULT_DAYS, WINDOWS
 from sockdojo.web.dojo import Viewer, WebDojo
 from sockdojo.web.security import csrf_token, session_token, take_flashes
@@ -36,6 +39,52 @@ _UNKNOWN = object()
 Ts = TypeVarTuple("Ts")
 T = TypeVar("T")
 
+# How long a request waits for its database work (pool checkout, connecting, statements).
+DATABASE_SECONDS = 5.0
+# Threads for database work, apart from the ones static files and the rest use: a database that
+# stops answering holds at most these, and static files still find threads of their own.
+DATABASE_THREADS = 32
+
+
+class DatabaseUnavailable(MachineProblem):
+    """The database did not answer in time, or refused us: the request gets a 503."""
+
+
+_database_threads: anyio.CapacityLimiter | None = None
+
+
+def _threads() -> anyio.CapacityLimiter:
+    global _database_threads
+    if _database_threads is None:
+        _database_threads = anyio.CapacityLimiter(DATABASE_THREADS)
+    return _database_threads
+
+
+async def in_database(work: Callable[[*Ts], T], *args: *Ts) -> T:
+    """`work(*args)` in a database thread, within DATABASE_SECONDS, or DatabaseUnavailable.
+
+    A database that hangs (a stopped server: the kernel still acknowledges our packets, so no
+    socket timeout fires) keeps the thread; the request is not kept waiting on it. The thread
+    returns to the pool when the database answers again.
+    """
+    try:
+        with anyio.fail_after(DATABASE_SECONDS):
+            return await anyio.to_thread.run_sync(
+                work, *args, limiter=_threads(), abandon_on_cancel=True
+            )
+    except TimeoutError:
+        raise DatabaseUnavailable(
+            f"the database did not answer within {DATABASE_SECONDS:.0f} s"
+        ) from None
+    except (
+        database_errors.OperationalError,
+        database_errors.InterfaceError,
+        database_errors.TimeoutError,
+    ) as error:
+        raise DatabaseUnavailable(
+            "the database refused us", detail=type(getattr(error, "orig", None) or error).__name__
+        ) from error
+
 
 def dojo_of(request: Request) -> WebDojo:
     dojo = request.app.state.dojo
@@ -55,7 +104,7 @@ async def current_viewer(request: Request) -> Viewer | None:
     found = getattr(request.state, "viewer", _UNKNOWN)
     if found is _UNKNOWN:
         token = session_token(request)
-        viewer = await run_in_threadpool(dojo_of(request).viewer, token) if token else None
+        viewer = await in_database(dojo_of(request).viewer, token) if token else None
         _remember(request, token, viewer)
         return viewer
     return found if isinstance(found, Viewer) else None
@@ -69,7 +118,7 @@ async def as_viewer(request: Request, work: Callable[[Viewer | None, *Ts], T], *
     """
     found = getattr(request.state, "viewer", _UNKNOWN)
     if found is not _UNKNOWN:
-        return await run_in_threadpool(work, found if isinstance(found, Viewer) else None, *args)
+        return await in_database(work, found if isinstance(found, Viewer) else None, *args)
     token = session_token(request)
     dojo = dojo_of(request)
 
@@ -77,7 +126,7 @@ async def as_viewer(request: Request, work: Callable[[Viewer | None, *Ts], T], *
         viewer = dojo.viewer(token) if token else None
         return viewer, work(viewer, *args)
 
-    viewer, result = await run_in_threadpool(both)
+    viewer, result = await in_database(both)
     _remember(request, token, viewer)
     return result
 
@@ -142,13 +191,23 @@ async def render(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    look_up_viewer: bool = True,
 ) -> Response:
+    """A page from `template`. Without `look_up_viewer` it names the viewer only if the request
+    looked them up already: for the pages that must not wait for the database."""
     dojo = dojo_of(request)
     now = dojo.now()
+    # A refusal before the session middleware ran (a body declared too large) has no session.
+    has_session = "session" in request.scope
+    if look_up_viewer and has_session:
+        viewer = await current_viewer(request)
+    else:
+        known = getattr(request.state, "viewer", None)
+        viewer = known if isinstance(known, Viewer) else None
     page: dict[str, Any] = {
-        "viewer": await current_viewer(request),
-        "csrf_token": csrf_token(request),
-        "flashes": take_flashes(request),
+        "viewer": viewer,
+        "csrf_token": csrf_token(request) if has_session else "",
+        "flashes": take_flashes(request) if has_session else [],
         "now": now,
         "ago": lambda value: ago(value, now),
         "flag_prefix": dojo.authority.prefix,

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,6 +18,7 @@ from sockdojo.web.context import (
     as_viewer,
     current_viewer,
     dojo_of,
+    in_database,
     parse_days,
     render,
     require_admin,
@@ -142,7 +142,7 @@ async def submit_flag(request: Request) -> Response:
         flash(request, "error", "Log in to submit flags.")
         return see_other(f"/login?next={quote(page)}")
     try:
-        outcome = await run_in_threadpool(
+        outcome = await in_database(
             dojo_of(request).submit, viewer, text(form, "flag"), challenge.id, "web"
         )
     except RateLimited as limited:
@@ -159,9 +159,7 @@ async def submit_flag(request: Request) -> Response:
 
 async def hacker_page(request: Request) -> Response:
     viewer = await current_viewer(request)
-    page = await run_in_threadpool(
-        dojo_of(request).hacker_page, request.path_params["name"], viewer
-    )
+    page = await in_database(dojo_of(request).hacker_page, request.path_params["name"], viewer)
     if page is None:
         raise HTTPException(404, "There is no hacker by that name.")
     return await render(request, "hacker.html", {"hacker": page})
@@ -178,7 +176,7 @@ async def register(request: Request) -> Response:
     form = await read_form(request)
     name = text(form, "name").strip()
     try:
-        viewer, token = await run_in_threadpool(
+        viewer, token = await in_database(
             dojo_of(request).register,
             name,
             text(form, "password"),
@@ -215,7 +213,7 @@ async def login(request: Request) -> Response:
     name = text(form, "name").strip()
     target = safe_next(text(form, "next"), MODULE_PATH)
     try:
-        viewer, token = await run_in_threadpool(
+        viewer, token = await in_database(
             dojo_of(request).login, name, text(form, "password"), client_address(request)
         )
     except FormError as problem:
@@ -239,7 +237,7 @@ async def logout(request: Request) -> Response:
     await read_form(request)
     token = session_token(request)
     if token:
-        await run_in_threadpool(dojo_of(request).logout, token)
+        await in_database(dojo_of(request).logout, token)
     end_session(request)
     flash(request, "ok", "You are logged out.")
     return see_other("/")
@@ -250,7 +248,7 @@ async def logout(request: Request) -> Response:
 
 async def admin_page(request: Request) -> Response:
     await require_admin(request)
-    page = await run_in_threadpool(dojo_of(request).admin_page)
+    page = await in_database(dojo_of(request).admin_page)
     return await render(request, "admin.html", {"page": page})
 
 
@@ -263,7 +261,7 @@ async def admin_set_hidden(request: Request) -> Response:
     form, _ = await _admin_action(request)
     hidden = text(form, "hidden") == "1"
     try:
-        name = await run_in_threadpool(
+        name = await in_database(
             dojo_of(request).set_hidden, request.path_params["account_id"], hidden
         )
     except FormError as problem:
@@ -277,7 +275,7 @@ async def admin_set_hidden(request: Request) -> Response:
 async def admin_grant_badge(request: Request) -> Response:
     form, admin = await _admin_action(request)
     try:
-        await run_in_threadpool(
+        await in_database(
             dojo_of(request).grant_badge,
             admin,
             text(form, "hacker").strip(),
@@ -294,7 +292,7 @@ async def admin_grant_badge(request: Request) -> Response:
 async def admin_revoke_badge(request: Request) -> Response:
     await _admin_action(request)
     try:
-        await run_in_threadpool(dojo_of(request).revoke_badge, request.path_params["badge_id"])
+        await in_database(dojo_of(request).revoke_badge, request.path_params["badge_id"])
     except FormError as problem:
         flash(request, "error", str(problem))
     else:
@@ -315,7 +313,7 @@ async def admin_set_launch(request: Request) -> Response:
     form, _ = await _admin_action(request)
     try:
         when = parse_launch_date(text(form, "launched_at"))
-        await run_in_threadpool(dojo_of(request).set_launch_date, when)
+        await in_database(dojo_of(request).set_launch_date, when)
     except FormError as problem:
         flash(request, "error", str(problem))
     else:
