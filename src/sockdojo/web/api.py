@@ -14,6 +14,7 @@ from sockdojo.challenges import registry
 from sockdojo.scoreboard import Row
 from sockdojo.web.context import (
     as_viewer,
+    check_text,
     current_viewer,
     dojo_of,
     in_database,
@@ -112,12 +113,16 @@ async def submissions(request: Request) -> Response:
         raise HTTPException(413, "That request is far too large to hold a flag.")
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested a thousand levels deep
         raise HTTPException(400, "The body is not valid JSON.") from None
     flag = payload.get("flag") if isinstance(payload, dict) else None
     challenge = payload.get("challenge") if isinstance(payload, dict) else None
     if not isinstance(flag, str):
         raise HTTPException(400, 'Send {"flag": "...", "challenge": "..." (optional)}.')
+    # A NUL in a flag is kept (as U+FFFD) and judged "not a flag", as from the CLI.
+    check_text(flag.replace("\x00", ""), "flag")
+    if challenge is not None and isinstance(challenge, str):
+        check_text(challenge, "challenge")
     if challenge is not None and (not isinstance(challenge, str) or not registry.get(challenge)):
         raise HTTPException(400, "There is no such challenge in this module.")
     try:

@@ -145,6 +145,18 @@ async def require_admin(request: Request) -> Viewer:
     return viewer
 
 
+def check_text(value: str, what: str) -> str:
+    """`value`, if a database can store it as text: no NUL (PostgreSQL refuses it) and no lone
+    surrogate (JSON's "\\ud800" decodes to one; no database can encode it). Otherwise 400."""
+    if "\x00" in value:
+        raise HTTPException(400, f"The {what} holds a NUL character: remove it.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise HTTPException(400, f"The {what} holds a character that is not text.") from None
+    return value
+
+
 def parse_days(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_DAYS

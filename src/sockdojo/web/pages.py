@@ -16,6 +16,7 @@ from starlette.routing import Route
 from sockdojo.challenges import registry
 from sockdojo.web.context import (
     as_viewer,
+    check_text,
     current_viewer,
     dojo_of,
     in_database,
@@ -38,6 +39,7 @@ from sockdojo.web.security import (
 
 MODULE_PATH = f"/{registry.MODULE_ID}/"
 EXPORT_NAME = f"sockdojo-{registry.MODULE_ID}-solves.csv"
+LAUNCH_YEARS = (1970, 9000)
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -51,9 +53,14 @@ async def read_form(request: Request) -> FormData:
     return form
 
 
-def text(form: FormData, name: str) -> str:
+def text(form: FormData, name: str, *, keep_nul: bool = False) -> str:
+    """A posted field's text ("" when absent); 400 if no database could store it. A flag may
+    hold NUL (`keep_nul`): it is kept as U+FFFD and judged "not a flag", as from the CLI."""
     value = form.get(name)
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    check_text(value.replace("\x00", "") if keep_nul else value, f"field {name!r}")
+    return value
 
 
 async def home(request: Request) -> Response:
@@ -143,7 +150,7 @@ async def submit_flag(request: Request) -> Response:
         return see_other(f"/login?next={quote(page)}")
     try:
         outcome = await in_database(
-            dojo_of(request).submit, viewer, text(form, "flag"), challenge.id, "web"
+            dojo_of(request).submit, viewer, text(form, "flag", keep_nul=True), challenge.id, "web"
         )
     except RateLimited as limited:
         return await _challenge_response(
@@ -304,9 +311,13 @@ def parse_launch_date(raw: str) -> dt.datetime:
     """A date and time from the form's datetime-local field, read as UTC."""
     try:
         when = dt.datetime.fromisoformat(raw.strip())
-    except ValueError:
+        when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the ends
         raise FormError("Give the launch date as YYYY-MM-DD HH:MM (UTC).") from None
-    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    # The scoreboard's windows count days before and after it: keep clear of the calendar's ends.
+    if not LAUNCH_YEARS[0] <= when.year <= LAUNCH_YEARS[1]:
+        raise FormError(f"Give a launch date between {LAUNCH_YEARS[0]} and {LAUNCH_YEARS[1]}.")
+    return when
 
 
 async def admin_set_launch(request: Request) -> Response:
