@@ -57,7 +57,7 @@ class HeadMeter:
         if not self.in_head:
             return False
         # The last three bytes of the previous chunk may begin the blank line.
-        window = self._tail + data
+        window = self._tail + data if self._tail else data
         end = window.find(b"\r\n\r\n")
         if end < 0:
             self.count += len(data)
