@@ -6,7 +6,6 @@ that `sockdojo --help` stays instant.
 
 from __future__ import annotations
 
-import socket
 import sys
 from typing import TYPE_CHECKING
 
@@ -16,8 +15,6 @@ from sockdojo.cli.ui import paint, say, say_json
 from sockdojo.config import valid_account_name
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
     from sockdojo.config import Settings
     from sockdojo.storage.database import Store
     from sockdojo.web.passwords import Passwords
@@ -93,68 +90,33 @@ def _check_name(name: str) -> None:
 def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
     """Run the web dojo: module page, scoreboard, accounts, flag submission, API."""
     try:
-        import starlette  # noqa: F401  (only to say early when the web extra is missing)
-        import uvicorn
-
-        from sockdojo.web.keys import load_or_create_session_key
+        from sockdojo.web import server
     except ImportError:
         raise click.ClickException(WEB_EXTRA_MISSING) from None
-    from sqlalchemy.engine import make_url
 
-    from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
-    from sockdojo.net.accept_loop import listening_socket
-    from sockdojo.storage.database import Store
+    def announce(url: str, database: str) -> None:
+        say(paint("sockdojo web dojo", "cyan", bold=True) + f" at {url}")
+        say(f"  data: {settings.home}   database: {database}")
+        say("  Register an account in the browser, then start a challenge in another terminal")
+        say("  as that account, so its flag is yours:  sockdojo --account NAME run client")
+        say("  Ctrl-C stops the server.")
 
     settings = _settings()
-    # Bind before opening the store: a busy port fails at once, and leaves no database behind.
     try:
-        listener = listening_socket(host, port)
-    except OSError as error:
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {error.strerror or error}. "
-            "Is another dojo running? Choose another one with --port."
-        ) from None
-    # Migrates the database and makes the secrets before any worker starts.
-    store = Store(settings.database_url)
-    authority = HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix)
-    secret_key = load_or_create_session_key(settings.home)
-    bound = listener.getsockname()[1]
-    shown_host = f"[{host}]" if listener.family == socket.AF_INET6 else host
-    say(paint("sockdojo web dojo", "cyan", bold=True) + f" at http://{shown_host}:{bound}/")
-    database = make_url(settings.database_url).render_as_string(hide_password=True)
-    say(f"  data: {settings.home}   database: {database}")
-    say("  Register an account in the browser, then start a challenge in another terminal")
-    say("  as that account, so its flag is yours:  sockdojo --account NAME run client")
-    say("  Ctrl-C stops the server.")
-    try:
-        from sockdojo.web.app import create_app, warm_up
-        from sockdojo.web.http_limits import server_options
-
-        app = create_app(store, authority, secret_key=secret_key, secure_cookies=secure_cookies)
-        warm_up(app)
-        if workers == 1:
-            config = uvicorn.Config(app, log_level="warning", **server_options())
-            uvicorn.Server(config).run(sockets=[listener])
-        else:
-            _serve_forked(app, listener, workers)
+        server.serve(
+            settings,
+            host=host,
+            port=port,
+            secure_cookies=secure_cookies,
+            workers=workers,
+            announce=announce,
+        )
     except KeyboardInterrupt:
         # uvicorn shuts down cleanly, then hands the Ctrl-C back: that is a normal stop.
         pass
-    finally:
-        listener.close()
-        store.dispose()
-    say("The web dojo stopped.")
-
-
-def _serve_forked(app: Starlette, listener: socket.socket, workers: int) -> None:
-    try:
-        from sockdojo.web.prefork import WorkersFailed, serve_forked
-    except ImportError:
-        raise click.ClickException(WEB_EXTRA_MISSING) from None
-    try:
-        serve_forked(app, listener, workers)
-    except WorkersFailed as failed:
+    except server.ServeFailed as failed:
         raise click.ClickException(failed.message) from None
+    say("The web dojo stopped.")
 
 
 @click.group("account")

@@ -32,17 +32,11 @@ from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]
 
-from sockdojo.errors import SockdojoError
 from sockdojo.web.app import after_fork, release_connections
 from sockdojo.web.http_limits import KEEP_ALIVE_SECONDS, server_options
+from sockdojo.web.server import WorkersFailed
 
 STOPS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGQUIT})
-
-
-class WorkersFailed(SockdojoError):
-    """The workers could not start, or stopped with an error."""
-
-    exit_code = 1
 
 
 class HeldStopsServer(uvicorn.Server):
