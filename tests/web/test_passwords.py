@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from argon2 import PasswordHasher
 
@@ -66,3 +67,22 @@ def test_unknown_names_cost_a_hash_too_and_long_passwords_none() -> None:
     assert not passwords.verify(None, "anything at all")
     assert hasher.most == 1
     assert not passwords.verify(None, "x" * 10_000)
+
+
+def test_a_caller_waits_for_its_turn_only_so_long() -> None:
+    hasher = CountingHasher()
+    passwords = Passwords(hasher, slots=1, queue=1, wait=0.01)
+    stored = passwords.hash("a right password")
+    holder = threading.Thread(target=passwords.verify, args=(stored, "a right password"))
+    holder.start()
+    deadline = time.monotonic() + 10
+    while hasher.running == 0 and holder.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    try:
+        passwords.verify(stored, "a right password")
+    except PasswordsBusy:
+        refused = True
+    else:
+        refused = False
+    holder.join(timeout=30)
+    assert refused

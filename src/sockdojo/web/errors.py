@@ -8,13 +8,14 @@ middleware); here it is answered inside them, and logged.
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sockdojo.web.context import DATABASE_SECONDS, DatabaseUnavailable, render
+from sockdojo.web.context import DatabaseUnavailable, render
 
 API_PREFIX = "/api/"
 ERROR_TITLES = {
@@ -59,8 +60,6 @@ async def error_response(
 async def http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     if error.status_code == 401 and request.method == "GET" and not _in_api(request):
-        from urllib.parse import quote
-
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return await error_response(
         request, error.status_code, str(error.detail), headers=dict(error.headers or {})
@@ -73,8 +72,7 @@ async def database_unavailable(request: Request, error: Exception) -> Response:
     return await error_response(
         request,
         503,
-        f"The dojo's database did not answer within {DATABASE_SECONDS:.0f} seconds. "
-        "Your work is safe: try again in a moment.",
+        "The dojo's database did not answer in time. Try again in a moment.",
         headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
         look_up_viewer=False,
     )

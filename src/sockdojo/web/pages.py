@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from sockdojo.challenges import registry
 from sockdojo.web.context import (
+    PASSWORD_WORK_SECONDS,
     as_viewer,
     check_text,
     current_viewer,
@@ -189,6 +190,7 @@ async def register(request: Request) -> Response:
             text(form, "password"),
             text(form, "confirm"),
             client_address(request),
+            seconds=PASSWORD_WORK_SECONDS,
         )
     except FormError as problem:
         return await render(
@@ -221,7 +223,11 @@ async def login(request: Request) -> Response:
     target = safe_next(text(form, "next"), MODULE_PATH)
     try:
         viewer, token = await in_database(
-            dojo_of(request).login, name, text(form, "password"), client_address(request)
+            dojo_of(request).login,
+            name,
+            text(form, "password"),
+            client_address(request),
+            seconds=PASSWORD_WORK_SECONDS,
         )
     except FormError as problem:
         context: dict[str, Any] = {"name": name, "problem": str(problem), "next": target}

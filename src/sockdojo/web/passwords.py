@@ -25,6 +25,10 @@ def password_problem(password: str) -> str | None:
     return None
 
 
+# The longest a hash waits for its turn before it is refused.
+WAIT_SECONDS = 5.0
+
+
 class PasswordsBusy(Exception):
     """Every password slot is taken and the queue is full: refuse rather than wait."""
 
@@ -39,16 +43,23 @@ class Passwords:
 
     Argon2 is slow on purpose (tens of milliseconds of CPU and 64 MiB each): a burst of logins
     run all at once took every worker thread and every core, and the scoreboard waited 11 s.
-    So at most `slots` hashes run at once, at most `queue` more wait for a slot, and any beyond
-    are refused at once (PasswordsBusy) without taking a thread for long.
+    So at most `slots` hashes run at once, at most `queue` more wait for a slot (for `wait`
+    seconds at most), and any beyond are refused at once (PasswordsBusy) without taking a
+    thread for long.
     """
 
     def __init__(
-        self, hasher: PasswordHasher | None = None, *, slots: int | None = None, queue: int = 8
+        self,
+        hasher: PasswordHasher | None = None,
+        *,
+        slots: int | None = None,
+        queue: int = 8,
+        wait: float = WAIT_SECONDS,
     ) -> None:
         self.hasher = hasher or PasswordHasher()
         self.slots = slots or default_slots()
         self.queue = queue
+        self.wait = wait
         self._running = threading.BoundedSemaphore(self.slots)
         self._admitted = threading.BoundedSemaphore(self.slots + queue)
 
@@ -57,8 +68,13 @@ class Passwords:
         if not self._admitted.acquire(blocking=False):
             raise PasswordsBusy
         try:
-            with self._running:
+            # Bounded too: on a machine so loaded that the queue does not move, refuse.
+            if not self._running.acquire(timeout=self.wait):
+                raise PasswordsBusy
+            try:
                 yield
+            finally:
+                self._running.release()
         finally:
             self._admitted.release()
 
