@@ -90,3 +90,22 @@ def test_a_hung_database_gets_a_clear_503_and_static_files_still_serve(
         time.sleep(0.2)
     for page in PAGES:
         assert httpx.get(base + page, timeout=30).status_code == 200, page
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_the_web_dojos_statements_have_a_server_side_timeout(database_url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from sockdojo.storage.database import Store
+    from sockdojo.web.server import limit_statements
+
+    store = Store(database_url)
+    try:
+        limit_statements(store, milliseconds=200)
+        with store.engine.connect() as connection:
+            assert connection.execute(text("SHOW statement_timeout")).scalar() == "200ms"
+            with pytest.raises(OperationalError, match="statement timeout"):
+                connection.execute(text("SELECT pg_sleep(5)"))
+    finally:
+        store.dispose()

@@ -6,7 +6,10 @@ import socket
 from collections.abc import Callable
 
 import uvicorn
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from sockdojo.config import Settings
 from sockdojo.errors import SockdojoError
@@ -16,6 +19,27 @@ from sockdojo.storage.database import Store
 from sockdojo.web.app import create_app, warm_up
 from sockdojo.web.http_limits import server_options
 from sockdojo.web.keys import load_or_create_session_key
+
+# PostgreSQL ends any statement of the web dojo's that runs longer: a request gave up on it
+# after DATABASE_SECONDS already, and its thread should not be held for ever (by a lock wait,
+# say). Generous, as the live scoreboard's first load at scale takes seconds.
+STATEMENT_TIMEOUT_MS = 60_000
+
+
+def limit_statements(store: Store, milliseconds: int = STATEMENT_TIMEOUT_MS) -> None:
+    """On PostgreSQL, give every connection the store opens from now on a statement timeout
+    (server side) and close the pooled ones (opened for the migrations) so none is without."""
+    if store.engine.dialect.name != "postgresql":
+        return
+
+    def on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET statement_timeout = {int(milliseconds)}")
+        cursor.close()
+        dbapi_connection.commit()
+
+    event.listen(store.engine, "connect", on_connect)
+    store.engine.dispose()
 
 
 class ServeFailed(SockdojoError):
@@ -59,6 +83,7 @@ def serve(
         listener.close()
         raise
     try:
+        limit_statements(store)
         authority = HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix)
         secret_key = load_or_create_session_key(settings.home)
         bound = listener.getsockname()[1]
