@@ -143,8 +143,8 @@ def account_add(name: str, admin: bool, hidden: bool, password_stdin: bool) -> N
         created = accounts.create(
             _store(), name, admin=admin, hidden=hidden, password_hash=password_hash
         )
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    except accounts.NameTaken as taken:
+        raise click.ClickException(taken.message) from None
     roles = [role for role, on in (("admin", admin), ("hidden", hidden)) if on]
     extra = f" ({', '.join(roles)})" if roles else ""
     login = "can log in on the web" if password_hash else "no password: CLI only"
