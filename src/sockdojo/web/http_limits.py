@@ -118,6 +118,7 @@ TOO_SLOW = _response(408, "Request Timeout", f"The request took over {READ_SECON
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a cap on the head and a deadline on each request."""
 
+    # uvicorn's own signature (a Transport, narrower than asyncio.Protocol's BaseTransport).
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._meter = HeadMeter()

@@ -27,10 +27,10 @@ from collections.abc import Generator
 from typing import Any
 
 import uvicorn
-from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
-from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from starlette.applications import Starlette
-from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]
+from uvicorn_worker import UvicornWorker
 
 from sockdojo.web.app import after_fork, release_connections
 from sockdojo.web.http_limits import KEEP_ALIVE_SECONDS, server_options
@@ -52,7 +52,7 @@ class HeldStopsServer(uvicorn.Server):
             signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
 
 
-class DojoWorker(UvicornWorker):  # type: ignore[misc]
+class DojoWorker(UvicornWorker):
     """uvicorn-worker's worker, run as `--workers 1` runs uvicorn (the same `server_options`),
     stopping as uvicorn does on Ctrl-C whichever stop signal gunicorn sends."""
 
@@ -86,7 +86,7 @@ class DojoWorker(UvicornWorker):  # type: ignore[misc]
         signal.raise_signal(signal.SIGINT)
 
 
-class HeldStopsArbiter(Arbiter):  # type: ignore[misc]
+class HeldStopsArbiter(Arbiter):
     """gunicorn's parent, forking each worker with the stop signals held."""
 
     def spawn_worker(self) -> int:
@@ -100,7 +100,7 @@ class HeldStopsArbiter(Arbiter):  # type: ignore[misc]
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-class PreforkedDojo(BaseApplication):  # type: ignore[misc]
+class PreforkedDojo(BaseApplication):
     """gunicorn's application: `app`, already built and warm, served from `workers` forks on
     `listener` (a duplicate of it: gunicorn takes over, and closes, the descriptor it gets)."""
 
