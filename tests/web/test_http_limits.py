@@ -133,14 +133,15 @@ def test_over_the_connection_cap_requests_get_a_clear_503_and_a_log_line(
     port = _port(base)
     held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(200)]
     try:
-        answer = httpx.get(base + "/api/v1/modules", timeout=30)
-        assert answer.status_code == 503
+        answers = [httpx.get(base + "/api/v1/modules", timeout=30) for _ in range(20)]
+        assert all(answer.status_code == 503 for answer in answers)
     finally:
         for sock in held:
             sock.close()
     assert httpx.get(base + "/api/v1/modules", timeout=30).status_code == 200
     output = processes.stop(server)
-    assert "Exceeded concurrency limit" in output
+    # Logged, but not once per refused request.
+    assert 1 <= output.count("Exceeded concurrency limit") < 20
 
 
 def test_the_open_file_limit_is_raised_for_the_server(processes: Processes) -> None:

@@ -99,6 +99,32 @@ class LimitLog:
 LIMITS = LimitLog()
 
 
+class QuietRepeats(logging.Filter):
+    """Lets one of uvicorn's "Exceeded concurrency limit." lines through a second: it logs one
+    per refused request, and a flood of them would bury everything else."""
+
+    MESSAGE = "Exceeded concurrency limit."
+
+    def __init__(self, interval: float = 1.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self._last = -interval
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != self.MESSAGE:
+            return True
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return False
+        self._last = now
+        return True
+
+
+def _quiet_repeats() -> None:
+    if not any(isinstance(existing, QuietRepeats) for existing in logger.filters):
+        logger.addFilter(QuietRepeats())
+
+
 def _response(status: int, reason: str, message: str) -> bytes:
     body = message.encode()
     return (
@@ -198,6 +224,7 @@ def connection_cap() -> int:
 
 def server_options() -> dict[str, Any]:
     """uvicorn's settings for the web dojo, the same with one process and with N workers."""
+    _quiet_repeats()
     return {
         "http": GuardedHttpToolsProtocol,
         "loop": "auto",
