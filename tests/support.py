@@ -92,6 +92,28 @@ class Processes:
                     process.communicate(timeout=5)
 
 
+def serve_dojo(
+    processes: Processes, *extra: str, **popen: object
+) -> tuple[subprocess.Popen[str], str]:
+    """Start `sockdojo serve` on a free port; its process and base URL once it answers."""
+    import httpx
+
+    port = free_port()
+    process = processes.start(
+        [sys.executable, "-u", "-m", "sockdojo", "serve", "--port", str(port), *extra], **popen
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(base + "/api/v1/modules", timeout=5).status_code == 200:
+                return process, base
+        if process.poll() is not None:
+            raise AssertionError(f"sockdojo serve stopped: {process.communicate()[0]}")
+        time.sleep(0.05)
+    raise AssertionError("sockdojo serve did not answer within 60 s")
+
+
 def recv_all(sock: socket.socket, limit: int = 1 << 20, timeout: float = 10.0) -> bytes:
     """Read until the peer closes (bounded), like a careful learner's client."""
     sock.settimeout(timeout)

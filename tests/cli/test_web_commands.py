@@ -264,3 +264,10 @@ def test_serve_with_workers_stops_cleanly_while_it_forks_them(processes: Process
         assert "The web dojo stopped." in output
         assert "[WARNING]" not in output and "[ERROR]" not in output, output
         assert not left_in_group(server.pid)
+
+
+def test_account_add_refuses_a_lookalike_of_a_taken_name(home: Path) -> None:
+    assert in_process("account", "add", "alice").exit_code == 0
+    lookalike = in_process("account", "add", "aIice")
+    assert lookalike.exit_code == 1
+    assert "looks too much like 'alice'" in lookalike.stderr

@@ -32,7 +32,7 @@ from sockdojo.storage.database import Store
 from sockdojo.storage.models import Solve
 from sockdojo.storage.web_auth import open_session
 from sockdojo.web.keys import load_or_create_session_key
-from support import Processes, free_port
+from support import Processes, serve_dojo
 
 SCOREBOARD = "/api/v1/modules/sockets/scoreboard"
 SUBMIT = "/api/v1/modules/sockets/submissions"
@@ -87,20 +87,7 @@ def dojo(database_url: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 def serve(processes: Processes, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    process = processes.sockdojo("serve", "--port", str(port), *extra)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + SCOREBOARD, timeout=5).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise AssertionError(f"sockdojo serve stopped: {process.communicate()[0]}")
-        time.sleep(0.05)
-    raise AssertionError("sockdojo serve did not answer within 60 s")
+    return serve_dojo(processes, *extra)
 
 
 def scores(base: str, days: int = 30) -> dict[str, int]:

@@ -7,7 +7,7 @@ that `sockdojo --help` stays instant.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,11 +15,6 @@ from sockdojo.cli.ui import paint, say, say_json
 from sockdojo.config import valid_account_name
 
 if TYPE_CHECKING:
-    import socket
-    from collections.abc import Generator
-
-    from starlette.applications import Starlette
-
     from sockdojo.config import Settings
     from sockdojo.storage.database import Store
     from sockdojo.web.passwords import Passwords
@@ -94,208 +89,34 @@ def _check_name(name: str) -> None:
 )
 def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
     """Run the web dojo: module page, scoreboard, accounts, flag submission, API."""
-    import socket
-
     try:
-        import starlette  # noqa: F401  (only to say early when the web extra is missing)
-        import uvicorn
-
-        from sockdojo.web.keys import load_or_create_session_key
+        from sockdojo.web import server
     except ImportError:
         raise click.ClickException(WEB_EXTRA_MISSING) from None
-    from sqlalchemy.engine import make_url
 
-    from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
-    from sockdojo.storage.database import Store
+    def announce(url: str, database: str) -> None:
+        say(paint("sockdojo web dojo", "cyan", bold=True) + f" at {url}")
+        say(f"  data: {settings.home}   database: {database}")
+        say("  Register an account in the browser, then start a challenge in another terminal")
+        say("  as that account, so its flag is yours:  sockdojo --account NAME run client")
+        say("  Ctrl-C stops the server.")
 
     settings = _settings()
-    # Bind before opening the store: a busy port fails at once, and leaves no database behind.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        listener.bind((host, port))
-    except OSError as error:
-        listener.close()
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {error.strerror}. "
-            "Is another dojo running? Choose another one with --port."
-        ) from None
-    listener.listen(128)
-    # Migrates the database and makes the secrets before any worker starts.
-    store = Store(settings.database_url)
-    authority = HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix)
-    secret_key = load_or_create_session_key(settings.home)
-    bound = listener.getsockname()[1]
-    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-    say(paint("sockdojo web dojo", "cyan", bold=True) + f" at http://{shown_host}:{bound}/")
-    database = make_url(settings.database_url).render_as_string(hide_password=True)
-    say(f"  data: {settings.home}   database: {database}")
-    say("  Register an account in the browser, then start a challenge in another terminal")
-    say("  as that account, so its flag is yours:  sockdojo --account NAME run client")
-    say("  Ctrl-C stops the server.")
-    try:
-        from sockdojo.web.app import create_app, warm_up
-
-        app = create_app(store, authority, secret_key=secret_key, secure_cookies=secure_cookies)
-        warm_up(app)
-        if workers == 1:
-            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-            uvicorn.Server(config).run(sockets=[listener])
-        else:
-            _serve_forked(app, listener, workers)
+        server.serve(
+            settings,
+            host=host,
+            port=port,
+            secure_cookies=secure_cookies,
+            workers=workers,
+            announce=announce,
+        )
     except KeyboardInterrupt:
         # uvicorn shuts down cleanly, then hands the Ctrl-C back: that is a normal stop.
         pass
-    finally:
-        listener.close()
-        store.dispose()
+    except server.ServeFailed as failed:
+        raise click.ClickException(failed.message) from None
     say("The web dojo stopped.")
-
-
-def _serve_forked(app: Starlette, listener: socket.socket, workers: int) -> None:
-    """Serve `app` from `workers` processes forked from this one (gunicorn, uvicorn workers).
-
-    This process has imported the web stack and loaded the live scoreboard already: each worker
-    is a fork of it, ready at once, and shares those pages with it until it writes to them. No
-    database connection crosses the fork (see `release_connections`); each worker's scoreboard
-    catches up with the database before every answer, as separate processes do. gunicorn's
-    parent restarts a worker that dies, by forking again. Returns when it stops (Ctrl-C,
-    SIGTERM); raises a ClickException when the workers cannot start.
-    """
-    import contextlib
-    import gc
-    import os
-    import signal
-
-    import uvicorn
-
-    try:
-        from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
-        from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]
-        from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]
-    except ImportError:
-        raise click.ClickException(WEB_EXTRA_MISSING) from None
-
-    # Stop signals are held (blocked) in a worker from the fork until uvicorn listens for them,
-    # and again once it has shut down. One that reached a new worker before would go to the
-    # parent's handlers, inherited through the fork, and be lost (the worker would serve on
-    # until gunicorn kills it 30 s later: a Ctrl-C right after the first answer, while the
-    # second worker is being forked, did that); one taken by a handler of ours in the middle
-    # of the event loop's set-up could only break it; a SIGQUIT after the loop has closed
-    # would kill the worker (its default action). Held, it waits for uvicorn, which shuts
-    # down, or for the worker's exit.
-    stops = {signal.SIGINT, signal.SIGTERM, signal.SIGQUIT}
-
-    from sockdojo.web.app import after_fork, release_connections
-
-    class Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Generator[None, None, None]:
-            try:
-                with super().capture_signals():
-                    signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
-                    yield
-            finally:
-                signal.pthread_sigmask(signal.SIG_BLOCK, stops)
-
-    class Worker(UvicornWorker):  # type: ignore[misc]
-        # uvicorn as `--workers 1` runs it: uvloop and httptools when installed, no lifespan
-        # events (the app has none), no access log.
-        CONFIG_KWARGS: ClassVar[dict[str, object]] = {
-            "loop": "auto",
-            "http": "auto",
-            "lifespan": "off",
-            "access_log": False,
-        }
-
-        def init_signals(self) -> None:
-            super().init_signals()
-            # uvicorn hands the signal that stopped it back once it has shut down: the worker
-            # then leaves with status 0 rather than be killed by it (which gunicorn's parent
-            # would report as a warning).
-            signal.signal(signal.SIGINT, _ignore)
-            signal.signal(signal.SIGTERM, _ignore)
-
-        async def _serve(self) -> None:
-            # uvicorn-worker's own, with the Server above.
-            self.config.app = self.wsgi
-            server = Server(config=self.config)
-            self._install_sigquit_handler()
-            await server.serve(sockets=self.sockets)
-            if not server.started:
-                sys.exit(Arbiter.WORKER_BOOT_ERROR)
-
-        def handle_exit(self, sig: int, frame: object) -> None:
-            # gunicorn's parent stops its workers with SIGQUIT when it gets a SIGINT of its
-            # own; uvicorn-worker only notes it (Kludex/uvicorn-worker#2), so the worker would
-            # wait for the SIGKILL 30 s later. Shut uvicorn down as on Ctrl-C instead.
-            super().handle_exit(sig, frame)
-            signal.raise_signal(signal.SIGINT)
-
-    # gunicorn takes over (and closes) the descriptor it is given: a duplicate of ours.
-    bind = f"fd://{os.dup(listener.fileno())}"
-
-    class Dojo(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            settings: dict[str, object] = {
-                "bind": [bind],
-                "workers": workers,
-                "worker_class": Worker,
-                # The app is built and warm before the fork (it is `app`, already loaded).
-                "preload_app": True,
-                "post_fork": lambda _arbiter, _worker: after_fork(app),
-                "loglevel": "warning",
-                "keepalive": 5,  # uvicorn's own default, as with one worker
-                "proc_name": "sockdojo",
-            }
-            # Newer gunicorn releases open a control socket ($XDG_RUNTIME_DIR or ~/.gunicorn).
-            if "control_socket_disable" in self.cfg.settings:
-                settings["control_socket_disable"] = True
-            for name, value in settings.items():
-                self.cfg.set(name, value)
-
-        def load(self) -> Starlette:
-            return app
-
-        def run(self) -> None:
-            try:
-                ForkingArbiter(self).run()
-            except RuntimeError as error:  # as gunicorn's own `run` reports them
-                raise click.ClickException(str(error)) from None
-
-    class ForkingArbiter(Arbiter):  # type: ignore[misc]
-        def spawn_worker(self) -> int:
-            held = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
-            try:
-                return int(super().spawn_worker())
-            finally:
-                # The parent lets them in again; a worker leaves through here too, with them
-                # held: they can only come too late.
-                if os.getpid() == self.pid:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-    release_connections(app)
-    # What was loaded stays shared with the workers: the collector never visits it again (it
-    # would write to every page it visits, copying them into each worker).
-    gc.freeze()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    parent = os.getpid()
-    try:
-        Dojo().run()
-    except SystemExit as stop:
-        if os.getpid() != parent:
-            raise  # a worker leaving: its own exit status, nothing of the parent's to say
-        if stop.code not in (None, 0):
-            raise click.ClickException(
-                f"the web dojo's workers stopped (gunicorn exit status {stop.code}); "
-                "see the messages above"
-            ) from None
-
-
-def _ignore(_signal: int, _frame: object) -> None:
-    pass
 
 
 @click.group("account")
@@ -322,8 +143,8 @@ def account_add(name: str, admin: bool, hidden: bool, password_stdin: bool) -> N
         created = accounts.create(
             _store(), name, admin=admin, hidden=hidden, password_hash=password_hash
         )
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    except accounts.NameTaken as taken:
+        raise click.ClickException(taken.message) from None
     roles = [role for role, on in (("admin", admin), ("hidden", hidden)) if on]
     extra = f" ({', '.join(roles)})" if roles else ""
     login = "can log in on the web" if password_hash else "no password: CLI only"

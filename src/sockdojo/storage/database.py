@@ -148,11 +148,24 @@ def make_engine(url: str) -> Engine:
     # No pre-ping: it costs a round trip on every checkout, several per request. After a
     # server restart the first statement on a dead connection fails, SQLAlchemy throws the
     # whole pool away, and the next request reconnects. More pooled connections than the
-    # default, for the web dojo's worker threads.
-    engine = create_engine(url, pool_size=10, max_overflow=20)
+    # default, for the web dojo's worker threads. A server that does not answer must not
+    # hold a caller for long: connecting and waiting for a pooled connection are bounded (a
+    # statement to a hung server is bounded by the web dojo's own deadline: the kernel still
+    # acknowledges our packets, so no socket timeout would fire).
+    engine = create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POSTGRES_POOL_SECONDS,
+        connect_args={"connect_timeout": POSTGRES_CONNECT_SECONDS},
+    )
     shown = engine.url.render_as_string(hide_password=True)
     event.listen(engine, "handle_error", _machine_fault(shown))
     return engine
+
+
+POSTGRES_CONNECT_SECONDS = 5
+POSTGRES_POOL_SECONDS = 5
 
 
 def describe(engine: Engine) -> str:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from sockdojo.rate_limits import retry_after
+from sockdojo.storage.database import Store
+from sockdojo.storage.locks import one_at_a_time
 from sockdojo.storage.models import Account, LoginAttempt, Submission, WebSession
 
 NAME_KEY_LIMIT = 64
@@ -69,52 +73,97 @@ def close_expired(session: Session, now: dt.datetime, lifetime: dt.timedelta) ->
     session.execute(delete(WebSession).where(WebSession.created_at <= now - lifetime))
 
 
-def record_attempt(
-    session: Session, *, kind: str, name: str, client: str, succeeded: bool, now: dt.datetime
-) -> None:
-    session.add(
-        LoginAttempt(
-            kind=kind,
-            name_key=name.lower()[:NAME_KEY_LIMIT],
-            client=client[:CLIENT_LIMIT],
-            succeeded=succeeded,
-            created_at=now,
+class AttemptRule(NamedTuple):
+    """At most `limit` attempts of a kind from one client (and for one name, if `per_name`)
+    in `period`; only the failed ones count if `failures_only`."""
+
+    limit: int
+    period: dt.timedelta
+    per_name: bool = False
+    failures_only: bool = False
+
+
+class TooManyAttempts(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many attempts: retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def _name_key(name: str) -> str:
+    # NUL is not text to PostgreSQL: a name carrying one must still be counted, not a 500.
+    return name.lower()[:NAME_KEY_LIMIT].replace("\x00", "\ufffd")
+
+
+def _client_key(client: str) -> str:
+    return client[:CLIENT_LIMIT].replace("\x00", "\ufffd")
+
+
+def reserve_attempt(
+    store: Store,
+    *,
+    kind: str,
+    name: str,
+    client: str,
+    now: dt.datetime,
+    rules: Sequence[AttemptRule],
+) -> int:
+    """Record an attempt as failed before its slow check (a password hash), if the rules allow
+    one more; returns its id, for `settle_attempt`. Raises TooManyAttempts otherwise.
+
+    Counting and recording happen atomically across threads and processes (`one_at_a_time`
+    per client and kind), so a burst of 40
+    parallel attempts gets exactly as many checks as the limit allows; an attempt still being
+    checked counts as a failure until it is settled.
+    """
+    client = _client_key(client)
+    name_key = _name_key(name)
+    with one_at_a_time(store, f"attempts {kind} {client}") as db:
+        wait = 0
+        for rule in rules:
+            query = select(LoginAttempt.created_at).where(
+                LoginAttempt.kind == kind,
+                LoginAttempt.client == client,
+                LoginAttempt.created_at > now - rule.period,
+            )
+            if rule.per_name:
+                query = query.where(LoginAttempt.name_key == name_key)
+            if rule.failures_only:
+                query = query.where(LoginAttempt.succeeded.is_(False))
+            times = list(db.scalars(query))
+            wait = max(wait, retry_after(times, rule.limit, rule.period, now) or 0)
+        if wait:
+            raise TooManyAttempts(wait)
+        return int(
+            db.execute(
+                insert(LoginAttempt).returning(LoginAttempt.id),
+                {
+                    "kind": kind,
+                    "name_key": name_key,
+                    "client": client,
+                    "succeeded": False,
+                    "created_at": now,
+                },
+            ).scalar_one()
         )
-    )
+
+
+def settle_attempt(store: Store, attempt_id: int, *, succeeded: bool) -> None:
+    if succeeded:
+        with store.engine.begin() as db:
+            db.execute(
+                update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=True)
+            )
+
+
+def cancel_attempt(store: Store, attempt_id: int) -> None:
+    """Forget a reserved attempt that was never checked (the server was too busy)."""
+    with store.engine.begin() as db:
+        db.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
 
 
 def forget_attempts(session: Session, before: dt.datetime) -> None:
     """Drop login and registration attempts older than `before`: limits no longer need them."""
     session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < before))
-
-
-def failures_since(
-    session: Session, *, kind: str, since: dt.datetime, client: str, name: str | None = None
-) -> list[dt.datetime]:
-    """When the failed attempts from `client` (for `name`, if given) since `since` happened."""
-    query = select(LoginAttempt.created_at).where(
-        LoginAttempt.kind == kind,
-        LoginAttempt.client == client[:CLIENT_LIMIT],
-        LoginAttempt.succeeded.is_(False),
-        LoginAttempt.created_at > since,
-    )
-    if name is not None:
-        query = query.where(LoginAttempt.name_key == name.lower()[:NAME_KEY_LIMIT])
-    return list(session.scalars(query.order_by(LoginAttempt.created_at)))
-
-
-def attempts_since(session: Session, *, kind: str, since: dt.datetime, client: str) -> int:
-    """How many attempts of `kind` (failed or not) came from `client` since `since`."""
-    return int(
-        session.scalar(
-            select(func.count()).where(
-                LoginAttempt.kind == kind,
-                LoginAttempt.client == client[:CLIENT_LIMIT],
-                LoginAttempt.created_at > since,
-            )
-        )
-        or 0
-    )
 
 
 def recent_submissions(session: Session, account_id: int, limit: int) -> list[Submission]:

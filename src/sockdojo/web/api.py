@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,7 +12,15 @@ from starlette.routing import Route
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import Row
-from sockdojo.web.context import as_viewer, current_viewer, dojo_of, parse_days, require_viewer
+from sockdojo.web.context import (
+    as_viewer,
+    check_text,
+    current_viewer,
+    dojo_of,
+    in_database,
+    parse_days,
+    require_viewer,
+)
 from sockdojo.web.dojo import ChallengeState, RateLimited
 from sockdojo.web.openapi import document
 from sockdojo.web.security import CSRF_HEADER, check_csrf, csrf_token
@@ -106,16 +113,20 @@ async def submissions(request: Request) -> Response:
         raise HTTPException(413, "That request is far too large to hold a flag.")
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested a thousand levels deep
         raise HTTPException(400, "The body is not valid JSON.") from None
     flag = payload.get("flag") if isinstance(payload, dict) else None
     challenge = payload.get("challenge") if isinstance(payload, dict) else None
     if not isinstance(flag, str):
         raise HTTPException(400, 'Send {"flag": "...", "challenge": "..." (optional)}.')
+    # A NUL in a flag is kept (as U+FFFD) and judged "not a flag", as from the CLI.
+    check_text(flag.replace("\x00", ""), "flag")
+    if challenge is not None and isinstance(challenge, str):
+        check_text(challenge, "challenge")
     if challenge is not None and (not isinstance(challenge, str) or not registry.get(challenge)):
         raise HTTPException(400, "There is no such challenge in this module.")
     try:
-        outcome = await run_in_threadpool(dojo_of(request).submit, viewer, flag, challenge, "api")
+        outcome = await in_database(dojo_of(request).submit, viewer, flag, challenge, "api")
     except RateLimited as limited:
         return JSONResponse(
             {"error": limited.message, "retry_after": limited.retry_after},
@@ -146,9 +157,7 @@ async def me(request: Request) -> Response:
 
 async def hacker(request: Request) -> Response:
     viewer = await current_viewer(request)
-    page = await run_in_threadpool(
-        dojo_of(request).hacker_page, request.path_params["name"], viewer
-    )
+    page = await in_database(dojo_of(request).hacker_page, request.path_params["name"], viewer)
     if page is None:
         raise HTTPException(404, "There is no hacker by that name.")
     return JSONResponse(

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable
-from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -23,56 +19,18 @@ from sockdojo.scoreboard.model import DEFAULT_DAYS
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import utcnow
 from sockdojo.web import api, pages
-from sockdojo.web.context import make_templates, render
+from sockdojo.web.context import DatabaseUnavailable, make_templates
 from sockdojo.web.dojo import Limits, WebDojo
+from sockdojo.web.errors import (
+    InternalErrors,
+    database_unavailable,
+    http_error,
+    machine_problem,
+)
 from sockdojo.web.passwords import Passwords
 from sockdojo.web.security import BodyLimit, SecurityHeaders
 
 SESSION_COOKIE = "sockdojo_session"
-
-ERROR_TITLES = {
-    400: "That request does not make sense",
-    401: "Log in first",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not allowed",
-    413: "Too large",
-    415: "Wrong kind of data",
-    429: "Slow down",
-}
-
-
-async def _http_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, HTTPException)
-    headers = dict(error.headers or {})
-    if request.url.path.startswith(api.PREFIX):
-        return JSONResponse({"error": error.detail}, status_code=error.status_code, headers=headers)
-    if error.status_code == 401 and request.method == "GET":
-        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-    return await render(
-        request,
-        "error.html",
-        {"title": ERROR_TITLES.get(error.status_code, "Something went wrong"), "error": error},
-        status_code=error.status_code,
-        headers=headers,
-    )
-
-
-UNAVAILABLE = "The dojo cannot save or read anything right now; its operator has been told."
-
-
-async def _machine_problem(request: Request, error: Exception) -> Response:
-    """The machine stopped the dojo (its database file deleted, its disk full): a 503.
-
-    The sentence, which names the server's files, goes to the operator's console; the visitor
-    gets a plain page or our JSON error, made without the database (which just failed).
-    """
-    assert isinstance(error, MachineProblem)
-    logging.getLogger("sockdojo.web").error("%s %s: %s", request.method, request.url.path, error)
-    if request.url.path.startswith(api.PREFIX):
-        return JSONResponse({"error": UNAVAILABLE}, status_code=503)
-    page = f"<!doctype html><title>Unavailable</title><h1>Unavailable</h1><p>{UNAVAILABLE}</p>"
-    return HTMLResponse(page, status_code=503)
 
 
 def create_app(
@@ -101,6 +59,7 @@ def create_app(
         ],
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(InternalErrors),
             Middleware(BodyLimit),
             Middleware(
                 SessionMiddleware,
@@ -111,7 +70,11 @@ def create_app(
                 max_age=int((limits or Limits()).session_lifetime.total_seconds()),
             ),
         ],
-        exception_handlers={HTTPException: _http_error, MachineProblem: _machine_problem},
+        exception_handlers={
+            HTTPException: http_error,
+            DatabaseUnavailable: database_unavailable,
+            MachineProblem: machine_problem,
+        },
     )
     app.state.dojo = WebDojo(
         store,

@@ -6,17 +6,22 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar, TypeVarTuple
 
+import anyio
+import anyio.to_thread
 import jinja2
-from starlette.concurrency import run_in_threadpool
+from anyio.lowlevel import RunVar
+from sqlalchemy import exc as database_errors
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from sockdojo.challenges import registry
+from sockdojo.errors import MachineProblem
 from sockdojo.scoreboard.model import DEFAULT_DAYS, WINDOWS
 from sockdojo.verdict import Verdict
 from sockdojo.web.dojo import Viewer, WebDojo
+from sockdojo.web.passwords import WAIT_SECONDS
 from sockdojo.web.security import csrf_token, session_token, take_flashes
 
 WINDOW_NAMES = {30: "30 days", 7: "7 days", 0: "All time"}
@@ -39,6 +44,60 @@ _UNKNOWN = object()
 Ts = TypeVarTuple("Ts")
 T = TypeVar("T")
 
+# How long a request waits for its database work (pool checkout, connecting, statements).
+DATABASE_SECONDS = 5.0
+# Threads for database work, apart from the ones static files and the rest use: a database that
+# stops answering holds at most these, and static files still find threads of their own.
+DATABASE_THREADS = 32
+# Database work around a password hash: the database's share, the hasher's wait, the hash.
+PASSWORD_WORK_SECONDS = DATABASE_SECONDS + WAIT_SECONDS + 5.0
+
+
+class DatabaseUnavailable(MachineProblem):
+    """The database did not answer in time, or refused us: the request gets a 503."""
+
+
+# One limiter per event loop, as anyio keeps its default one (a limiter's waiters belong to
+# the loop they wait in; tests run several loops in one process).
+_database_threads: RunVar[anyio.CapacityLimiter] = RunVar("sockdojo_database_threads")
+
+
+def _threads() -> anyio.CapacityLimiter:
+    try:
+        return _database_threads.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(DATABASE_THREADS)
+        _database_threads.set(limiter)
+        return limiter
+
+
+async def in_database(work: Callable[[*Ts], T], *args: *Ts, seconds: float = DATABASE_SECONDS) -> T:
+    """`work(*args)` in a database thread, within `seconds`, or DatabaseUnavailable.
+
+    Work that also hashes a password (login, registration) is given PASSWORD_WORK_SECONDS: its
+    turn for the hasher is bounded on its own (`Passwords.wait`), and must not pass for a
+    database that does not answer.
+
+    A database that hangs (a stopped server: the kernel still acknowledges our packets, so no
+    socket timeout fires) keeps the thread; the request is not kept waiting on it. The thread
+    returns to the pool when the database answers again.
+    """
+    try:
+        with anyio.fail_after(seconds):
+            return await anyio.to_thread.run_sync(
+                work, *args, limiter=_threads(), abandon_on_cancel=True
+            )
+    except TimeoutError:
+        raise DatabaseUnavailable(f"the database did not answer within {seconds:.0f} s") from None
+    except (
+        database_errors.OperationalError,
+        database_errors.InterfaceError,
+        database_errors.TimeoutError,
+    ) as error:
+        raise DatabaseUnavailable(
+            "the database refused us", detail=type(getattr(error, "orig", None) or error).__name__
+        ) from error
+
 
 def dojo_of(request: Request) -> WebDojo:
     dojo = request.app.state.dojo
@@ -58,7 +117,7 @@ async def current_viewer(request: Request) -> Viewer | None:
     found = getattr(request.state, "viewer", _UNKNOWN)
     if found is _UNKNOWN:
         token = session_token(request)
-        viewer = await run_in_threadpool(dojo_of(request).viewer, token) if token else None
+        viewer = await in_database(dojo_of(request).viewer, token) if token else None
         _remember(request, token, viewer)
         return viewer
     return found if isinstance(found, Viewer) else None
@@ -72,7 +131,7 @@ async def as_viewer(request: Request, work: Callable[[Viewer | None, *Ts], T], *
     """
     found = getattr(request.state, "viewer", _UNKNOWN)
     if found is not _UNKNOWN:
-        return await run_in_threadpool(work, found if isinstance(found, Viewer) else None, *args)
+        return await in_database(work, found if isinstance(found, Viewer) else None, *args)
     token = session_token(request)
     dojo = dojo_of(request)
 
@@ -80,7 +139,7 @@ async def as_viewer(request: Request, work: Callable[[Viewer | None, *Ts], T], *
         viewer = dojo.viewer(token) if token else None
         return viewer, work(viewer, *args)
 
-    viewer, result = await run_in_threadpool(both)
+    viewer, result = await in_database(both)
     _remember(request, token, viewer)
     return result
 
@@ -97,6 +156,18 @@ async def require_admin(request: Request) -> Viewer:
     if not viewer.is_admin:
         raise HTTPException(403, "Only the dojo's admins can do that.")
     return viewer
+
+
+def check_text(value: str, what: str) -> str:
+    """`value`, if a database can store it as text: no NUL (PostgreSQL refuses it) and no lone
+    surrogate (JSON's "\\ud800" decodes to one; no database can encode it). Otherwise 400."""
+    if "\x00" in value:
+        raise HTTPException(400, f"The {what} holds a NUL character: remove it.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise HTTPException(400, f"The {what} holds a character that is not text.") from None
+    return value
 
 
 def parse_days(raw: str | None) -> int:
@@ -145,13 +216,23 @@ async def render(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    look_up_viewer: bool = True,
 ) -> Response:
+    """A page from `template`. Without `look_up_viewer` it names the viewer only if the request
+    looked them up already: for the pages that must not wait for the database."""
     dojo = dojo_of(request)
     now = dojo.now()
+    # A refusal before the session middleware ran (a body declared too large) has no session.
+    has_session = "session" in request.scope
+    if look_up_viewer and has_session:
+        viewer = await current_viewer(request)
+    else:
+        known = getattr(request.state, "viewer", None)
+        viewer = known if isinstance(known, Viewer) else None
     page: dict[str, Any] = {
-        "viewer": await current_viewer(request),
-        "csrf_token": csrf_token(request),
-        "flashes": take_flashes(request),
+        "viewer": viewer,
+        "csrf_token": csrf_token(request) if has_session else "",
+        "flashes": take_flashes(request) if has_session else [],
         "now": now,
         "ago": lambda value: ago(value, now),
         "flag_prefix": dojo.authority.prefix,

@@ -7,19 +7,19 @@ the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from sqlalchemy import func, select
 
 from sockdojo.challenges import registry
 from sockdojo.config import valid_account_name
 from sockdojo.flags import FlagAuthority
-from sockdojo.rate_limits import retry_after
 from sockdojo.scoreboard import Badge, Board, ScoreboardSource
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.history import counted_solve_times, solve_counts
@@ -32,10 +32,11 @@ from sockdojo.storage.models import Account, BadgeGrant, Solve, utcnow
 from sockdojo.storage.solves import solved_challenges
 from sockdojo.submissions import SubmitOutcome, WrongFlagLimit, submit_flag
 from sockdojo.web.chart import Cell, LineChart, activity_grid, solves_over_time
-from sockdojo.web.passwords import Passwords, password_problem
+from sockdojo.web.passwords import Passwords, PasswordsBusy, password_problem
 
 MODULE_ID = registry.MODULE_ID
 CHART_HACKERS = 5
+BUSY_RETRY_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -189,45 +190,27 @@ class WebDojo:
     def register(self, name: str, password: str, confirm: str, client: str) -> tuple[Viewer, str]:
         """Create an account and sign it in; returns it and its session token."""
         now = self.now()
-        with self.store.session() as session:
-            recent = web_auth.attempts_since(
-                session,
-                kind="register",
-                since=now - self.limits.registration_period,
-                client=client,
-            )
-        if recent >= self.limits.registrations_per_client:
-            raise RateLimited(
-                math.ceil(self.limits.registration_period.total_seconds()),
-                "Too many new accounts from your address: try again later.",
-            )
-        problem = None
-        if not valid_account_name(name):
-            problem = (
-                "Choose a name of 1 to 32 letters, digits, '.', '_' or '-', "
-                "starting with a letter or a digit."
-            )
-        elif password != confirm:
+        attempt = self._reserve("register", name, client, now)
+        problem = accounts.new_name_problem(name)
+        if problem is None and password != confirm:
             problem = "The two passwords differ: type the same password twice."
-        else:
+        elif problem is None:
             problem = password_problem(password)
         account = None
         if problem is None:
             try:
-                account = accounts.create(
-                    self.store, name, password_hash=self.passwords.hash(password)
+                password_hash = self.passwords.hash(password)
+            except PasswordsBusy:
+                self._busy(attempt)
+            try:
+                account = accounts.create(self.store, name, password_hash=password_hash)
+            except accounts.NameTaken as taken:
+                problem = (
+                    "That name looks too much like one already taken: choose another one."
+                    if taken.lookalike
+                    else "That name is taken: choose another one."
                 )
-            except ValueError:
-                problem = "That name is taken: choose another one."
-        with self.store.session() as session:
-            web_auth.record_attempt(
-                session,
-                kind="register",
-                name=name,
-                client=client,
-                succeeded=account is not None,
-                now=now,
-            )
+        web_auth.settle_attempt(self.store, attempt, succeeded=account is not None)
         if account is None:
             assert problem is not None
             raise FormError(problem)
@@ -235,49 +218,65 @@ class WebDojo:
 
     def login(self, name: str, password: str, client: str) -> tuple[Viewer, str]:
         now = self.now()
-        since = now - self.limits.login_period
-        with self.store.session() as session:
-            per_name = web_auth.failures_since(
-                session, kind="login", since=since, client=client, name=name
-            )
-            per_client = web_auth.failures_since(session, kind="login", since=since, client=client)
-        wait = max(
-            retry_after(
-                per_name, self.limits.login_failures_per_name, self.limits.login_period, now
-            )
-            or 0,
-            retry_after(
-                per_client, self.limits.login_failures_per_client, self.limits.login_period, now
-            )
-            or 0,
-        )
-        if wait:
-            raise RateLimited(
-                wait, f"Too many failed logins. Wait {wait} seconds before you try again."
-            )
+        attempt = self._reserve("login", name, client, now)
         with self.store.session() as session:
             account = accounts.find(session, name) if valid_account_name(name) else None
-        ok = self.passwords.verify(account.password_hash if account else None, password)
+        try:
+            ok = self.passwords.verify(account.password_hash if account else None, password)
+        except PasswordsBusy:
+            self._busy(attempt)
+        web_auth.settle_attempt(self.store, attempt, succeeded=ok)
         with self.store.session() as session:
-            web_auth.record_attempt(
-                session, kind="login", name=name, client=client, succeeded=ok, now=now
-            )
             keep = max(
                 self.limits.attempts_kept,
                 self.limits.login_period,
                 self.limits.registration_period,
             )
             web_auth.forget_attempts(session, now - keep)
-            if (
-                ok
-                and account is not None
-                and account.password_hash
-                and self.passwords.needs_rehash(account.password_hash)
-            ):
-                admin.set_password_hash(session, account.id, self.passwords.hash(password))
         if not ok or account is None:
             raise FormError("Wrong name or password.")
+        if account.password_hash and self.passwords.needs_rehash(account.password_hash):
+            with contextlib.suppress(PasswordsBusy), self.store.session() as session:
+                admin.set_password_hash(session, account.id, self.passwords.hash(password))
         return Viewer.of(account), self._start_session(account.id)
+
+    def _reserve(self, kind: str, name: str, client: str, now: dt.datetime) -> int:
+        """Count this attempt against its limits before the slow password work (atomically,
+        across processes): beyond them, RateLimited."""
+        limits = self.limits
+        if kind == "login":
+            rules = [
+                web_auth.AttemptRule(
+                    limits.login_failures_per_name,
+                    limits.login_period,
+                    per_name=True,
+                    failures_only=True,
+                ),
+                web_auth.AttemptRule(
+                    limits.login_failures_per_client, limits.login_period, failures_only=True
+                ),
+            ]
+            refusal = "Too many failed logins. Wait {wait} seconds before you try again."
+        else:
+            rules = [
+                web_auth.AttemptRule(limits.registrations_per_client, limits.registration_period)
+            ]
+            refusal = "Too many new accounts from your address: try again in {wait} seconds."
+        try:
+            return web_auth.reserve_attempt(
+                self.store, kind=kind, name=name, client=client, now=now, rules=rules
+            )
+        except web_auth.TooManyAttempts as refused:
+            wait = refused.retry_after
+            raise RateLimited(wait, refusal.format(wait=wait)) from None
+
+    def _busy(self, attempt: int) -> NoReturn:
+        # Not checked, so not counted: the client may try again in a moment.
+        web_auth.cancel_attempt(self.store, attempt)
+        raise RateLimited(
+            BUSY_RETRY_SECONDS,
+            "The dojo is busy checking other passwords: try again in a few seconds.",
+        )
 
     def logout(self, token: str) -> None:
         with self.store.session() as session:

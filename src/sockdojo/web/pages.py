@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,9 +15,12 @@ from starlette.routing import Route
 
 from sockdojo.challenges import registry
 from sockdojo.web.context import (
+    PASSWORD_WORK_SECONDS,
     as_viewer,
+    check_text,
     current_viewer,
     dojo_of,
+    in_database,
     parse_days,
     render,
     require_admin,
@@ -38,6 +40,7 @@ from sockdojo.web.security import (
 
 MODULE_PATH = f"/{registry.MODULE_ID}/"
 EXPORT_NAME = f"sockdojo-{registry.MODULE_ID}-solves.csv"
+LAUNCH_YEARS = (1970, 9000)
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -51,9 +54,14 @@ async def read_form(request: Request) -> FormData:
     return form
 
 
-def text(form: FormData, name: str) -> str:
+def text(form: FormData, name: str, *, keep_nul: bool = False) -> str:
+    """A posted field's text ("" when absent); 400 if no database could store it. A flag may
+    hold NUL (`keep_nul`): it is kept as U+FFFD and judged "not a flag", as from the CLI."""
     value = form.get(name)
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    check_text(value.replace("\x00", "") if keep_nul else value, f"field {name!r}")
+    return value
 
 
 async def home(request: Request) -> Response:
@@ -140,8 +148,8 @@ async def submit_flag(request: Request) -> Response:
         flash(request, "error", "Log in to submit flags.")
         return see_other(f"/login?next={quote(page)}")
     try:
-        outcome = await run_in_threadpool(
-            dojo_of(request).submit, viewer, text(form, "flag"), challenge.id, "web"
+        outcome = await in_database(
+            dojo_of(request).submit, viewer, text(form, "flag", keep_nul=True), challenge.id, "web"
         )
     except RateLimited as limited:
         return await _challenge_response(
@@ -157,9 +165,7 @@ async def submit_flag(request: Request) -> Response:
 
 async def hacker_page(request: Request) -> Response:
     viewer = await current_viewer(request)
-    page = await run_in_threadpool(
-        dojo_of(request).hacker_page, request.path_params["name"], viewer
-    )
+    page = await in_database(dojo_of(request).hacker_page, request.path_params["name"], viewer)
     if page is None:
         raise HTTPException(404, "There is no hacker by that name.")
     return await render(request, "hacker.html", {"hacker": page})
@@ -176,12 +182,13 @@ async def register(request: Request) -> Response:
     form = await read_form(request)
     name = text(form, "name").strip()
     try:
-        viewer, token = await run_in_threadpool(
+        viewer, token = await in_database(
             dojo_of(request).register,
             name,
             text(form, "password"),
             text(form, "confirm"),
             client_address(request),
+            seconds=PASSWORD_WORK_SECONDS,
         )
     except FormError as problem:
         return await render(
@@ -213,8 +220,12 @@ async def login(request: Request) -> Response:
     name = text(form, "name").strip()
     target = safe_next(text(form, "next"), MODULE_PATH)
     try:
-        viewer, token = await run_in_threadpool(
-            dojo_of(request).login, name, text(form, "password"), client_address(request)
+        viewer, token = await in_database(
+            dojo_of(request).login,
+            name,
+            text(form, "password"),
+            client_address(request),
+            seconds=PASSWORD_WORK_SECONDS,
         )
     except FormError as problem:
         context: dict[str, Any] = {"name": name, "problem": str(problem), "next": target}
@@ -237,7 +248,7 @@ async def logout(request: Request) -> Response:
     await read_form(request)
     token = session_token(request)
     if token:
-        await run_in_threadpool(dojo_of(request).logout, token)
+        await in_database(dojo_of(request).logout, token)
     end_session(request)
     flash(request, "ok", "You are logged out.")
     return see_other("/")
@@ -248,7 +259,7 @@ async def logout(request: Request) -> Response:
 
 async def admin_page(request: Request) -> Response:
     await require_admin(request)
-    page = await run_in_threadpool(dojo_of(request).admin_page)
+    page = await in_database(dojo_of(request).admin_page)
     return await render(request, "admin.html", {"page": page})
 
 
@@ -261,7 +272,7 @@ async def admin_set_hidden(request: Request) -> Response:
     form, _ = await _admin_action(request)
     hidden = text(form, "hidden") == "1"
     try:
-        name = await run_in_threadpool(
+        name = await in_database(
             dojo_of(request).set_hidden, request.path_params["account_id"], hidden
         )
     except FormError as problem:
@@ -275,7 +286,7 @@ async def admin_set_hidden(request: Request) -> Response:
 async def admin_grant_badge(request: Request) -> Response:
     form, admin = await _admin_action(request)
     try:
-        await run_in_threadpool(
+        await in_database(
             dojo_of(request).grant_badge,
             admin,
             text(form, "hacker").strip(),
@@ -292,7 +303,7 @@ async def admin_grant_badge(request: Request) -> Response:
 async def admin_revoke_badge(request: Request) -> Response:
     await _admin_action(request)
     try:
-        await run_in_threadpool(dojo_of(request).revoke_badge, request.path_params["badge_id"])
+        await in_database(dojo_of(request).revoke_badge, request.path_params["badge_id"])
     except FormError as problem:
         flash(request, "error", str(problem))
     else:
@@ -304,16 +315,20 @@ def parse_launch_date(raw: str) -> dt.datetime:
     """A date and time from the form's datetime-local field, read as UTC."""
     try:
         when = dt.datetime.fromisoformat(raw.strip())
-    except ValueError:
+        when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the ends
         raise FormError("Give the launch date as YYYY-MM-DD HH:MM (UTC).") from None
-    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    # The scoreboard's windows count days before and after it: keep clear of the calendar's ends.
+    if not LAUNCH_YEARS[0] <= when.year <= LAUNCH_YEARS[1]:
+        raise FormError(f"Give a launch date between {LAUNCH_YEARS[0]} and {LAUNCH_YEARS[1]}.")
+    return when
 
 
 async def admin_set_launch(request: Request) -> Response:
     form, _ = await _admin_action(request)
     try:
         when = parse_launch_date(text(form, "launched_at"))
-        await run_in_threadpool(dojo_of(request).set_launch_date, when)
+        await in_database(dojo_of(request).set_launch_date, when)
     except FormError as problem:
         flash(request, "error", str(problem))
     else:

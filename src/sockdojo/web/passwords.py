@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 
 from argon2 import PasswordHasher
@@ -21,28 +25,76 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-class Passwords:
-    """Hash and verify passwords; tests pass a cheap hasher, everything else the default."""
+# The longest a hash waits for its turn before it is refused.
+WAIT_SECONDS = 5.0
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+
+class PasswordsBusy(Exception):
+    """Every password slot is taken and the queue is full: refuse rather than wait."""
+
+
+def default_slots() -> int:
+    """Hashes at once in one process: half the cores, so that pages keep the other half."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+class Passwords:
+    """Hash and verify passwords; tests pass a cheap hasher, everything else the default.
+
+    Argon2 is slow on purpose (tens of milliseconds of CPU and 64 MiB each): a burst of logins
+    run all at once took every worker thread and every core, and the scoreboard waited 11 s.
+    So at most `slots` hashes run at once, at most `queue` more wait for a slot (for `wait`
+    seconds at most), and any beyond are refused at once (PasswordsBusy) without taking a
+    thread for long.
+    """
+
+    def __init__(
+        self,
+        hasher: PasswordHasher | None = None,
+        *,
+        slots: int | None = None,
+        queue: int = 8,
+        wait: float = WAIT_SECONDS,
+    ) -> None:
         self.hasher = hasher or PasswordHasher()
+        self.slots = slots or default_slots()
+        self.queue = queue
+        self.wait = wait
+        self._running = threading.BoundedSemaphore(self.slots)
+        self._admitted = threading.BoundedSemaphore(self.slots + queue)
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        if not self._admitted.acquire(blocking=False):
+            raise PasswordsBusy
+        try:
+            # Bounded too: on a machine so loaded that the queue does not move, refuse.
+            if not self._running.acquire(timeout=self.wait):
+                raise PasswordsBusy
+            try:
+                yield
+            finally:
+                self._running.release()
+        finally:
+            self._admitted.release()
 
     @cached_property
     def _decoy(self) -> str:
         return self.hasher.hash("not a real password: only here to spend time")
 
     def hash(self, password: str) -> str:
-        return self.hasher.hash(password)
+        with self._turn():
+            return self.hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         """Check a password. Unknown accounts cost as much time as known ones, so timing does
         not tell which names exist."""
         if len(password) > MAX_LENGTH:
             return False
+        decoy = self._decoy if password_hash is None else ""
         try:
-            return self.hasher.verify(password_hash or self._decoy, password) and bool(
-                password_hash
-            )
+            with self._turn():
+                return self.hasher.verify(password_hash or decoy, password) and bool(password_hash)
         except (VerificationError, InvalidHashError):
             return False
 

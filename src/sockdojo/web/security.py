@@ -17,7 +17,6 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_FIELD = "csrf_token"
@@ -138,9 +137,8 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            response = PlainTextResponse("Request body too large.", status_code=413)
-            await response(scope, receive, send)
-            return
+            # Answered by InternalErrors, in the shape of every other refusal.
+            raise HTTPException(413, "Request body too large.")
         received = 0
 
         async def counted() -> Message:

@@ -1,0 +1,237 @@
+"""What a connection may cost the web dojo before it has sent a whole request.
+
+uvicorn's httptools protocol has no cap on a request's head (request line and headers) and no
+timeout before the first request or between its bytes: an endless header made the parser grow
+its buffer for seconds with the event loop blocked, and idle connections stayed open until the
+process ran out of descriptors. `GuardedHttpToolsProtocol` adds both, in front of the parser:
+
+- the head is counted as bytes arrive, before the parser sees them, and a head over
+  `HEAD_LIMIT` is answered 431 at once and the connection closed: the parser never holds more
+  than the limit plus one read;
+- a connection must deliver each request in full (head and body) within `READ_SECONDS` of
+  being opened or of its last answer; otherwise it is closed (408 when it had begun a request).
+
+uvicorn's own settings do the rest (`server_options`): the keep-alive timeout and a cap on the
+connections of one worker, above which requests get a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from sockdojo.net.accept_loop import raise_open_file_limit
+
+HEAD_LIMIT = 16 * 1024
+READ_SECONDS = 10.0
+KEEP_ALIVE_SECONDS = 5  # uvicorn's default, and what gunicorn is told
+CONNECTIONS_PER_WORKER = 2048
+# Descriptors a worker needs besides its clients: the database, the listener, log files.
+RESERVED_DESCRIPTORS = 64
+
+logger = logging.getLogger("uvicorn.error")
+
+
+class HeadMeter:
+    """Counts the bytes of the head of the request being read, as they arrive.
+
+    Pure: `feed` each chunk received before the parser sees it; it says whether the head is now
+    over the limit. The head ends at the first blank line (CRLF CRLF), which may be split
+    across chunks; bytes after it (the body, a pipelined request) are not counted until
+    `next_request` says the parser has finished this request. A head ended by bare LFs is
+    counted through to the end of the chunk: only ever more strictly.
+    """
+
+    def __init__(self, limit: int = HEAD_LIMIT) -> None:
+        self.limit = limit
+        self.count = 0
+        self.in_head = True
+        self._tail = b""
+
+    def feed(self, data: bytes) -> bool:
+        if not self.in_head:
+            return False
+        # The last three bytes of the previous chunk may begin the blank line.
+        window = self._tail + data if self._tail else data
+        end = window.find(b"\r\n\r\n")
+        if end < 0:
+            self.count += len(data)
+            self._tail = window[-3:]
+        else:
+            self.count += end + 4 - len(self._tail)
+            self.in_head = False
+            self._tail = b""
+        return self.count > self.limit
+
+    def next_request(self) -> None:
+        self.count = 0
+        self.in_head = True
+        self._tail = b""
+
+    @property
+    def started(self) -> bool:
+        return self.count > 0
+
+
+class LimitLog:
+    """Logs that a limit was hit, at most once a second per limit (a flood stays one line)."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def hit(self, limit: str, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last.get(limit, -self.interval) < self.interval:
+            self._quiet[limit] = self._quiet.get(limit, 0) + 1
+            return
+        more = self._quiet.pop(limit, 0)
+        self._last[limit] = now
+        logger.warning("%s%s", message, f" (and {more} more like it)" if more else "")
+
+
+LIMITS = LimitLog()
+
+
+class QuietRepeats(logging.Filter):
+    """Lets one of uvicorn's "Exceeded concurrency limit." lines through a second: it logs one
+    per refused request, and a flood of them would bury everything else."""
+
+    MESSAGE = "Exceeded concurrency limit."
+
+    def __init__(self, interval: float = 1.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self._last = -interval
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != self.MESSAGE:
+            return True
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return False
+        self._last = now
+        return True
+
+
+def _quiet_repeats() -> None:
+    if not any(isinstance(existing, QuietRepeats) for existing in logger.filters):
+        logger.addFilter(QuietRepeats())
+
+
+def _response(status: int, reason: str, message: str) -> bytes:
+    body = message.encode()
+    return (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "content-type: text/plain; charset=utf-8\r\n"
+        f"content-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    ).encode() + body
+
+
+TOO_LARGE = _response(
+    431, "Request Header Fields Too Large", f"The request's head is over {HEAD_LIMIT} bytes."
+)
+TOO_SLOW = _response(408, "Request Timeout", f"The request took over {READ_SECONDS:.0f} s.")
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a cap on the head and a deadline on each request."""
+
+    # uvicorn's own signature (a Transport, narrower than asyncio.Protocol's BaseTransport).
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._meter = HeadMeter()
+        # Requests read in full, and answers completed: equal while a request is being read
+        # (or awaited), so the deadline applies; ahead while the app works on one.
+        self._requests = 0
+        self._answers = 0
+        self._deadline: asyncio.TimerHandle | None = None
+        self._arm_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        if self._meter.feed(data):
+            client = self.client[0] if self.client else "?"
+            LIMITS.hit("head", f"Refused a request head over {HEAD_LIMIT} bytes from {client}.")
+            self._refuse(TOO_LARGE)
+            return
+        super().data_received(data)
+
+    def on_message_complete(self) -> None:
+        self._requests += 1
+        self._meter.next_request()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        self._answers += 1
+        super().on_response_complete()
+        self._arm_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_deadline()
+        super().connection_lost(exc)
+
+    def _arm_deadline(self) -> None:
+        self._disarm_deadline()
+        if not self.transport.is_closing():
+            self._deadline = self.loop.call_later(READ_SECONDS, self._deadline_passed)
+
+    def _disarm_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _deadline_passed(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing() or self._requests > self._answers:
+            return  # closed already, or the app is answering a request read in full
+        client = self.client[0] if self.client else "?"
+        LIMITS.hit(
+            "read",
+            f"Closed a connection from {client} that sent no whole request in "
+            f"{READ_SECONDS:.0f} s.",
+        )
+        if self._meter.started and (self.cycle is None or not self.cycle.response_started):
+            self._refuse(TOO_SLOW)
+        else:
+            self.transport.close()
+
+    def _refuse(self, response: bytes) -> None:
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The app is still at a request on this connection: tell it the client is gone.
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        self.transport.write(response)
+        self.transport.close()
+
+
+def connection_cap() -> int:
+    """Connections one worker serves at once: the descriptors allow, up to our own cap.
+
+    The soft limit on open files is raised to the hard one first (often 1,024 against
+    hundreds of thousands): at the soft limit new connections failed with nothing logged.
+    """
+    raise_open_file_limit()
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(16, min(CONNECTIONS_PER_WORKER, soft - RESERVED_DESCRIPTORS))
+
+
+def server_options() -> dict[str, Any]:
+    """uvicorn's settings for the web dojo, the same with one process and with N workers."""
+    _quiet_repeats()
+    return {
+        "http": GuardedHttpToolsProtocol,
+        "loop": "auto",
+        "lifespan": "off",  # the app has no lifespan events
+        "access_log": False,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        # Above this many open connections (or requests at work), new requests get a 503 and
+        # uvicorn logs "Exceeded concurrency limit".
+        "limit_concurrency": connection_cap(),
+    }

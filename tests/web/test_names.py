@@ -1,0 +1,90 @@
+"""Names that would pass for someone else's are refused (issue 11, item 8)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any
+
+import pytest
+
+from sockdojo.storage import accounts
+from sockdojo.storage.database import Store
+
+
+@pytest.mark.parametrize(
+    ("taken", "lookalike"),
+    [
+        ("alice", "aIice"),
+        ("alice", "a1ice"),
+        ("bob0", "bobO"),
+        ("modern", "modem"),
+        ("willow", "wiIIow"),
+        ("vvolf", "wolf"),
+    ],
+)
+def test_a_lookalike_of_a_taken_name_is_refused(
+    database_url: str, taken: str, lookalike: str
+) -> None:
+    store = Store(database_url)
+    try:
+        accounts.create(store, taken)
+        with pytest.raises(accounts.NameTaken) as refused:
+            accounts.create(store, lookalike)
+        assert refused.value.lookalike
+        with pytest.raises(accounts.NameTaken) as same:
+            accounts.create(store, taken.upper())
+        assert not same.value.lookalike
+        # Different names are still welcome, and the learner's own machine allows any.
+        accounts.create(store, taken + "z")
+        assert accounts.get_or_create(store, lookalike).name == lookalike
+    finally:
+        store.dispose()
+
+
+def test_two_lookalikes_registered_at_once_cannot_both_get_in(database_url: str) -> None:
+    store = Store(database_url)
+    names = ["alice", "aIice", "a1ice", "AIice", "aLice"] * 4
+    barrier = threading.Barrier(len(names))
+    made: list[str] = []
+
+    def make(name: str) -> None:
+        barrier.wait(timeout=30)
+        with contextlib.suppress(accounts.NameTaken):
+            made.append(accounts.create(store, name).name)
+
+    threads = [threading.Thread(target=make, args=(name,)) for name in names]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        store.dispose()
+    assert len(made) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("admin", "reserved"),
+        ("Root", "reserved"),
+        ("r00t", "reserved"),
+        ("staff_", "reserved"),
+        ("alice.", "end with a dot"),
+        ("a" * 33, "1 to 32"),
+        ("al\x00ice", "1 to 32"),
+    ],
+)
+def test_reserved_and_odd_names_cannot_be_registered(dojo: Any, name: str, problem: str) -> None:
+    assert problem in (accounts.new_name_problem(name) or "")
+    answer = dojo.register(dojo.client(), name)
+    assert answer.status_code == 400
+    assert "name" in answer.text
+
+
+def test_registering_a_lookalike_says_why(dojo: Any) -> None:
+    assert dojo.register(dojo.client(), "alice").status_code == 303
+    answer = dojo.register(dojo.client(), "aIice")
+    assert answer.status_code == 400
+    assert "looks too much like one already taken" in answer.text

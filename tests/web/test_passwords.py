@@ -1,0 +1,88 @@
+"""Password hashing is bounded: a burst of logins cannot take every thread and core (item 4)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from argon2 import PasswordHasher
+
+from sockdojo.web.passwords import Passwords, PasswordsBusy
+
+
+class CountingHasher(PasswordHasher):
+    """Argon2 itself, noting how many of its verifications run at the same time."""
+
+    def __init__(self) -> None:
+        # Costly enough that 40 calls released together overlap.
+        super().__init__(time_cost=2, memory_cost=32 * 1024, parallelism=1)
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            return bool(super().verify(hash, password))
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_at_most_the_slots_run_and_beyond_the_queue_callers_are_refused_at_once() -> None:
+    hasher = CountingHasher()
+    passwords = Passwords(hasher, slots=2, queue=3)
+    stored = passwords.hash("a right password")
+    barrier = threading.Barrier(40)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        barrier.wait(timeout=30)
+        try:
+            outcome = "right" if passwords.verify(stored, "a right password") else "wrong"
+        except PasswordsBusy:
+            outcome = "busy"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(outcomes) == 40
+    assert hasher.most <= 2
+    assert outcomes.count("busy") > 0
+    assert "wrong" not in outcomes
+    # Once the burst is over, a caller gets its turn again.
+    assert passwords.verify(stored, "a right password")
+
+
+def test_unknown_names_cost_a_hash_too_and_long_passwords_none() -> None:
+    hasher = CountingHasher()
+    passwords = Passwords(hasher, slots=1, queue=0)
+    assert not passwords.verify(None, "anything at all")
+    assert hasher.most == 1
+    assert not passwords.verify(None, "x" * 10_000)
+
+
+def test_a_caller_waits_for_its_turn_only_so_long() -> None:
+    hasher = CountingHasher()
+    passwords = Passwords(hasher, slots=1, queue=1, wait=0.01)
+    stored = passwords.hash("a right password")
+    holder = threading.Thread(target=passwords.verify, args=(stored, "a right password"))
+    holder.start()
+    deadline = time.monotonic() + 10
+    while hasher.running == 0 and holder.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    try:
+        passwords.verify(stored, "a right password")
+    except PasswordsBusy:
+        refused = True
+    else:
+        refused = False
+    holder.join(timeout=30)
+    assert refused
