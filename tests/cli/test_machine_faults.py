@@ -331,7 +331,7 @@ def test_database_deleted_under_a_running_server(home: Path, processes: Processe
     assert dojo.submit(base, ada, third).status_code == 503
     page = httpx.get(base + "/sockets/", timeout=10, cookies={"sockdojo_session": ada.cookie})
     assert page.status_code == 503
-    assert "Unavailable" in page.text and str(home) not in page.text
+    assert "cannot save or read anything" in page.text and str(home) not in page.text
     # The operator is told, in the sentence, on the server's console.
     assert "sockdojo.db was deleted or replaced" in processes.stop(server)
 
