@@ -232,7 +232,7 @@ def test_everything_in_a_private_namespace_dies_with_it(marked_name: str) -> Non
 def test_private_network_refused_plainly_where_impossible(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(process_module, "private_network", lambda: None)
+    monkeypatch.setattr(process_module, "program_policy", lambda *_, **__: None)
     with pytest.raises(SandboxError, match="private network"):
         run_python(b"pass\n", network="private")
 
