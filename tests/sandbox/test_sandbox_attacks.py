@@ -169,9 +169,12 @@ def _nobody_can_run_the_proof() -> str | None:
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
 
 
-def _prove_as_nobody(program: bytes, name: str) -> dict[str, object]:
+def _prove_as_nobody(
+    program: bytes, name: str, *, pass_fds: tuple[int, ...] = ()
+) -> dict[str, object]:
     completed = subprocess.run(
         [*NOBODY, SYSTEM_PYTHON, "-s", "-B", str(HOSTILE)],
+        pass_fds=pass_fds,
         input=json.dumps({"program": program.decode(), "name": name}),
         capture_output=True,
         text=True,
@@ -185,30 +188,47 @@ def _prove_as_nobody(program: bytes, name: str) -> dict[str, object]:
     return report
 
 
-def test_unprivileged_the_same_attacks_fail(marked_name: str, tmp_path: Path) -> None:
+def test_unprivileged_the_same_attacks_fail(marked_name: str) -> None:
     why = _nobody_can_run_the_proof()
     if why:
         pytest.skip(why)
-    # The learner's own files: their data directory, readable by them (nobody here).
+    # The learner's own things: their data directory, a session socket, their terminal (the
+    # CLI stand-in holds it open), all theirs (nobody's here) so that only the sandbox stops it.
     data = Path(f"/tmp/sockdojo-nobody-{secrets.token_hex(4)}")
     data.mkdir(mode=0o700)
     secret = data / "flag-secret"
     secret.write_text("the-flag-secret\n")
-    os.chown(data, 65534, 65534)
-    os.chown(secret, 65534, 65534)
+    session = socket.socket(socket.AF_UNIX)
+    session.bind(str(data / "tmux-default"))
+    session.listen()
+    session.setblocking(False)
+    for path in (data, secret, data / "tmux-default"):
+        os.chown(path, 65534, 65534)
     escape = data / "escaped"
+    master, slave = pty.openpty()
+    os.fchown(slave, 65534, 65534)
     try:
         files = _prove_as_nobody(hostile.files([str(secret)], [str(escape)]), marked_name)
         memory = _prove_as_nobody(hostile.write_memory("{CLI_PID}", "{MARKER}"), marked_name)
         disk = _prove_as_nobody(hostile.fill_disk(4 << 20, 48), marked_name)
+        unix = _prove_as_nobody(hostile.unix_sockets([str(data / "tmux-default")]), marked_name)
+        tty = os.ttyname(slave)
+        typed = _prove_as_nobody(hostile.tiocsti(tty), marked_name, pass_fds=(slave,))
         driver = _prove_as_nobody(hostile.attack_driver(reuse=False), marked_name)
         assert not escape.exists()
+        with pytest.raises(BlockingIOError):
+            session.accept()
+        waiting = fcntl.ioctl(slave, termios.FIONREAD, b"\0\0\0\0")
+        assert int.from_bytes(waiting, "little") == 0, "bytes were pushed into the terminal"
     finally:
+        session.close()
+        os.close(master)
+        os.close(slave)
         shutil.rmtree(data)
-    for report in (files, memory, disk):
+    reports = {"files": files, "mem": memory, "unix": unix, "tiocsti": typed}
+    for name, report in reports.items():
         assert report["outcome"] == "exited", report
-    assert "ATTACK files: blocked" in str(files["output_tail"])
-    assert "ATTACK mem: blocked" in str(memory["output_tail"])
+        assert f"ATTACK {name}: blocked" in str(report["output_tail"]), report
     assert memory["marker"] == "INTACT!!"
     written = int(str(disk["output_tail"]).split("ATTACK disk: wrote ")[1].split()[0])
     assert 0 < written <= QUOTA
