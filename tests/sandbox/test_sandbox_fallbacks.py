@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from sockdojo.sandbox import LaunchPolicy, Limits
+from sockdojo.sandbox.launcher import LaunchConfig
 
 CORPUS = Path(__file__).resolve().parents[1] / "challenges" / "reuse_address" / "corpus"
 
@@ -70,3 +71,22 @@ def test_each_policy_says_what_it_leaves_shared() -> None:
     shared = LaunchPolicy.limits_only(limits).not_isolated()
     assert "it runs as the user who runs sockdojo" in shared
     assert any("total" in item for item in shared)
+
+
+def test_invalid_combinations_are_refused() -> None:
+    with pytest.raises(ValueError, match="PID namespace"):
+        LaunchPolicy(Limits(), False, False, False, True, True)
+    with pytest.raises(ValueError, match="nobody"):
+        LaunchPolicy(Limits(), False, False, True, True, False)
+
+
+def test_the_launcher_reads_back_what_the_policy_wrote(tmp_path: Path) -> None:
+    (tmp_path / "server.py").write_text("pass\n")
+    policy = LaunchPolicy.confined(Limits(disk_bytes=1 << 20), network=True)
+    command = policy.command(["/bin/true"], directory=tmp_path)
+    config = LaunchConfig.from_json(command[-1])
+    assert config.to_json() == command[-1]
+    assert config.root is not None
+    assert (config.root.workdir, config.root.copy) == (str(tmp_path), ["server.py"])
+    assert config.root.quota_bytes == 1 << 20
+    assert (config.network, config.pid_namespace, config.become_nobody) == (True, True, True)

@@ -44,6 +44,14 @@ class LaunchPolicy:
     cgroup_procs: str | None = None
     die_with_parent: bool = False
 
+    def __post_init__(self) -> None:
+        # The combinations the launcher cannot honour: the named constructors never make them.
+        if self.own_root and not (self.pid_namespace and self.nobody and self.limits):
+            raise ValueError("a root of its own needs a PID namespace (for /proc), nobody, limits")
+        needs_namespace = self.network or self.pid_namespace or self.own_root
+        if needs_namespace and os.geteuid() != 0 and not self.user_namespace:
+            raise ValueError("namespaces need a user namespace when we are not root")
+
     @classmethod
     def namespaces(cls, *, pid: bool) -> LaunchPolicy:
         """Our driver: a private network (and PID) namespace, as whoever we are, no limits."""

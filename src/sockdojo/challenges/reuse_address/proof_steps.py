@@ -75,10 +75,11 @@ def wait_listening(
     elsewhere (another port, ::1) is worth reporting early instead of waiting the full timeout.
     """
     start = time.monotonic()
-    elsewhere_since: list[float] = []
+    elsewhere_since: float | None = None
     others: list[str] = []
 
     def check() -> _Listening | None:
+        nonlocal elsewhere_since, others
         elapsed = time.monotonic() - start
         sockets = kernel_view.tcp_sockets()
         if sockets is None:
@@ -88,15 +89,15 @@ def wait_listening(
         if process.poll() is not None:
             return _Listening(Seen.EXITED, elapsed)
         found = [_address(s) for s in sockets if s.state == kernel_view.LISTEN] if alone else []
-        others[:] = sorted(set(found))
+        others = sorted(set(found))
         if others:
-            elsewhere_since[:] = elsewhere_since or [time.monotonic()]
-            if time.monotonic() - elsewhere_since[0] >= grace:
-                return _Listening(Seen.ELSEWHERE, elapsed, list(others))
+            elsewhere_since = elsewhere_since or time.monotonic()
+            if time.monotonic() - elsewhere_since >= grace:
+                return _Listening(Seen.ELSEWHERE, elapsed, others)
         return None
 
     seen = poll_until(check, timeout)
-    return seen or _Listening(Seen.TIMEOUT, time.monotonic() - start, list(others))
+    return seen or _Listening(Seen.TIMEOUT, time.monotonic() - start, others)
 
 
 def wait_accepted(port: int, timeout: float) -> bool | None:
