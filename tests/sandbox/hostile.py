@@ -164,43 +164,51 @@ FAKE_PASS = json.dumps(
 )
 
 
+# Signals to PID 1 and to its parent (the driver, under the old sandbox), ptrace, and a fake
+# passing result written to their pipes. Only those processes' fds: never a scan of every
+# process, which on a broken sandbox would write into the whole machine.
+DRIVER_ATTACKS = f"""
+import ctypes, glob, os, signal, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+targets = {{1, os.getppid()}} - {{0, os.getpid()}}
+for target in sorted(targets):
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGKILL):
+        try:
+            os.kill(target, number)
+        except OSError:
+            pass
+    libc.ptrace(16, target, 0, 0)  # PTRACE_ATTACH
+for path in [p for t in sorted(targets) for p in glob.glob(f"/proc/{{t}}/fd/[0-9]*")[:64]]:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        continue
+    try:
+        os.write(fd, ({FAKE_PASS!r} + "\\n").encode())
+    except OSError:
+        pass
+    os.close(fd)
+"""
+
+
 def attack_driver(*, reuse: bool) -> bytes:
-    """A server (with or without SO_REUSEADDR) that attacks the driver before serving: signals
-    to PID 1 and its parent, ptrace, and a fake passing result written to every pipe it finds."""
+    """A server (with or without SO_REUSEADDR) that attacks the driver once it listens."""
     option = "server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n" if reuse else ""
-    body = f"""
-        import ctypes, glob, os, signal, socket, sys
-        server = socket.socket()
-        {option.strip() or "pass"}
-        server.bind(("127.0.0.1", 1337))
-        server.listen()
-        libc = ctypes.CDLL(None, use_errno=True)
-        for target in {{1, os.getppid()}} - {{0, os.getpid()}}:
-            for number in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
-                try:
-                    os.kill(target, number)
-                except OSError:
-                    pass
-            libc.ptrace(16, target, 0, 0)  # PTRACE_ATTACH
-        # Only the fds of the processes above it (the driver, under the old sandbox): never a
-        # scan of every process, which on a broken sandbox would write into the whole machine.
-        targets = {{1, os.getppid()}} - {{0, os.getpid()}}
-        paths = [p for t in sorted(targets) for p in glob.glob(f"/proc/{{t}}/fd/[0-9]*")[:64]]
-        for path in paths:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:
-                continue
-            try:
-                os.write(fd, ({FAKE_PASS!r} + "\\n").encode())
-            except OSError:
-                pass
-            os.close(fd)
-        while True:
-            conn, _ = server.accept()
-            conn.close()
-        """
-    return textwrap.dedent(body).encode()
+    server = "server = socket.socket()\n" + option
+    server += 'server.bind(("127.0.0.1", 1337))\nserver.listen()\n'
+    serve = "while True:\n    conn, _ = server.accept()\n    conn.close()\n"
+    return ("import socket\n" + server + DRIVER_ATTACKS + serve).encode()
+
+
+def attack_then_quit() -> bytes:
+    """Correct code as written (the analysis passes it), but at run time it attacks the driver
+    and quits before listening: only a proof that still runs can tell."""
+    quit_early = 'if not os.environ.get("SOCKDOJO_NEVER_SET"):\n    raise SystemExit(1)\n'
+    server = "server = socket.socket()\n"
+    server += "server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    server += 'server.bind(("127.0.0.1", 1337))\nserver.listen()\n'
+    serve = "while True:\n    server.accept()[0].close()\n"
+    return (DRIVER_ATTACKS + quit_early + server + serve).encode()
 
 
 def leave_daemon() -> bytes:

@@ -18,7 +18,7 @@ import shutil
 import socket
 import subprocess
 import termios
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -145,6 +145,22 @@ def test_attacks_on_the_driver_change_nothing(reuse: bool, outcome: str, marked_
     )
     assert result.outcome == outcome, result
     assert result.time_wait is True
+
+
+def test_attacks_on_the_driver_never_earn_a_flag_from_the_analysis_alone(
+    marked_name: str, tmp_path: Path, cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    # Right as written, so the analysis passes it; at run time it attacks the driver and quits
+    # before listening. Were the proof to end as "a problem on our side", the verdict would
+    # rest on the analysis alone and hand out a flag.
+    path = tmp_path / marked_name
+    path.write_bytes(hostile.attack_then_quit())
+    completed = cli("run", "reuse-address", str(path), "--json", timeout=60)
+    document = json.loads(completed.stdout)
+    assert document["analysis"]["ok"] is True
+    assert document["proof"]["outcome"] == "exited", document["proof"]
+    assert completed.returncode == 1
+    assert "flag" not in document
 
 
 def test_a_daemon_it_leaves_dies_with_the_proof(marked_name: str) -> None:
