@@ -49,7 +49,7 @@ from sockdojo.challenges.reuse_address.proof_protocol import (
     read_line,
 )
 from sockdojo.challenges.reuse_address.proof_steps import last_line
-from sockdojo.sandbox import Limits, PidsCgroup, private_network
+from sockdojo.sandbox import Limits, PidsCgroup, PrivateNetwork, private_network
 
 __all__ = ["Outcome", "Placement", "ProofResult", "Step", "Timing", "proof_limits", "prove"]
 
@@ -83,50 +83,17 @@ def prove(
     """Run the proof and return what happened. Never leaves a process behind."""
     timing = timing or Timing()
     chosen = private_network() if isolation in ("auto", "private") else None
-    if chosen is None and isolation == "private":
-        return ProofResult(Outcome.SKIPPED, reason="this machine does not allow a private network")
-    if chosen is None:
-        busy = port_busy(port)
-        if busy:
-            return ProofResult(
-                Outcome.SKIPPED,
-                isolation=HOST_NETWORK,
-                reason=(
-                    f"{busy} on this machine, and this machine allows no private network "
-                    "namespace to run your program in. Stop whatever uses the port and run the "
-                    "check again"
-                ),
-            )
+    refused = _refused(chosen, isolation, port)
+    if refused is not None:
+        return refused
     where = chosen.description if chosen is not None else HOST_NETWORK
     if on_step is not None:
-        if chosen is not None:
-            text = f"running it in a {where}, with a {HOST}:{port} of its own"
-        else:
-            lingering = TIME_WAIT in (local_states(port) or [])
-            state = "free, though still in TIME_WAIT from an earlier run" if lingering else "free"
-            text = f"running it on {where} (no private namespace here; {HOST}:{port} is {state})"
-        on_step(Step("isolation", text))
+        on_step(Step("isolation", _where_text(chosen, port)))
     limits = proof_limits(timing)
     with tempfile.TemporaryDirectory(prefix="sockdojo-proof-") as workdir:
         cgroup = PidsCgroup.create(limits.processes) if os.geteuid() == 0 else None
         try:
-            argv = [
-                sys.executable,
-                "-s",
-                "-B",
-                "-m",
-                "sockdojo.challenges.reuse_address.driver",
-                "--port",
-                str(port),
-                "--name",
-                name,
-                "--workdir",
-                workdir,
-                "--timing",
-                json.dumps(asdict(timing)),
-                "--limits",
-                json.dumps(asdict(limits)),
-            ]
+            argv = _driver_argv(name, port, workdir, timing, limits)
             if cgroup is not None:
                 argv += ["--cgroup", str(cgroup.path)]
             if chosen is not None and chosen.pid_namespace:
@@ -142,6 +109,52 @@ def prove(
         finally:
             if cgroup is not None:
                 cgroup.remove()
+
+
+def _refused(chosen: PrivateNetwork | None, isolation: Placement, port: int) -> ProofResult | None:
+    """Why the proof cannot run here at all, or None."""
+    if chosen is None and isolation == "private":
+        return ProofResult(Outcome.SKIPPED, reason="this machine does not allow a private network")
+    busy = port_busy(port) if chosen is None else None
+    if busy:
+        return ProofResult(
+            Outcome.SKIPPED,
+            isolation=HOST_NETWORK,
+            reason=(
+                f"{busy} on this machine, and this machine allows no private network "
+                "namespace to run your program in. Stop whatever uses the port and run the "
+                "check again"
+            ),
+        )
+    return None
+
+
+def _where_text(chosen: PrivateNetwork | None, port: int) -> str:
+    if chosen is not None:
+        return f"running it in a {chosen.description}, with a {HOST}:{port} of its own"
+    lingering = TIME_WAIT in (local_states(port) or [])
+    state = "free, though still in TIME_WAIT from an earlier run" if lingering else "free"
+    return f"running it on {HOST_NETWORK} (no private namespace here; {HOST}:{port} is {state})"
+
+
+def _driver_argv(name: str, port: int, workdir: str, timing: Timing, limits: Limits) -> list[str]:
+    return [
+        sys.executable,
+        "-s",
+        "-B",
+        "-m",
+        "sockdojo.challenges.reuse_address.driver",
+        "--port",
+        str(port),
+        "--name",
+        name,
+        "--workdir",
+        workdir,
+        "--timing",
+        json.dumps(asdict(timing)),
+        "--limits",
+        json.dumps(asdict(limits)),
+    ]
 
 
 def _read_lines(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
@@ -181,43 +194,24 @@ def _run_driver(
     except OSError as error:
         return ProofResult(Outcome.ERROR, reason=f"could not start the proof: {error}")
     groups: list[int] = []
-    errors: list[bytes] = []
     try:
         assert driver.stdin is not None
         assert driver.stdout is not None
         assert driver.stderr is not None
+        errors: list[bytes] = []
+        stderr = driver.stderr
         stderr_reader = threading.Thread(
-            target=lambda: errors.append(driver.stderr.read(65536) if driver.stderr else b""),
-            daemon=True,
+            target=lambda: errors.append(stderr.read(65536)), daemon=True
         )
         stderr_reader.start()
         with contextlib.suppress(BrokenPipeError):
             driver.stdin.write(program)
         with contextlib.suppress(BrokenPipeError):
             driver.stdin.close()
-        lines: queue.Queue[bytes | None] = queue.Queue()
-        threading.Thread(target=_read_lines, args=(driver.stdout, lines), daemon=True).start()
         deadline = time.monotonic() + timing.total + 10.0
-        result: ProofResult | None = None
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return ProofResult(Outcome.ERROR, reason="the proof did not finish in time")
-            try:
-                line = lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            message = read_line(line)
-            if message is None:
-                continue
-            if message.step is not None and on_step is not None:
-                on_step(message.step)
-            elif message.group is not None and host:
-                groups.append(message.group)
-            elif message.result is not None:
-                result = message.result
+        result = _relay(driver.stdout, deadline, on_step, groups if host else None)
+        if result is None and time.monotonic() >= deadline:
+            return ProofResult(Outcome.ERROR, reason="the proof did not finish in time")
         driver.wait(timeout=5.0)
         if result is None:
             stderr_reader.join(1.0)
@@ -226,6 +220,36 @@ def _run_driver(
         return result
     finally:
         _stop(driver, groups, host=host)
+
+
+def _relay(
+    stream: IO[bytes],
+    deadline: float,
+    on_step: Callable[[Step], None] | None,
+    groups: list[int] | None,
+) -> ProofResult | None:
+    """Pass the driver's steps on as they come, note its process groups (`groups`, on the
+    host), until its output ends or the deadline passes; its result, if it gave one."""
+    lines: queue.Queue[bytes | None] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(stream, lines), daemon=True).start()
+    result: ProofResult | None = None
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=remaining)
+        except queue.Empty:
+            continue
+        if line is None:
+            return result
+        message = read_line(line)
+        if message is None:
+            continue
+        if message.step is not None and on_step is not None:
+            on_step(message.step)
+        elif message.group is not None and groups is not None:
+            groups.append(message.group)
+        elif message.result is not None:
+            result = message.result
+    return None
 
 
 def _stop(driver: subprocess.Popen[bytes], groups: list[int], *, host: bool) -> None:
