@@ -27,16 +27,12 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import platform
 import resource
 import select
-import shutil
 import signal
-import socket
 import struct
 import sys
 from dataclasses import asdict, dataclass, field
-from fcntl import ioctl
 
 # Exit status the launcher uses when it could not set the sandbox up (never the program's fault).
 SETUP_FAILED = 125
@@ -175,6 +171,9 @@ def _map_self(inside: int) -> None:
 
 
 def _loopback_up() -> None:
+    import socket  # only here: every start pays for what the launcher imports
+    from fcntl import ioctl
+
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         request = struct.pack(IFREQ, b"lo", 0)
         flags = struct.unpack(IFREQ, ioctl(s, SIOCGIFFLAGS, request))[1]
@@ -201,7 +200,7 @@ def _place(stage: str, path: str, *, directory: bool) -> str:
 def _pivot_root(stage: str) -> None:
     old = os.path.join(stage, ".oldroot")
     os.mkdir(old)
-    number = PIVOT_ROOT.get(platform.machine())
+    number = PIVOT_ROOT.get(os.uname().machine)
     if number is None:
         os.chroot(stage)  # an unknown architecture: the old root stays in the mount namespace
     else:
@@ -238,8 +237,11 @@ def _build_root(root: RootConfig, owner: int) -> None:
     options = f"size={root.quota_bytes},nr_inodes={root.inodes},mode=0700,uid={owner},gid={owner}"
     _mount("tmpfs", inside, "tmpfs", MS_NOSUID | MS_NODEV, options)
     for name in root.copy:
+        with open(os.path.join(root.workdir, name), "rb") as source:
+            data = source.read()
         target = os.path.join(inside, name)
-        shutil.copyfile(os.path.join(root.workdir, name), target)
+        with open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb") as copy:
+            copy.write(data)
         os.chown(target, owner, owner)
     tmp = os.path.join(stage, "tmp")
     if not os.path.exists(tmp):
