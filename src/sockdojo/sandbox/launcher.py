@@ -276,12 +276,21 @@ def tasks_of(uid: int) -> int:
     return count
 
 
-def _set_limits(config: LaunchConfig, uid: int) -> None:
+def _tasks_counted(config: LaunchConfig) -> int:
+    """The tasks RLIMIT_NPROC will count besides the program's: those of the uid it will have,
+    in the initial user namespace (a nested one counts from zero). Read before our own /proc
+    replaces the host's."""
+    if config.processes is None or not initial_user_namespace():
+        return 0
+    if config.become_nobody and os.geteuid() == 0:
+        return tasks_of(NOBODY)
+    return tasks_of(os.getuid()) if os.getuid() != 0 else 0
+
+
+def _set_limits(config: LaunchConfig, others: int) -> None:
     limits = list(config.rlimits)
     if config.processes is not None:
-        processes = config.processes
-        if initial_user_namespace() and uid != 0:
-            processes += tasks_of(uid)
+        processes = config.processes + others
         limits.append(("RLIMIT_NPROC", processes, processes))
     for name, soft, hard in limits:
         which = getattr(resource, name)
@@ -410,6 +419,7 @@ def launch(config: LaunchConfig) -> None:
     if config.network:
         _loopback_up()
     owner = _owner_of_workdir(config)
+    others = _tasks_counted(config)
     if config.pid_namespace:
         _enter_pid_namespace()
     if config.root is not None:
@@ -418,7 +428,7 @@ def launch(config: LaunchConfig) -> None:
         _become_nobody(config)
     # After the change of identity: limits lower freely, and the process count then starts
     # from the program's own tasks in a nested user namespace.
-    _set_limits(config, os.getuid())
+    _set_limits(config, others)
     if config.cwd is not None:
         os.chdir(config.cwd)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid program gives back what we dropped
