@@ -17,6 +17,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import termios
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -62,6 +63,36 @@ def test_it_cannot_type_into_the_learners_terminal(marked_name: str) -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_it_cannot_type_into_the_terminal_the_cli_runs_in(marked_name: str, tmp_path: Path) -> None:
+    # The learner's situation: `sockdojo run reuse-address FILE` in a terminal that is its
+    # controlling terminal (stdin, stdout and stderr), the program trying to type into it.
+    master, slave = pty.openpty()
+    path = tmp_path / marked_name
+    path.write_bytes(hostile.tiocsti(os.ttyname(slave)))
+
+    def take_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "sockdojo", "run", "reuse-address", str(path), "--json"],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            start_new_session=True,
+            preexec_fn=take_terminal,  # its own terminal, in the child, before exec
+            timeout=60,
+            check=False,
+        )
+        waiting = fcntl.ioctl(slave, termios.FIONREAD, b"\0\0\0\0")
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert int.from_bytes(waiting, "little") == 0, "bytes were pushed into the terminal"
+    proof = json.loads(completed.stdout)["proof"]
+    assert "ATTACK tiocsti: blocked" in (proof["output_tail"] or ""), proof
 
 
 def test_it_cannot_join_the_network_of_the_cli(marked_name: str) -> None:
