@@ -1,6 +1,6 @@
 """The launcher: the process that confines a sandboxed program, then becomes it through `exec`.
 
-Run as `python -I -S launcher.py CONFIG_JSON` (see `policy.launcher_command`), never imported by
+Run as `python -I -S launcher.py CONFIG_JSON` (see `LaunchPolicy.command`), never imported by
 the program. It must not import sockdojo or anything outside the standard library: it runs before
 the program, possibly inside fresh namespaces, and should start in a few milliseconds. Doing this
 here rather than in a `preexec_fn` keeps the parent safe: `preexec_fn` runs Python between `fork`
