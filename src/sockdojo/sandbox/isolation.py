@@ -1,52 +1,50 @@
-"""Private network (and PID) namespaces for sandboxed programs, through `unshare(1)` (Linux).
+"""What this machine lets the launcher do, probed once per process (Linux namespaces).
 
-Why a network namespace: a behaviour check needs 127.0.0.1:1337 to itself. Nothing of the
-learner's (an old server, another challenge) may be listening there, and a TIME_WAIT that a check
-creates on purpose must not block the learner's own next run. A fresh network namespace has its
-own loopback, its own port space and its own TIME_WAIT table, and all of it disappears with its
-last process.
+Two questions, each answered by launching a real command with a policy and seeing it run:
 
-Why a PID namespace with it: when the first process of a PID namespace dies, the kernel kills
-every process left inside. So nothing a program forks (or double-forks, or `setsid`s away) can
-outlive the run, whatever it does, even if our own process is killed.
+- `private_network()`: can a command get a network (and PID) namespace of its own? A behaviour
+  check needs 127.0.0.1:1337 to itself: nothing of the learner's may be listening there, and a
+  TIME_WAIT a check creates on purpose must not block the learner's own next run. A fresh network
+  namespace has its own loopback, port space and TIME_WAIT table, all gone with its last process.
+  With a PID namespace too, everything the command forks dies with it, whatever it does.
+- `program_policy()`: the strictest confinement a learner's program can get here (see
+  `LaunchPolicy`): its own root, PIDs and `nobody` where the machine allows, else `nobody` only
+  (root without namespaces), else limits only, and the policy says what that leaves shared.
 
-Both need root, or unprivileged user namespaces (`unshare --user --map-root-user`). Containers
-often forbid both; `private_network()` probes once and returns None then, and callers fall back
-to the host network.
+Both need root, or unprivileged user namespaces. Containers often forbid them; callers then fall
+back (the host network, fewer walls) and say so.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
+from enum import Enum
 from functools import cache
+from pathlib import Path
 
-# Bring the loopback interface of a fresh network namespace up with one ioctl, so that neither
-# iproute2 nor sockdojo has to be importable inside. struct ifreq is 40 bytes: a 16-byte name,
-# then a union whose first member is the short `ifr_flags`.
-LOOPBACK_UP = r"""
-import fcntl, socket, struct
-SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP, IFREQ = 0x8913, 0x8914, 0x1, "16sh22x"
-with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-    flags = struct.unpack(IFREQ, fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack(IFREQ, b"lo", 0)))[1]
-    fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack(IFREQ, b"lo", flags | IFF_UP))
-"""
-
-# The first process inside the namespaces: loopback up, then become the real command (keeping
-# PID 1, so the namespace lives exactly as long as that command).
-_ENTRY = LOOPBACK_UP + "import os, sys\nos.execv(sys.argv[1], sys.argv[1:])\n"
+from sockdojo.sandbox.limits import Limits
+from sockdojo.sandbox.policy import LaunchPolicy, interpreter
 
 PROBE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
-class Isolation:
-    prefix: tuple[str, ...]  # the unshare command line, up to the program
-    user_namespace: bool  # we are not root: a user namespace makes us root inside
-    pid_namespace: bool  # the namespace's processes all die with its first one
+class PrivateNetwork:
+    """How to start a command in a network (and PID) namespace of its own."""
+
+    policy: LaunchPolicy
+
+    @property
+    def user_namespace(self) -> bool:
+        return self.policy.user_namespace
+
+    @property
+    def pid_namespace(self) -> bool:
+        return self.policy.pid_namespace
 
     @property
     def description(self) -> str:
@@ -54,49 +52,79 @@ class Isolation:
         return kind + (" (user namespace)" if self.user_namespace else "")
 
     def command(self, argv: list[str]) -> list[str]:
-        """`argv`, run inside fresh namespaces with the loopback interface up."""
-        return [*self.prefix, sys.executable, "-I", "-S", "-c", _ENTRY, *argv]
+        return self.policy.command(argv)
 
 
-def _candidates() -> list[Isolation]:
-    unshare = shutil.which("unshare") or "/usr/bin/unshare"
-    if os.geteuid() == 0:
-        user: tuple[str, ...] = ()
-    else:
-        user = ("--user", "--map-root-user")
-    with_pid = (unshare, *user, "--net", "--pid", "--fork", "--kill-child", "--")
-    net_only = (unshare, *user, "--net", "--")
-    return [
-        Isolation(with_pid, bool(user), True),
-        Isolation(net_only, bool(user), False),
-    ]
+def _runs(command: list[str]) -> bool:
+    try:
+        probe = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=PROBE_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0
 
 
 @cache
-def private_network() -> Isolation | None:
-    """The best isolation this machine allows, or None (probed once per process)."""
+def private_network() -> PrivateNetwork | None:
+    """The best network isolation this machine allows, or None (probed once per process)."""
     if not sys.platform.startswith("linux"):
         return None
-    for candidate in _candidates():
-        try:
-            probe = subprocess.run(
-                [*candidate.prefix, sys.executable, "-I", "-S", "-c", LOOPBACK_UP],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=PROBE_SECONDS,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if probe.returncode == 0:
+    for pid in (True, False):
+        candidate = PrivateNetwork(LaunchPolicy.namespaces(pid=pid))
+        if _runs(candidate.command([interpreter(), "-I", "-S", "-c", "pass"])):
             return candidate
     return None
 
 
-def in_initial_user_namespace() -> bool:
-    try:
-        with open("/proc/self/uid_map") as f:
-            return f.read().split() == ["0", "0", "4294967295"]
-    except OSError:
-        return True
+class Confinement(Enum):
+    OWN_ROOT = "its own root, PIDs and identity"
+    NOBODY = "nobody, on the host's files and PIDs"
+    LIMITS = "limits only"
+
+
+def _kinds(network: bool) -> list[Confinement]:
+    """What to try, strictest first. A private network comes only with the strictest."""
+    kinds = [Confinement.OWN_ROOT] if sys.platform.startswith("linux") else []
+    if not network:
+        kinds += [Confinement.NOBODY] if os.geteuid() == 0 else []
+        kinds.append(Confinement.LIMITS)
+    return kinds
+
+
+def _policy(kind: Confinement, limits: Limits, *, network: bool) -> LaunchPolicy:
+    if kind is Confinement.OWN_ROOT:
+        return LaunchPolicy.confined(limits, network=network)
+    if kind is Confinement.NOBODY:
+        return LaunchPolicy.as_nobody(limits)
+    return LaunchPolicy.limits_only(limits)
+
+
+@cache
+def confinement(network: bool) -> Confinement | None:
+    """The strictest confinement that works here (None: none with a private network)."""
+    with tempfile.TemporaryDirectory(prefix="sockdojo-probe-") as directory:
+        program = Path(directory) / "probe.py"
+        program.write_text("pass\n")
+        argv = [interpreter(), "-I", "-S", "-B", str(program)]
+        for kind in _kinds(network):
+            policy = _policy(kind, Limits(), network=network)
+            if _runs(policy.command(argv, directory=Path(directory))):
+                return kind
+    return None
+
+
+def program_policy(
+    limits: Limits, *, network: bool, cgroup_procs: str | None, die_with_parent: bool
+) -> LaunchPolicy | None:
+    """The policy for a learner's program here, or None if `network` cannot be private."""
+    kind = confinement(network)
+    if kind is None:
+        return None
+    policy = _policy(kind, limits, network=network)
+    return policy.with_cgroup(cgroup_procs, die_with_parent=die_with_parent)

@@ -1,15 +1,13 @@
 """Run a learner's Python file in a throw-away sandbox.
 
 What the sandbox gives: a copy of the file in a fresh temporary directory (its working directory
-and HOME), the same Python interpreter in isolated mode, a minimal environment, stdin closed,
-resource limits (see `Limits`), its own session and process group, a wall-clock limit, output
-captured with a cap, and a way to kill everything it started. Optionally a private network (and
-PID) namespace, see `isolation`.
-
-What it is not: a security boundary against someone attacking their own machine. The program
-runs as the user who runs sockdojo and can read and write what that user can. The sandbox is
-there so that a runaway loop, a fork bomb, a flood of output or a port clash in a learner's
-program cannot hang a check, starve the machine or leave anything running behind.
+and HOME), the real interpreter in isolated mode, a minimal environment, stdin closed and stdout
+and stderr pipes we drain, its own session (no controlling terminal), resource limits (see
+`Limits`), a wall-clock limit, output captured with a cap, and a way to kill everything it
+started. Where the machine allows (root, or unprivileged user namespaces, see `isolation`), also:
+its own PID namespace, its own root file system where only its directory (a size-limited tmpfs)
+is writable and none of the host's homes, /tmp, /run or data directories exist, the identity
+`nobody`, and optionally a private network. `not_isolated` says what is left shared otherwise.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,8 +26,10 @@ from pathlib import Path
 from typing import IO, Literal
 
 from sockdojo.sandbox.cgroup import PidsCgroup
-from sockdojo.sandbox.isolation import Isolation, private_network
-from sockdojo.sandbox.limits import SETUP_FAILED, SETUP_MARKER, Limits, launcher_command
+from sockdojo.sandbox.isolation import program_policy
+from sockdojo.sandbox.launcher import SETUP_FAILED, SETUP_MARKER
+from sockdojo.sandbox.limits import Limits
+from sockdojo.sandbox.policy import LaunchPolicy, interpreter
 
 Network = Literal["inherit", "private"]
 
@@ -208,6 +207,11 @@ class SandboxedProcess:
             return None
 
     def kill_group(self) -> None:
+        # PID 1 of its namespace first (the launcher's child, which may have left our process
+        # group): the kernel then kills everything in the namespace with it.
+        for pid in descendants(self.pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             os.killpg(self.pid, signal.SIGKILL)
 
@@ -273,10 +277,11 @@ class Sandbox:
         self._cgroup = cgroup
         self._own_cgroup = cgroup is None and contain_forks
         self._die_with_parent = die_with_parent
-        # We are PID 1 of a PID namespace holding only us and the program: `kill(-1)` then
-        # reaches exactly the program's processes. The caller must know, never guess.
-        self._namespace_init = namespace_init and os.getpid() == 1
-        self._isolation: Isolation | None = None
+        # We are alone with the program in a PID namespace (PID 2 under the launcher's init):
+        # `kill(-1)` then reaches exactly the program's processes. The caller must know, never
+        # guess, and the numbers must agree: on the host `kill(-1)` would end the user's session.
+        self._namespace_init = namespace_init and os.getpid() == 2 and os.getppid() == 1
+        self._policy: LaunchPolicy | None = None
         self._on_start = on_start
         self.processes: list[SandboxedProcess] = []
 
@@ -292,17 +297,21 @@ class Sandbox:
         self.close()
 
     def open(self) -> None:
-        if self.network == "private":
-            self._isolation = private_network()
-            if self._isolation is None:
-                raise SandboxError("this machine does not allow a private network namespace")
+        if self._own_cgroup:
+            self._cgroup = PidsCgroup.create(self.limits.processes)
+        self._policy = program_policy(
+            self.limits,
+            network=self.network == "private",
+            cgroup_procs=self._cgroup.procs_file if self._cgroup else None,
+            die_with_parent=self._die_with_parent,
+        )
+        if self._policy is None:
+            raise SandboxError("this machine does not allow a private network namespace")
         if self._given_workdir is not None:
             self.directory = self._given_workdir
         else:
             self.directory = Path(tempfile.mkdtemp(prefix="sockdojo-sandbox-"))
         (self.directory / self.name).write_bytes(self.program)
-        if self._own_cgroup:
-            self._cgroup = PidsCgroup.create(self.limits.processes)
 
     @property
     def program_path(self) -> Path:
@@ -310,13 +319,28 @@ class Sandbox:
         return self.directory / self.name
 
     @property
+    def policy(self) -> LaunchPolicy:
+        assert self._policy is not None, "open the sandbox first"
+        return self._policy
+
+    @property
     def isolation(self) -> str:
-        return self._isolation.description if self._isolation else "this machine's network"
+        return "private network namespace" if self.policy.network else "this machine's network"
+
+    @property
+    def not_isolated(self) -> list[str]:
+        """What the program shares with the machine here, in words (empty: nothing we know of)."""
+        return self.policy.not_isolated()
 
     @property
     def contains_forks(self) -> bool:
-        """Whether the process limit holds even for root (it always does for other users)."""
-        return self._cgroup is not None or os.geteuid() != 0 or self._namespace_init
+        """Whether every process it forks dies with it, even under root."""
+        return (
+            self._cgroup is not None
+            or os.geteuid() != 0
+            or self._namespace_init
+            or self.policy.pid_namespace
+        )
 
     def environment(self) -> dict[str, str]:
         assert self.directory is not None
@@ -332,16 +356,8 @@ class Sandbox:
     def start(self) -> SandboxedProcess:
         """Start the program (again). `-I`: ignore PYTHON* variables and user site-packages."""
         assert self.directory is not None, "open the sandbox first"
-        program = [sys.executable, "-I", "-u", "-B", str(self.program_path)]
-        command = launcher_command(
-            program,
-            self.limits,
-            cgroup_procs=self._cgroup.procs_file if self._cgroup else None,
-            die_with_parent=self._die_with_parent and self._isolation is None,
-            parent_pid=os.getpid(),
-        )
-        if self._isolation is not None:
-            command = self._isolation.command(command)
+        program = [interpreter(), "-I", "-u", "-B", str(self.program_path)]
+        command = self.policy.command(program, directory=self.directory)
         try:
             popen = subprocess.Popen(
                 command,

@@ -15,14 +15,10 @@ from typing import Any
 import pytest
 
 from sockdojo.challenges.reuse_address import proof as proof_module
-from sockdojo.challenges.reuse_address.proof import (
-    ProofResult,
-    Step,
-    Timing,
-    address_in_use_line,
-    port_busy,
-    prove,
-)
+from sockdojo.challenges.reuse_address.port_state import port_busy
+from sockdojo.challenges.reuse_address.proof import prove
+from sockdojo.challenges.reuse_address.proof_protocol import Outcome, ProofResult, Step, Timing
+from sockdojo.challenges.reuse_address.proof_steps import address_in_use_line
 from sockdojo.sandbox import private_network
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -201,7 +197,7 @@ def test_the_error_line_is_the_programs_own() -> None:
 
 def test_results_survive_the_trip_through_json() -> None:
     result = ProofResult(
-        "address-in-use",
+        Outcome.ADDRESS_IN_USE,
         isolation="x",
         steps=[Step("died", "it died:", ERRNO_98)],
         error_line=ERRNO_98,

@@ -236,17 +236,20 @@ def test_an_unreadable_file_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "Permission denied" in run.text
 
 
-def test_our_own_proof_failure_is_not_held_against_the_learner(
+def test_our_own_proof_failure_is_ours_and_earns_no_flag(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Not held against the learner (no finding, no "not yet"), and not a flag from the static
+    # analysis alone either: a program that breaks the proof from inside must not earn one.
     def broken(*args: object, **kwargs: object) -> ProofResult:
         return ProofResult("error", reason="internal error: boom")
 
     monkeypatch.setattr(runner_module, "prove", broken)
     run = Run()
-    assert run(CORPUS / "ok_basic.py", proof=True) == 0
+    assert run(CORPUS / "ok_basic.py", proof=True) == 3
     assert "problem on our side" in run.text
-    assert FLAG in run.lines
+    assert "not decided" in run.text and "not yet" not in run.text
+    assert run.flags_minted == 0
 
 
 def test_a_skipped_proof_says_why(monkeypatch: pytest.MonkeyPatch) -> None:

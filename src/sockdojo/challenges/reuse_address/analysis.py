@@ -52,13 +52,17 @@ def analyze(data: bytes, *, port: int = 1337, too_large: bool = False) -> Analys
         return _only(finding("file-too-large", None, None, limit_kib=MAX_SOURCE_BYTES // 1024))
     if b"\x00" in data:
         return _only(finding("file-not-text", None, None, detail="it contains NUL bytes"))
+    encoding = "utf-8"
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
+    except Exception as error:
+        # Whatever the codec its `# coding:` line names raises (LookupError for an unknown or
+        # non-text one, UnicodeError from punycode, ...): the file is not text we can read.
         detail = "it is not valid UTF-8 text"
-        if isinstance(error, SyntaxError | LookupError):
-            detail = f"its encoding declaration is not usable ({error})"
+        if not isinstance(error, UnicodeDecodeError) or encoding not in ("utf-8", "utf-8-sig"):
+            reason = str(error) if len(str(error)) <= 160 else str(error)[:157] + "..."
+            detail = f"its encoding declaration is not usable ({reason})"
         return _only(finding("file-not-text", None, None, detail=detail))
     text = text.removeprefix("\ufeff")
     source = Source(text)

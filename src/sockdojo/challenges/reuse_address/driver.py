@@ -1,9 +1,10 @@
 """`python -m sockdojo.challenges.reuse_address.driver`: runs the behaviour proof where the
 learner's program runs (inside its network namespace, or on the host as a fallback).
 
-Reads the program from stdin, writes one JSON object per line to stdout: {"type": "step", ...}
-as things happen, {"type": "group", "pgid": N} when it starts the program, and finally
-{"type": "result", "result": {...}}. Only `proof.prove()` is meant to start it.
+Reads the program from stdin and writes the lines of `proof_protocol` to stdout. Only
+`proof.prove()` is meant to start it. The program it starts is confined further (see
+`sockdojo.sandbox`): its own PID namespace, so it cannot see, signal or trace this driver, nor
+reach the pipes to `prove()`.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ import json
 import os
 import signal
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES
-from sockdojo.challenges.reuse_address.proof import (
+from sockdojo.challenges.reuse_address.proof_protocol import (
+    Outcome,
     ProofResult,
     Step,
     Timing,
-    run_steps,
+    group_line,
+    result_line,
+    step_line,
 )
+from sockdojo.challenges.reuse_address.proof_steps import run_steps
 from sockdojo.sandbox import (
     Limits,
     PidsCgroup,
@@ -34,15 +38,26 @@ from sockdojo.sandbox import (
     kill_descendants,
 )
 
+PR_SET_DUMPABLE = 4
 
-def _emit(message: dict[str, object]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
+
+def _emit(line: str) -> None:
+    sys.stdout.write(line)
     sys.stdout.flush()
 
 
 def _stop_on_signal(number: int, frame: FrameType | None) -> None:
     # Unwind through the `finally` blocks, which kill the program and everything it started.
     raise SystemExit(128 + number)
+
+
+def _not_dumpable() -> None:
+    """No process of our user may trace us or open our /proc files (memory, pipes): on the
+    host fallback the program runs as that user; elsewhere it cannot see us at all anyway."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", action="store_true")
     args = parser.parse_args(argv)
 
+    _not_dumpable()
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, _stop_on_signal)
     program = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
@@ -68,10 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         become_subreaper()
 
     def started(process: SandboxedProcess) -> None:
-        _emit({"type": "group", "pgid": process.pid})
+        _emit(group_line(process.pid))
 
     def step(item: Step) -> None:
-        _emit({"type": "step", **asdict(item)})
+        _emit(step_line(item))
 
     try:
         with Sandbox(
@@ -87,13 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         ) as box:
             result = run_steps(box, args.port, timing, step, alone=not args.host)
     except SandboxError as error:
-        result = ProofResult("error", reason=str(error))
+        result = ProofResult(Outcome.ERROR, reason=str(error))
     except Exception as error:  # our bug: report it as ours, never as the learner's mistake
-        result = ProofResult("error", reason=f"internal error: {type(error).__name__}: {error}")
+        reason = f"internal error: {type(error).__name__}: {error}"
+        result = ProofResult(Outcome.ERROR, reason=reason)
     finally:
         if args.host:
             kill_descendants(os.getpid())
-    _emit({"type": "result", "result": result.as_dict()})
+    _emit(result_line(result))
     return 0
 
 

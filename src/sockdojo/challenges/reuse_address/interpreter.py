@@ -219,8 +219,8 @@ class Interpreter:
 
     # -- bookkeeping ------------------------------------------------------------------------
 
-    def tick(self) -> None:
-        self.steps += 1
+    def tick(self, steps: int = 1) -> None:
+        self.steps += steps
         if self.steps > MAX_STEPS:
             raise TooComplex
 
@@ -646,6 +646,12 @@ class Interpreter:
         a, b = number_of(left), number_of(right)
         if a is None or b is None:
             return self.opaque(node)
+        # Literals may be huge (0x followed by 100,000 digits): arithmetic on them costs steps by
+        # their size in 64-bit words, the product of both where the operation is quadratic, so
+        # that repeating one (a function called thousands of times) ends at the work budget.
+        words_a, words_b = 1 + a.bit_length() // 64, 1 + b.bit_length() // 64
+        quadratic = isinstance(node.op, ast.Mult | ast.FloorDiv | ast.Mod)
+        self.tick(words_a * words_b // 1024 if quadratic else (words_a + words_b) // 64)
         # Only small, cheap integer arithmetic: `2 ** 10 ** 10` must not hang the analysis.
         operations: dict[type[ast.operator], Callable[[int, int], int | None]] = {
             ast.Add: lambda x, y: x + y,

@@ -2,7 +2,8 @@
 
 Output goes through `echo`, either as plain text (no colour, so NO_COLOR holds trivially) or as
 one JSON document. Exit status: 0 passed, 1 the program has problems (findings or a failed
-proof), 2 usage error (no such file, a directory, unreadable).
+proof), 2 usage error (no such file, a directory, unreadable), 3 the proof failed on our side
+(no flag from the analysis alone).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysis, analyze
 from sockdojo.challenges.reuse_address.findings import Finding
-from sockdojo.challenges.reuse_address.proof import ProofResult, Step, Timing, port_busy, prove
+from sockdojo.challenges.reuse_address.port_state import port_busy
+from sockdojo.challenges.reuse_address.proof import ProofResult, Step, Timing, prove
 from sockdojo.mistakes import Diagnosis, diagnose
 from sockdojo.net.transcript import escaped
 from sockdojo.sandbox import private_network
@@ -198,10 +200,16 @@ def run_reuse_address(
     settled = (
         proven and bool(analysis.errors) and all(f.code == "cannot-follow" for f in analysis.errors)
     )
-    passed = settled or (
-        analysis.passed
-        and (proof is None or not proof.ran or proof.passed)
-        and (run_proof or cannot_prove is not None)
+    # A proof that failed on our side (or that the program broke from inside) never leaves the
+    # static analysis alone to hand out a flag: the run ends as our error, exit 3.
+    ours = proof is not None and proof.outcome == "error"
+    passed = not ours and (
+        settled
+        or (
+            analysis.passed
+            and (proof is None or not proof.ran or proof.passed)
+            and (run_proof or cannot_prove is not None)
+        )
     )
     diagnosis = proof_diagnosis(proof, port) if proof is not None and proof.ran else None
     verdict, next_step = _verdict(analysis, proof, diagnosis, passed)
@@ -230,7 +238,10 @@ def run_reuse_address(
     flag = mint_flag() if passed else None
     if flag is not None:
         next_step = f"Submit it: sockdojo submit '{flag}'"
-    exit_code = 0 if passed else 1
+    exit_code = 0 if passed else 3 if ours else 1
+    if ours:
+        verdict = "not decided: the behaviour proof failed on our side (see above)."
+        next_step = f"Run it again: sockdojo run {CHALLENGE} {path}"
 
     if as_json:
         document: dict[str, object] = {
@@ -269,8 +280,9 @@ def _run_proof(
         report.wrapped(f"skipped: {result.reason}.", "    ", first="  ")
     elif result.outcome == "error":
         report.wrapped(
-            f"could not run here ({result.reason}). This is a problem on our side, not in "
-            "your program; the verdict rests on the static analysis.",
+            f"could not be finished ({result.reason}). This is a problem on our side, not in "
+            "your program. The flag needs the proof: run the check again, and if this keeps "
+            "happening, please report it with these lines.",
             "    ",
             first="  ",
         )
