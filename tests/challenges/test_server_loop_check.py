@@ -81,11 +81,3 @@ def test_shell_loop_restarting_netcat_is_not_a_server_loop(processes: Processes,
     wait_listening_quietly(port)
     passed, code, _ = check(port)
     assert (passed, code) == (False, "restarted-listener")
-
-
-def test_a_correct_server_passes_well_under_a_second(processes: Processes, port: int) -> None:
-    processes.learner("loop_server.py", str(port))
-    wait_listening_quietly(port)
-    # Not a benchmark (see bench/): a guard against multi-second sleeps creeping back in.
-    passed, _, seconds = check(port)
-    assert passed and seconds < 1.0
