@@ -8,15 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sockdojo.net.protocol import (
-    Action,
-    Close,
-    FlagDelivered,
-    Note,
-    Send,
-    flag_prefix_of,
-    preview,
-)
+from sockdojo.net import protocol
+from sockdojo.net.protocol import Action, Close, FlagDelivered, Note, Send, preview
 
 HINT = (
     b"sockdojo: I'm waiting for you to send something first "
@@ -37,7 +30,7 @@ class Timing:
 class ClientChallengeProtocol:
     def __init__(self, flag_line: bytes, timing: Timing | None = None) -> None:
         self._flag_line = flag_line
-        self._prefix = flag_prefix_of(flag_line)
+        self._prefix = protocol.flag_prefix_of(flag_line)
         self._timing = timing or Timing()
         self._hinted = False
         self._done = False

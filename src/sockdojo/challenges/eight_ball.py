@@ -10,15 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from sockdojo.net.protocol import (
-    Action,
-    Close,
-    FlagDelivered,
-    Note,
-    Send,
-    flag_prefix_of,
-    preview,
-)
+from sockdojo.net import protocol
+from sockdojo.net.protocol import Action, Close, FlagDelivered, Note, Send, preview
 
 BANNER = b"Welcome to the sockdojo magic 8-ball. Ask me a yes-or-no question?\n"
 QUESTION_LIMIT = 1024
@@ -124,7 +117,7 @@ class EightBallProtocol:
         question = bytes(self._question)
         text = question.decode("utf-8", errors="replace").strip()
         asked = Note(
-            f"question {preview(question, flag_prefix=flag_prefix_of(self.flag_line))}, "
+            f"question {preview(question, flag_prefix=protocol.flag_prefix_of(self.flag_line))}, "
             f"ended by {ended_by}"
         )
         if "flag" in text.casefold():

@@ -15,3 +15,6 @@ class Entry:
     why: str
     next_step: str
     severity: Severity = "error"  # a "note" explains without failing (reuse-address findings)
+
+
+REUSE_ADDRESS = ("reuse-address",)  # the challenge of the proof's and the findings' entries

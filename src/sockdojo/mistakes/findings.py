@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sockdojo.mistakes.entry import REUSE_ADDRESS as REUSE
 from sockdojo.mistakes.entry import Entry
-
-REUSE = ("reuse-address",)
 
 FINDINGS: Mapping[str, Entry] = {
     "option-missing": Entry(

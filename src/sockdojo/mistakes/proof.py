@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sockdojo.mistakes.entry import REUSE_ADDRESS as REUSE
 from sockdojo.mistakes.entry import Entry
-
-REUSE = ("reuse-address",)
 
 PROOF: Mapping[str, Entry] = {
     "proof-address-in-use": Entry(
