@@ -22,8 +22,7 @@ from sqlalchemy import text
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import SqlScoreboard, modules
-from sockdojo.scoreboard import live as live_module
-from sockdojo.scoreboard.live import LiveScoreboard
+from sockdojo.scoreboard.live import LiveScoreboard, watermark
 from sockdojo.storage import badges
 from sockdojo.storage.admin import set_hidden
 from sockdojo.storage.solves import record_solve
@@ -299,7 +298,7 @@ def test_a_solve_whose_transaction_got_its_id_long_before_its_xid_is_not_lost(
     """
     if scenario.store.engine.dialect.name != "postgresql":
         pytest.skip("ids commit in order on SQLite")
-    monkeypatch.setattr(live_module, "SETTLE_SECONDS", 0.0)  # look on every catch-up
+    monkeypatch.setattr(watermark, "SETTLE_SECONDS", 0.0)  # look on every catch-up
     store = scenario.store
     alice, bob = scenario.account("alice"), scenario.account("bob")
     when = scenario.ago(hours=1)
@@ -358,16 +357,16 @@ def test_a_solve_whose_transaction_got_its_id_long_before_its_xid_is_not_lost(
 
 
 def test_a_gap_goes_once_the_transactions_holding_the_sequence_after_it_was_noticed_end() -> None:
-    watermark = live_module._Watermark(3, in_order=False)
-    watermark.saw([4, 7])  # 5 and 6 missing
-    assert sorted(watermark.pending) == [5, 6]
-    watermark.settle(frozenset({"3/10", "4/20"}), 1.0)  # holders noted
-    watermark.saw([9])  # 8 missing, noticed after that look
-    watermark.settle(frozenset({"4/20", "5/30"}), 2.0)  # 3/10 ended, 4/20 still running
-    assert sorted(watermark.pending) == [5, 6, 8]
-    watermark.saw([6])
-    watermark.settle(frozenset({"5/30"}), 3.0)  # all of 5's holders ended; 8 waits for 5/30
-    assert sorted(watermark.pending) == [8]
-    watermark.settle(frozenset({"6/40"}), 4.0)
-    assert not watermark.pending
-    assert watermark.high == 9
+    seen = watermark.Watermark(3, in_order=False)
+    seen.saw([4, 7])  # 5 and 6 missing
+    assert sorted(seen.pending) == [5, 6]
+    seen.settle(frozenset({"3/10", "4/20"}), 1.0)  # holders noted
+    seen.saw([9])  # 8 missing, noticed after that look
+    seen.settle(frozenset({"4/20", "5/30"}), 2.0)  # 3/10 ended, 4/20 still running
+    assert sorted(seen.pending) == [5, 6, 8]
+    seen.saw([6])
+    seen.settle(frozenset({"5/30"}), 3.0)  # all of 5's holders ended; 8 waits for 5/30
+    assert sorted(seen.pending) == [8]
+    seen.settle(frozenset({"6/40"}), 4.0)
+    assert not seen.pending
+    assert seen.high == 9
