@@ -17,11 +17,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import BigInteger, Boolean, Integer, String, bindparam, column, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import BindParameter, TextClause
+from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.types import TypeEngine
 
 from sockdojo.scoreboard.live.keys import from_us
 from sockdojo.storage.models import UtcDateTime
@@ -64,8 +67,10 @@ def _us(column: str, *, postgres: bool) -> str:
     )
 
 
-def _query(sql: str) -> TextClause:
-    """A statement with its list and time parameters declared (each only where it appears)."""
+def _query(sql: str, *types: type[TypeEngine[Any]]) -> TextualSelect:
+    """A query with its list and time parameters declared (each only where it appears) and the
+    types of its result columns, in order (so that SQLAlchemy caches the result's description
+    with the compiled statement instead of building it from the cursor's every time)."""
     lists: list[BindParameter[Sequence[object]]] = [
         bindparam(name, expanding=True)
         for name in ("ids", "challenges", "pending")
@@ -74,34 +79,35 @@ def _query(sql: str) -> TextClause:
     times = [
         bindparam(name, type_=UtcDateTime()) for name in ("floor", "launch") if f":{name}" in sql
     ]
-    return text(sql).bindparams(*lists, *times)
+    clause = text(sql).bindparams(*lists, *times)
+    return clause.columns(*(column(f"c{n}", kind) for n, kind in enumerate(types)))
 
 
 @dataclass(frozen=True)
 class _Statements:
     """Every statement, for one dialect."""
 
-    catch_up: dict[tuple[bool, bool], TextClause]  # by (versioned, with pending ids)
-    version: TextClause
-    has_version_table: TextClause
-    max_solve: TextClause
-    solve_ids_above: TextClause
-    max_account: TextClause
-    launch: TextClause
-    ineligible: TextClause
-    log: TextClause
-    module_challenges: TextClause
-    totals: TextClause
-    aggregate: dict[bool, TextClause]  # by "only some accounts"
-    first_bloods: TextClause
-    all_first_solves: TextClause
-    grants: TextClause
-    completions: TextClause
-    last_below_floor: TextClause
-    names: TextClause
-    sequence: TextClause
-    sequence_holders: TextClause
-    transaction_holders: TextClause
+    catch_up: dict[tuple[bool, bool], TextualSelect]  # by (versioned, with pending ids)
+    version: TextualSelect
+    has_version_table: TextualSelect
+    max_solve: TextualSelect
+    solve_ids_above: TextualSelect
+    max_account: TextualSelect
+    launch: TextualSelect
+    ineligible: TextualSelect
+    log: TextualSelect
+    module_challenges: TextualSelect
+    totals: TextualSelect
+    aggregate: dict[bool, TextualSelect]  # by "only some accounts"
+    first_bloods: TextualSelect
+    all_first_solves: TextualSelect
+    grants: TextualSelect
+    completions: TextualSelect
+    last_below_floor: TextualSelect
+    names: TextualSelect
+    sequence: TextualSelect
+    sequence_holders: TextualSelect
+    transaction_holders: TextualSelect
     begin: TextClause
 
     @classmethod
@@ -120,7 +126,8 @@ class _Statements:
                     " LEFT JOIN accounts AS a ON a.id = s.account_id"
                     if versioned
                     else f"SELECT NULL, {columns} FROM solves AS s"  # noqa: S608
-                    f" JOIN accounts AS a ON a.id = s.account_id WHERE {which}"
+                    f" JOIN accounts AS a ON a.id = s.account_id WHERE {which}",
+                    *(Integer, Integer, Integer, String, String, BigInteger, Boolean, Boolean),
                 )
         in_module = "module_id = :module AND challenge_id IN :challenges"
         aggregate = {
@@ -134,7 +141,8 @@ class _Statements:
                 " MAX(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN solved_at END)"
                 " AS base_last,"
                 f" COUNT(*) AS all_count, MAX(solved_at) AS all_last FROM solves WHERE {in_module}"
-                f"{' AND account_id IN :ids' if only else ''} GROUP BY account_id) AS totals"
+                f"{' AND account_id IN :ids' if only else ''} GROUP BY account_id) AS totals",
+                *(Integer, Integer, BigInteger, Integer, BigInteger),
             )
             for only in (False, True)
         }
@@ -143,78 +151,102 @@ class _Statements:
         by_time = "" if postgres else " INDEXED BY ix_solves_module_time"
         return cls(
             catch_up=catch_up,
-            version=text("SELECT version FROM scoreboard_version"),
-            has_version_table=text(
+            version=_query("SELECT version FROM scoreboard_version", Integer),
+            has_version_table=_query(
                 "SELECT to_regclass('scoreboard_version') IS NOT NULL"
                 if postgres
                 else "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                " AND name = 'scoreboard_version'"
+                " AND name = 'scoreboard_version'",
+                Boolean,
             ),
-            max_solve=text("SELECT max(id) FROM solves"),
-            solve_ids_above=text("SELECT id FROM solves WHERE id > :low"),
-            max_account=text("SELECT max(id) FROM accounts"),
-            launch=text(
+            max_solve=_query("SELECT max(id) FROM solves", Integer),
+            solve_ids_above=_query("SELECT id FROM solves WHERE id > :low", Integer),
+            max_account=_query("SELECT max(id) FROM accounts", Integer),
+            launch=_query(
                 f"SELECT {_us('launched_at', postgres=postgres)} FROM modules"  # noqa: S608
-                " WHERE id = :module"
+                " WHERE id = :module",
+                BigInteger,
             ),
-            ineligible=text(
-                "SELECT id FROM accounts WHERE is_hidden = :yes OR is_admin = :yes"
-            ).bindparams(yes=True),
+            ineligible=_query(
+                "SELECT id FROM accounts WHERE is_hidden = :yes OR is_admin = :yes", Integer
+            ),
             log=_query(
                 f"SELECT account_id, {us_solved} FROM solves{by_time}"  # noqa: S608
                 f" WHERE {in_module} AND solved_at > :floor AND solved_at >= :launch"
-                " ORDER BY solved_at"
+                " ORDER BY solved_at",
+                Integer,
+                BigInteger,
             ),
             # A loose index scan (one seek per distinct challenge) over migration 0003's index.
-            module_challenges=text(
+            module_challenges=_query(
                 "WITH RECURSIVE seen(challenge) AS ("
                 " SELECT (SELECT min(challenge_id) FROM solves WHERE module_id = :module)"
                 " UNION ALL SELECT (SELECT min(challenge_id) FROM solves"
                 " WHERE module_id = :module AND challenge_id > seen.challenge)"
                 " FROM seen WHERE seen.challenge IS NOT NULL)"
-                " SELECT challenge FROM seen WHERE challenge IS NOT NULL"
+                " SELECT challenge FROM seen WHERE challenge IS NOT NULL",
+                String,
             ),
-            totals=text(
+            totals=_query(
                 "SELECT account_id, solves, first_us, last_us FROM solve_totals"
-                " WHERE module_id = :module"
+                " WHERE module_id = :module",
+                Integer,
+                Integer,
+                BigInteger,
+                BigInteger,
             ),
             aggregate=aggregate,
             first_bloods=_query(
                 f"SELECT account_id, {us_solved} FROM solves"  # noqa: S608
                 " WHERE module_id = :module AND challenge_id = :challenge"
                 " AND solved_at >= :launch ORDER BY solved_at, account_id"
-                " LIMIT :page OFFSET :offset"
+                " LIMIT :page OFFSET :offset",
+                Integer,
+                BigInteger,
             ),
             all_first_solves=_query(
                 f"SELECT challenge_id, account_id, {us_solved} FROM solves"  # noqa: S608
-                f" WHERE {in_module} AND solved_at >= :launch ORDER BY solved_at, account_id"
+                f" WHERE {in_module} AND solved_at >= :launch ORDER BY solved_at, account_id",
+                String,
+                Integer,
+                BigInteger,
             ),
-            grants=text(
+            grants=_query(
                 "SELECT account_id, emoji, title FROM badge_grants WHERE module_id = :module"
-                " ORDER BY created_at, id"
+                " ORDER BY created_at, id",
+                Integer,
+                String,
+                String,
             ),
             completions=_query(
                 f"SELECT account_id, count(*), max({us_solved}) FROM solves"  # noqa: S608
                 f" WHERE account_id IN :ids AND {in_module}"
-                " AND id <= :high AND id NOT IN :pending GROUP BY account_id"
+                " AND id <= :high AND id NOT IN :pending GROUP BY account_id",
+                Integer,
+                Integer,
+                BigInteger,
             ),
             last_below_floor=_query(
                 f"SELECT max({us_solved}) FROM solves"  # noqa: S608
                 f" WHERE account_id = :account AND {in_module}"
                 " AND solved_at >= :launch AND solved_at <= :floor"
-                " AND id <= :high AND id NOT IN :pending"
+                " AND id <= :high AND id NOT IN :pending",
+                BigInteger,
             ),
-            names=_query("SELECT id, name FROM accounts WHERE id IN :ids"),
-            sequence=text(
+            names=_query("SELECT id, name FROM accounts WHERE id IN :ids", Integer, String),
+            sequence=_query(
                 "SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),"
-                " CAST(CAST(pg_get_serial_sequence('solves', 'id') AS regclass) AS oid)"
+                " CAST(CAST(pg_get_serial_sequence('solves', 'id') AS regclass) AS oid)",
+                Integer,
+                Integer,
             ),
-            sequence_holders=text(
+            sequence_holders=_query(
                 "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation'"
-                " AND database = :database AND relation = :relation"
+                " AND database = :database AND relation = :relation",
+                String,
             ),
-            transaction_holders=text(
-                "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'virtualxid'"
+            transaction_holders=_query(
+                "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'virtualxid'", String
             ),
             begin=text("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" if postgres else "BEGIN"),
         )
@@ -278,10 +310,10 @@ class Reader:
                 self._connection.close()
             self._connection = None
 
-    def _rows(self, statement: TextClause, **values: object) -> Sequence[tuple[object, ...]]:
+    def _rows(self, statement: Executable, **values: object) -> Sequence[tuple[object, ...]]:
         return cast("Sequence[tuple[object, ...]]", self._db().execute(statement, values).all())
 
-    def _scalar(self, statement: TextClause, **values: object) -> object:
+    def _scalar(self, statement: Executable, **values: object) -> object:
         return self._db().execute(statement, values).scalar()
 
     # The state of the database
@@ -310,7 +342,7 @@ class Reader:
 
     def ineligible(self) -> set[int]:
         """Hidden and admin accounts."""
-        return {cast("int", row[0]) for row in self._rows(self._sql.ineligible)}
+        return {cast("int", row[0]) for row in self._rows(self._sql.ineligible, yes=True)}
 
     # What a load reads
 
