@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,7 +37,8 @@ class Board:
 
 
 class ScoreboardSource(Protocol):
-    """Anything that can answer for a module's board at a moment (see the package's rules)."""
+    """Anything that can answer for a module's board at a moment (see the package's rules),
+    and for what the module's pages show beside it."""
 
     def board(
         self,
@@ -46,3 +48,18 @@ class ScoreboardSource(Protocol):
         viewer_id: int | None,
         limit: int = DEFAULT_LIMIT,
     ) -> Board: ...
+
+    def badges(self, module_id: str, account_id: int, now: dt.datetime) -> tuple[Badge, ...]:
+        """One account's badges (whether or not it is on the board), in display order."""
+        ...
+
+    def solve_counts(self, module_id: str, now: dt.datetime) -> dict[str, int]:
+        """How many ranked accounts solved each challenge since launch (up to `now`)."""
+        ...
+
+    def solve_times(
+        self, module_id: str, days: int, now: dt.datetime, account_ids: Collection[int]
+    ) -> dict[int, list[dt.datetime]]:
+        """The solves that make up each account's score in the window, oldest first (every
+        account asked for, with an empty list if need be; nothing before the launch date)."""
+        ...

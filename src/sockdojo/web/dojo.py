@@ -21,8 +21,6 @@ from sockdojo.config import valid_account_name
 from sockdojo.flags import FlagAuthority
 from sockdojo.rate_limits import retry_after
 from sockdojo.scoreboard import Badge, Board, ScoreboardSource
-from sockdojo.scoreboard.badges import badges_for
-from sockdojo.scoreboard.history import counted_solve_times, solve_counts
 from sockdojo.scoreboard.live import LiveScoreboard
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS
 from sockdojo.scoreboard.query import window_start
@@ -287,9 +285,11 @@ class WebDojo:
 
     def challenge_states(self, viewer: Viewer | None) -> tuple[ChallengeState, ...]:
         now = self.now()
-        with self.store.session() as session:
-            solved = solved_challenges(session, viewer.id, MODULE_ID) if viewer else {}
-            counts = solve_counts(session, MODULE_ID, now)
+        counts = self.scoreboard.solve_counts(MODULE_ID, now)
+        solved = {}
+        if viewer is not None:
+            with self.store.session() as session:
+                solved = solved_challenges(session, viewer.id, MODULE_ID)
         return tuple(
             ChallengeState(challenge, solved.get(challenge.id), counts.get(challenge.id, 0))
             for challenge in registry.CHALLENGES
@@ -305,8 +305,8 @@ class WebDojo:
         board = self.board(viewer, days)
         with self.store.session() as session:
             launched_at = admin.launch_date(session, MODULE_ID)
-            top = board.rows[:CHART_HACKERS]
-            times = counted_solve_times(session, MODULE_ID, [r.account_id for r in top], days, now)
+        top = board.rows[:CHART_HACKERS]
+        times = self.scoreboard.solve_times(MODULE_ID, days, now, [r.account_id for r in top])
         start = window_start(days, now)
         chart_start = max(start, launched_at) if start is not None else launched_at
         chart_start = min(chart_start, now)
@@ -338,7 +338,6 @@ class WebDojo:
             if account.is_hidden and not (is_self or (viewer is not None and viewer.is_admin)):
                 return None
             solved = solved_challenges(session, account.id, MODULE_ID)
-            earned = badges_for(session, MODULE_ID, [account.id], now).get(account.id, ())
             attempts = (
                 tuple(
                     (attempt.created_at, attempt.challenge_id, attempt.verdict)
@@ -347,6 +346,7 @@ class WebDojo:
                 if is_self
                 else ()
             )
+        earned = self.scoreboard.badges(MODULE_ID, account.id, now)
         standings = []
         if not (account.is_admin or account.is_hidden):
             for days in WINDOWS:

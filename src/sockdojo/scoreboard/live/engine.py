@@ -14,14 +14,16 @@ import datetime as dt
 import itertools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import TypeVar
 
+from sockdojo.errors import InternalError
 from sockdojo.scoreboard import modules
 from sockdojo.scoreboard.live.keys import DAY_US, decode, from_us, to_us
 from sockdojo.scoreboard.live.reader import Reader
 from sockdojo.scoreboard.live.state import LoadTimes, ModuleState
 from sockdojo.scoreboard.live.watermark import TRAILING_IDS, Watermark
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, Board, Row
+from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, Row
 from sockdojo.storage.database import Store
 
 # How far below the oldest window the log reaches: questions up to this much earlier than the
@@ -30,6 +32,13 @@ FLOOR_MARGIN_US = DAY_US
 NAME_CACHE_LIMIT = 100_000
 # The accounts with solves before the launch are aggregated this many at a time.
 EARLY_BATCH = 500
+
+T = TypeVar("T")
+
+
+def _challenge_ids(module_id: str) -> tuple[str, ...]:
+    spec = modules.spec(module_id)
+    return spec.challenge_ids if spec is not None else ()
 
 
 class _Stale(Exception):
@@ -63,45 +72,91 @@ class LiveScoreboard:
         if days < 0:
             raise ValueError(f"days must be 0 (all time) or positive, got {days}")
         at = to_us(now)
+
+        def read(state: ModuleState) -> Board:
+            if days == 0 and not state.totals_loaded:
+                self._load_totals(state)
+            window = state.window(days, at)
+            keys = window.ranking.top(max(limit, 0))
+            mine = window.key(viewer_id) if viewer_id is not None else None
+            wanted = [decode(key)[2] for key in keys]
+            if mine is not None:
+                wanted.append(decode(mine)[2])
+            names = self._account_names(wanted)
+            if not all(account in names for account in wanted):
+                # Deleted since the catch-up (the triggers bumped the version): reload.
+                raise _Stale("an account on the board is gone")
+            if not state.totals_loaded:
+                self._completions(state, wanted)
+            rows = tuple(
+                self._row(state, rank, key, names, at) for rank, key in enumerate(keys, start=1)
+            )
+            if mine is None:
+                return Board(rows, None)
+            my_rank = window.ranking.position(mine) + 1
+            if my_rank <= len(rows):
+                return Board(rows, rows[my_rank - 1])
+            return Board(rows, self._row(state, my_rank, mine, names, at))
+
+        return self._answer(module_id, days, at, read, Board((), None))
+
+    def badges(self, module_id: str, account_id: int, now: dt.datetime) -> tuple[Badge, ...]:
+        at = to_us(now)
+
+        def read(state: ModuleState) -> tuple[Badge, ...]:
+            if not state.totals_loaded:
+                self._completions(state, [account_id])
+            return state.badges(account_id, at)
+
+        return self._answer(module_id, 0, at, read, ())
+
+    def solve_counts(self, module_id: str, now: dt.datetime) -> dict[str, int]:
+        at = to_us(now)
+
+        def read(state: ModuleState) -> dict[str, int]:
+            # Exact until a solve of the module is taken in (which forgets the counts) or the
+            # clock crosses a counted solve (all of those since the floor are in the log).
+            if state.counts is None or state.log.any_between(state.counts[0], at):
+                state.counts = (at, self.reader.solve_counts(module_id, now))
+            return dict(state.counts[1])
+
+        return self._answer(module_id, 0, at, read, dict.fromkeys(_challenge_ids(module_id), 0))
+
+    def solve_times(
+        self, module_id: str, days: int, now: dt.datetime, account_ids: Collection[int]
+    ) -> dict[int, list[dt.datetime]]:
+        if days < 0:
+            raise ValueError(f"days must be 0 (all time) or positive, got {days}")
+        at = to_us(now)
+        if not account_ids:
+            return {}
+
+        def read(state: ModuleState) -> dict[int, list[dt.datetime]]:
+            if days == 0:
+                # Solves below the floor are counted, not kept: ask the database.
+                return self.reader.solve_times(module_id, days, now, account_ids)
+            recent = state.window(days, at).recent
+            return {account: list(map(from_us, recent.get(account, ()))) for account in account_ids}
+
+        return self._answer(module_id, days, at, read, {})
+
+    def _answer(
+        self, module_id: str, days: int, at: int, read: Callable[[ModuleState], T], empty: T
+    ) -> T:
+        """`read(state)` of the module caught up with the database (under the lock), or `empty`
+        when the module has no challenges or no launch date. A read that finds the database
+        changed under its feet (`_Stale`) is tried again on a reloaded module."""
         ticket = next(self._tickets)
         with self._lock:
             for _ in range(3):
                 try:
                     state = self._current(module_id, days, at, ticket)
-                    if state is None:
-                        return Board((), None)
-                    if days == 0 and not state.totals_loaded:
-                        self._load_totals(state)
-                    window = state.window(days, at)
-                    keys = window.ranking.top(max(limit, 0))
-                    mine = window.key(viewer_id) if viewer_id is not None else None
-                    wanted = [decode(key)[2] for key in keys]
-                    if mine is not None:
-                        wanted.append(decode(mine)[2])
-                    names = self._account_names(wanted)
-                    if not state.totals_loaded:
-                        self._completions(state, wanted)
-                    if all(account in names for account in wanted):
-                        break
+                    return empty if state is None else read(state)
                 except _Stale:
                     self._modules.pop(module_id, None)
-                # Something was deleted since the catch-up (the triggers bumped the version):
-                # catch up again, which reloads.
+                    self._names.clear()
                 ticket = next(self._tickets)
-            else:
-                raise RuntimeError("the scoreboard could not settle on a consistent state")
-            rows = tuple(
-                self._row(state, rank, key, names, at) for rank, key in enumerate(keys, start=1)
-            )
-            me = None
-            if mine is not None:
-                my_rank = window.ranking.position(mine) + 1
-                me = (
-                    rows[my_rank - 1]
-                    if my_rank <= len(rows)
-                    else self._row(state, my_rank, mine, names, at)
-                )
-            return Board(rows, me)
+        raise InternalError("the scoreboard could not settle on a consistent state")
 
     def close(self) -> None:
         with self._lock:

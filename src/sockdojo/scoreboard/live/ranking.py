@@ -106,6 +106,11 @@ class Log:
         self.times.insert(place, when)
         self.owners.insert(place, account)
 
+    def any_between(self, start: int, end: int) -> bool:
+        """Whether a solve of the log lies between the two moments (the later one included)."""
+        low, high = min(start, end), max(start, end)
+        return bisect.bisect_right(self.times, high) > bisect.bisect_right(self.times, low)
+
     def covers(self, days: int, at: int) -> bool:
         """Whether the log reaches far enough back to answer this window at `at`."""
         return at - days * DAY_US >= self.floor

@@ -15,17 +15,20 @@ snapshot for several.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import BigInteger, Boolean, Integer, String, bindparam, column, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import BindParameter, TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.types import TypeEngine
 
+from sockdojo.scoreboard.history import counted_solve_times, solve_counts
 from sockdojo.scoreboard.live.keys import from_us
 from sockdojo.storage.models import UtcDateTime
 
@@ -504,3 +507,15 @@ class Reader:
     def names(self, accounts: Sequence[int]) -> dict[int, str]:
         rows = self._rows(self._sql.names, ids=accounts)
         return dict(cast("Sequence[tuple[int, str]]", rows))
+
+    # The reference's queries, on this connection (for what the live board does not keep)
+
+    def solve_counts(self, module: str, now: dt.datetime) -> dict[str, int]:
+        with Session(bind=self._db()) as session:
+            return solve_counts(session, module, now)
+
+    def solve_times(
+        self, module: str, days: int, now: dt.datetime, accounts: Collection[int]
+    ) -> dict[int, list[dt.datetime]]:
+        with Session(bind=self._db()) as session:
+            return counted_solve_times(session, module, accounts, days, now)

@@ -73,6 +73,9 @@ class ModuleState:
         self.totals_loaded = True
         self.completions: dict[int, tuple[int, int]] = {}
         self.ineligible: set[int] = set()
+        # The module page's per-challenge counts and the moment they are for (see
+        # LiveScoreboard.solve_counts); forgotten whenever a solve of the module comes in.
+        self.counts: tuple[int, dict[str, int]] | None = None
         self.index = {challenge.id: n for n, challenge in enumerate(spec.challenges)}
         self.completion = Badge(
             COMPLETION_EMOJI, f"Completed the {spec.title} module", "completion"
@@ -154,6 +157,7 @@ class ModuleState:
             seen.append(solve.id)
             if solve.module != self.spec.id:
                 continue
+            self.counts = None
             number = self.index.get(solve.challenge)
             if number is not None:
                 eligible = not (solve.hidden or solve.admin)
