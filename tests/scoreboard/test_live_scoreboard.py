@@ -106,6 +106,18 @@ def same(live: LiveScoreboard, sql: SqlScoreboard, *args: Any) -> None:
     assert live.board("sockets", *args) == expected, args
 
 
+def same_pages(
+    live: LiveScoreboard, sql: SqlScoreboard, days: int, at: dt.datetime, ids: list[int]
+) -> None:
+    """What the pages show beside the board: every account's badges (hidden and admin ones
+    too), the per-challenge counts, and the chart's solve times."""
+    for account in ids:
+        assert live.badges("sockets", account, at) == sql.badges("sockets", account, at), account
+    assert live.solve_counts("sockets", at) == sql.solve_counts("sockets", at), at
+    expected = sql.solve_times("sockets", days, at, ids)
+    assert live.solve_times("sockets", days, at, ids) == expected, (days, at)
+
+
 # CI runs 40 examples; SOCKDOJO_LIVE_EXAMPLES=1000 (with --hypothesis-seed=N) searches longer,
 # with a time limit to match (about 0.5 s an example on PostgreSQL on a busy 2-core machine).
 EXAMPLES = int(os.environ.get("SOCKDOJO_LIVE_EXAMPLES", "40"))
@@ -150,9 +162,11 @@ def test_live_board_equals_the_sql_board_through_any_history(scenario, history):
             if kind == "board":
                 _, days, asked, viewer, limit = step
                 same(live, sql, days, NOW + asked, None if viewer is None else ids[viewer], limit)
+                same_pages(live, sql, days, NOW + asked, ids)
         for days in (30, 7, 0):
             for viewer in (None, *ids):
                 same(live, sql, days, NOW, viewer, 3)
+            same_pages(live, sql, days, NOW, ids)
     finally:
         live.close()
 
@@ -179,6 +193,34 @@ def test_a_new_solve_shows_at_once_without_a_reload(scenario, live):
     assert table(board) == [("bob", 2), ("alice", 1)]
     assert board.me is not None and board.me.rank == 1
     assert live.reloads == reloads
+
+
+def test_the_pages_counts_times_and_badges_follow_each_solve_and_the_clock(scenario, live):
+    """The module page's per-challenge counts and chart, and a hacker's badges, are exact right
+    after a solve (no reload), and as the clock passes a solve, in either direction."""
+    alice, bob = scenario.account("alice"), scenario.account("bob")
+    scenario.solve(alice, "client", scenario.ago(hours=2))
+    zero = dict.fromkeys(CHALLENGES, 0)
+    assert live.solve_counts("sockets", NOW) == {**zero, "client": 1}
+    assert live.badges("sockets", bob, NOW) == ()
+    reloads = live.reloads
+    scenario.solve(bob, "server", scenario.ago(hours=1))
+    assert live.solve_counts("sockets", NOW) == {**zero, "client": 1, "server": 1}
+    assert [badge.title for badge in live.badges("sockets", bob, NOW)] == [
+        "First blood: " + registry.get("server").title  # type: ignore[union-attr]
+    ]
+    times = live.solve_times("sockets", 30, NOW, [alice, bob])
+    assert times == {alice: [scenario.ago(hours=2)], bob: [scenario.ago(hours=1)]}
+    later = NOW + HOUR
+    scenario.solve(bob, "client", later)  # still to come at NOW
+    assert live.solve_counts("sockets", NOW) == {**zero, "client": 1, "server": 1}
+    assert live.solve_counts("sockets", later) == {**zero, "client": 2, "server": 1}
+    assert live.solve_counts("sockets", later - SECOND) == {**zero, "client": 1, "server": 1}
+    assert live.solve_times("sockets", 7, later, [bob]) == {bob: [scenario.ago(hours=1), later]}
+    assert live.reloads == reloads
+    sql = SqlScoreboard(scenario.store)
+    for at in (NOW, later - SECOND, later):
+        assert live.solve_counts("sockets", at) == sql.solve_counts("sockets", at)
 
 
 @pytest.mark.parametrize("days", [30, 7])
