@@ -116,6 +116,9 @@ def same_pages(
     assert live.solve_counts("sockets", at) == sql.solve_counts("sockets", at), at
     expected = sql.solve_times("sockets", days, at, ids)
     assert live.solve_times("sockets", days, at, ids) == expected, (days, at)
+    for viewer in (None, *ids[:1]):
+        view = sql.module_view("sockets", days, at, viewer, limit=4, chart=2)
+        assert live.module_view("sockets", days, at, viewer, limit=4, chart=2) == view
 
 
 # CI runs 40 examples; SOCKDOJO_LIVE_EXAMPLES=1000 (with --hypothesis-seed=N) searches longer,

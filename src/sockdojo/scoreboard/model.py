@@ -36,6 +36,17 @@ class Board:
     me: Row | None
 
 
+@dataclass(frozen=True)
+class ModuleView:
+    """What the module page shows of the scoreboard, as of one moment."""
+
+    board: Board
+    launched_at: dt.datetime | None  # None: the module has no launch date (no row)
+    solve_counts: dict[str, int]  # per challenge, as `ScoreboardSource.solve_counts`
+    # The solves making up the score of each of the board's first rows (as many as asked).
+    chart: dict[int, list[dt.datetime]]
+
+
 class ScoreboardSource(Protocol):
     """Anything that can answer for a module's board at a moment (see the package's rules),
     and for what the module's pages show beside it."""
@@ -62,4 +73,18 @@ class ScoreboardSource(Protocol):
     ) -> dict[int, list[dt.datetime]]:
         """The solves that make up each account's score in the window, oldest first (every
         account asked for, with an empty list if need be; nothing before the launch date)."""
+        ...
+
+    def module_view(
+        self,
+        module_id: str,
+        days: int,
+        now: dt.datetime,
+        viewer_id: int | None,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        chart: int = 5,
+    ) -> ModuleView:
+        """The board, the launch date, the per-challenge counts and the solve times of the
+        board's first `chart` rows, all as of one look at the database."""
         ...

@@ -8,8 +8,8 @@ from collections.abc import Collection
 
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.history import counted_solve_times, solve_counts
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board
-from sockdojo.scoreboard.query import board
+from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, ModuleView
+from sockdojo.scoreboard.query import board, launch_date
 from sockdojo.storage.database import Store
 
 
@@ -43,3 +43,23 @@ class SqlScoreboard:
     ) -> dict[int, list[dt.datetime]]:
         with self.store.session() as session:
             return counted_solve_times(session, module_id, account_ids, days, now)
+
+    def module_view(
+        self,
+        module_id: str,
+        days: int,
+        now: dt.datetime,
+        viewer_id: int | None,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        chart: int = 5,
+    ) -> ModuleView:
+        with self.store.session() as session:
+            found = board(session, module_id, days, now, viewer_id, limit)
+            top = [row.account_id for row in found.rows[:chart]]
+            return ModuleView(
+                board=found,
+                launched_at=launch_date(session, module_id),
+                solve_counts=solve_counts(session, module_id, now),
+                chart=counted_solve_times(session, module_id, top, days, now),
+            )

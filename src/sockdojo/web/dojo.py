@@ -284,8 +284,11 @@ class WebDojo:
     # Reading
 
     def challenge_states(self, viewer: Viewer | None) -> tuple[ChallengeState, ...]:
-        now = self.now()
-        counts = self.scoreboard.solve_counts(MODULE_ID, now)
+        return self._challenge_states(viewer, self.scoreboard.solve_counts(MODULE_ID, self.now()))
+
+    def _challenge_states(
+        self, viewer: Viewer | None, counts: dict[str, int]
+    ) -> tuple[ChallengeState, ...]:
         solved = {}
         if viewer is not None:
             with self.store.session() as session:
@@ -302,23 +305,27 @@ class WebDojo:
 
     def module_page(self, viewer: Viewer | None, days: int) -> ModulePage:
         now = self.now()
-        board = self.board(viewer, days)
-        with self.store.session() as session:
-            launched_at = admin.launch_date(session, MODULE_ID)
+        view = self.scoreboard.module_view(
+            MODULE_ID, days, now, viewer.id if viewer else None, chart=CHART_HACKERS
+        )
+        board = view.board
+        launched_at = view.launched_at
+        if launched_at is None:  # no launch date: there is no module (this raises)
+            with self.store.session() as session:
+                launched_at = admin.launch_date(session, MODULE_ID)
         top = board.rows[:CHART_HACKERS]
-        times = self.scoreboard.solve_times(MODULE_ID, days, now, [r.account_id for r in top])
         start = window_start(days, now)
         chart_start = max(start, launched_at) if start is not None else launched_at
         chart_start = min(chart_start, now)
         chart = (
             solves_over_time(
-                [(r.hacker, times.get(r.account_id, [])) for r in top], chart_start, now
+                [(r.hacker, view.chart.get(r.account_id, [])) for r in top], chart_start, now
             )
             if top
             else None
         )
         return ModulePage(
-            challenges=self.challenge_states(viewer),
+            challenges=self._challenge_states(viewer, view.solve_counts),
             days=days,
             board=board,
             launched_at=launched_at,

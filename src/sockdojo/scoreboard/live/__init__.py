@@ -28,7 +28,7 @@ the launch date, granted badges; migration 0003). A changed counter reloads the 
 """
 
 from sockdojo.scoreboard.live.engine import LiveScoreboard
-from sockdojo.scoreboard.live.keys import from_us, to_us
+from sockdojo.scoreboard.live.keys import to_us
 from sockdojo.scoreboard.live.state import LoadTimes
 
-__all__ = ["LiveScoreboard", "LoadTimes", "from_us", "to_us"]
+__all__ = ["LiveScoreboard", "LoadTimes", "to_us"]

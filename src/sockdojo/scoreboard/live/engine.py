@@ -23,7 +23,7 @@ from sockdojo.scoreboard.live.keys import DAY_US, decode, from_us, to_us
 from sockdojo.scoreboard.live.reader import Reader
 from sockdojo.scoreboard.live.state import LoadTimes, ModuleState
 from sockdojo.scoreboard.live.watermark import TRAILING_IDS, Watermark
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, Row
+from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, ModuleView, Row
 from sockdojo.storage.database import Store
 
 # How far below the oldest window the log reaches: questions up to this much earlier than the
@@ -73,32 +73,41 @@ class LiveScoreboard:
             raise ValueError(f"days must be 0 (all time) or positive, got {days}")
         at = to_us(now)
 
-        def read(state: ModuleState) -> Board:
-            if days == 0 and not state.totals_loaded:
-                self._load_totals(state)
-            window = state.window(days, at)
-            keys = window.ranking.top(max(limit, 0))
-            mine = window.key(viewer_id) if viewer_id is not None else None
-            wanted = [decode(key)[2] for key in keys]
-            if mine is not None:
-                wanted.append(decode(mine)[2])
-            names = self._account_names(wanted)
-            if not all(account in names for account in wanted):
-                # Deleted since the catch-up (the triggers bumped the version): reload.
-                raise _Stale("an account on the board is gone")
-            if not state.totals_loaded:
-                self._completions(state, wanted)
-            rows = tuple(
-                self._row(state, rank, key, names, at) for rank, key in enumerate(keys, start=1)
-            )
-            if mine is None:
-                return Board(rows, None)
-            my_rank = window.ranking.position(mine) + 1
-            if my_rank <= len(rows):
-                return Board(rows, rows[my_rank - 1])
-            return Board(rows, self._row(state, my_rank, mine, names, at))
+        return self._answer(
+            module_id,
+            days,
+            at,
+            lambda state: self._board(state, days, at, viewer_id, limit),
+            Board((), None),
+        )
 
-        return self._answer(module_id, days, at, read, Board((), None))
+    def module_view(
+        self,
+        module_id: str,
+        days: int,
+        now: dt.datetime,
+        viewer_id: int | None,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        chart: int = 5,
+    ) -> ModuleView:
+        if days < 0:
+            raise ValueError(f"days must be 0 (all time) or positive, got {days}")
+        at = to_us(now)
+
+        def read(state: ModuleState) -> ModuleView:
+            board = self._board(state, days, at, viewer_id, limit)
+            top = [row.account_id for row in board.rows[:chart]]
+            assert state.launch is not None
+            return ModuleView(
+                board=board,
+                launched_at=from_us(state.launch),
+                solve_counts=self._solve_counts(state, now),
+                chart=self._solve_times(state, days, now, top),
+            )
+
+        empty = ModuleView(Board((), None), None, dict.fromkeys(_challenge_ids(module_id), 0), {})
+        return self._answer(module_id, days, at, read, empty)
 
     def badges(self, module_id: str, account_id: int, now: dt.datetime) -> tuple[Badge, ...]:
         at = to_us(now)
@@ -113,14 +122,13 @@ class LiveScoreboard:
     def solve_counts(self, module_id: str, now: dt.datetime) -> dict[str, int]:
         at = to_us(now)
 
-        def read(state: ModuleState) -> dict[str, int]:
-            # Exact until a solve of the module is taken in (which forgets the counts) or the
-            # clock crosses a counted solve (all of those since the floor are in the log).
-            if state.counts is None or state.log.any_between(state.counts[0], at):
-                state.counts = (at, self.reader.solve_counts(module_id, now))
-            return dict(state.counts[1])
-
-        return self._answer(module_id, 0, at, read, dict.fromkeys(_challenge_ids(module_id), 0))
+        return self._answer(
+            module_id,
+            0,
+            at,
+            lambda state: self._solve_counts(state, now),
+            dict.fromkeys(_challenge_ids(module_id), 0),
+        )
 
     def solve_times(
         self, module_id: str, days: int, now: dt.datetime, account_ids: Collection[int]
@@ -128,17 +136,57 @@ class LiveScoreboard:
         if days < 0:
             raise ValueError(f"days must be 0 (all time) or positive, got {days}")
         at = to_us(now)
+        return self._answer(
+            module_id, days, at, lambda state: self._solve_times(state, days, now, account_ids), {}
+        )
+
+    # What the answers are made of (under the lock, the module caught up)
+
+    def _board(
+        self, state: ModuleState, days: int, at: int, viewer_id: int | None, limit: int
+    ) -> Board:
+        if days == 0 and not state.totals_loaded:
+            self._load_totals(state)
+        window = state.window(days, at)
+        keys = window.ranking.top(max(limit, 0))
+        mine = window.key(viewer_id) if viewer_id is not None else None
+        wanted = [decode(key)[2] for key in keys]
+        if mine is not None:
+            wanted.append(decode(mine)[2])
+        names = self._account_names(wanted)
+        if not all(account in names for account in wanted):
+            # Deleted since the catch-up (the triggers bumped the version): reload.
+            raise _Stale("an account on the board is gone")
+        if not state.totals_loaded:
+            self._completions(state, wanted)
+        rows = tuple(
+            self._row(state, rank, key, names, at) for rank, key in enumerate(keys, start=1)
+        )
+        if mine is None:
+            return Board(rows, None)
+        my_rank = window.ranking.position(mine) + 1
+        if my_rank <= len(rows):
+            return Board(rows, rows[my_rank - 1])
+        return Board(rows, self._row(state, my_rank, mine, names, at))
+
+    def _solve_counts(self, state: ModuleState, now: dt.datetime) -> dict[str, int]:
+        # Exact until a solve of the module is taken in (which forgets the counts) or the clock
+        # crosses a counted solve (all of those since the floor are in the log).
+        at = to_us(now)
+        if state.counts is None or state.log.any_between(state.counts[0], at):
+            state.counts = (at, self.reader.solve_counts(state.spec.id, now))
+        return dict(state.counts[1])
+
+    def _solve_times(
+        self, state: ModuleState, days: int, now: dt.datetime, account_ids: Collection[int]
+    ) -> dict[int, list[dt.datetime]]:
         if not account_ids:
             return {}
-
-        def read(state: ModuleState) -> dict[int, list[dt.datetime]]:
-            if days == 0:
-                # Solves below the floor are counted, not kept: ask the database.
-                return self.reader.solve_times(module_id, days, now, account_ids)
-            recent = state.window(days, at).recent
-            return {account: list(map(from_us, recent.get(account, ()))) for account in account_ids}
-
-        return self._answer(module_id, days, at, read, {})
+        if days == 0:
+            # Solves below the floor are counted, not kept: ask the database.
+            return self.reader.solve_times(state.spec.id, days, now, account_ids)
+        recent = state.window(days, to_us(now)).recent
+        return {account: list(map(from_us, recent.get(account, ()))) for account in account_ids}
 
     def _answer(
         self, module_id: str, days: int, at: int, read: Callable[[ModuleState], T], empty: T

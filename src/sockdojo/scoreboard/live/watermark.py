@@ -48,10 +48,6 @@ class Watermark:
                     watermark.pending[solve_id] = Gap()
         return watermark
 
-    def unseen(self, solve_id: int) -> bool:
-        """Whether a row with this id is news (not taken in yet)."""
-        return solve_id > self.high or solve_id in self.pending
-
     def due(self, clock: float) -> bool:
         """Whether a catch-up should look at who holds the id sequence (see `settle`)."""
         return bool(self.pending) and clock - self.looked >= SETTLE_SECONDS
