@@ -291,8 +291,9 @@ class WebDojo:
     ) -> tuple[ChallengeState, ...]:
         solved = {}
         if viewer is not None:
-            with self.store.session() as session:
-                solved = solved_challenges(session, viewer.id, MODULE_ID)
+            # One statement: outside a transaction (no BEGIN and ROLLBACK around it).
+            with self.store.outside_transaction() as db:
+                solved = solved_challenges(db, viewer.id, MODULE_ID)
         return tuple(
             ChallengeState(challenge, solved.get(challenge.id), counts.get(challenge.id, 0))
             for challenge in registry.CHALLENGES
