@@ -29,7 +29,7 @@ HOUR_US = DAY_US // 24
     )
 )
 def test_keys_sort_like_score_down_then_last_solve_then_account(entries):
-    keys = encode_all(entries)
+    keys = encode_all(*zip(*entries, strict=True))
     assert keys == [encode(*entry) for entry in entries]
     assert [decode(key) for key in keys] == entries
     by_rule = sorted(entries, key=lambda e: (-e[0], e[1], e[2]))

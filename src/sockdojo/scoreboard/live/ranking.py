@@ -152,10 +152,11 @@ class Base:
     def keys(self, skip: set[int]) -> list[int]:
         """The all-time keys of the accounts with a base, but for those in `skip`."""
         counts, lasts = self.counts.values, self.lasts.values
+        accounts = [
+            account for account, count in enumerate(counts) if count and account not in skip
+        ]
         return encode_all(
-            (count, last, account)
-            for account, count, last in zip(range(len(counts)), counts, lasts, strict=True)
-            if count and account not in skip
+            map(counts.__getitem__, accounts), map(lasts.__getitem__, accounts), accounts
         )
 
 
@@ -196,7 +197,11 @@ class Window:
                 found.append(times[index])
         if days:
             self.ranking = Ranking(
-                encode_all((len(mine), mine[-1], account) for account, mine in recent.items())
+                encode_all(
+                    (len(mine) for mine in recent.values()),
+                    (mine[-1] for mine in recent.values()),
+                    recent,
+                )
             )
             return
         # All time: the accounts with a log entry (in the window or still to come) one by one,

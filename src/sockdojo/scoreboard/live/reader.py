@@ -316,6 +316,17 @@ class Reader:
     def _rows(self, statement: Executable, **values: object) -> Sequence[tuple[object, ...]]:
         return cast("Sequence[tuple[object, ...]]", self._db().execute(statement, values).all())
 
+    def _bulk(self, statement: Executable, **values: object) -> Sequence[tuple[object, ...]]:
+        """`_rows` for a load's big reads (hundreds of thousands of rows of integers): the
+        driver's own tuples, without a Row object each (which doubled the time to read 400,000
+        accounts' totals, 0.23 -> 0.52 s). Only for statements whose columns need no
+        conversion (integers)."""
+        result = self._db().execute(statement, values)
+        try:
+            return cast("Sequence[tuple[object, ...]]", result.cursor.fetchall())
+        finally:
+            result.close()
+
     def _scalar(self, statement: Executable, **values: object) -> object:
         return self._db().execute(statement, values).scalar()
 
@@ -353,7 +364,7 @@ class Reader:
         self, module: str, challenges: Sequence[str], floor: int, launch: int
     ) -> Sequence[tuple[int, int]]:
         """(account, time) of the module's solves newer than the floor since launch, by time."""
-        rows = self._rows(
+        rows = self._bulk(
             self._sql.log,
             module=module,
             challenges=challenges,
@@ -369,7 +380,7 @@ class Reader:
         }
 
     def totals(self, module: str) -> Sequence[Total]:
-        return cast("Sequence[Total]", self._rows(self._sql.totals, module=module))
+        return cast("Sequence[Total]", self._bulk(self._sql.totals, module=module))
 
     def aggregate(
         self,
@@ -388,7 +399,7 @@ class Reader:
         }
         if only is not None:
             values["ids"] = only
-        rows = self._rows(self._sql.aggregate[only is not None], **values)
+        rows = self._bulk(self._sql.aggregate[only is not None], **values)
         return cast("Sequence[Aggregate]", rows)
 
     def first_solves(

@@ -198,8 +198,8 @@ class ModuleState:
         solved_count, solved_last = self.solved_count.values, self.solved_last.values
         early: list[int] = []
         newer_of = in_log.get
-        entries: list[tuple[int, int, int]] = []
-        add_entry = entries.append
+        plain: list[int] = []  # a base, no log entry: keys straight from the base
+        add_plain = plain.append
         for account, solves, first, last in rows:
             solved_count[account] = solves
             solved_last[account] = last
@@ -212,24 +212,23 @@ class ModuleState:
             if not newer:
                 base_count[account] = solves
                 base_last[account] = last
-                add_entry((solves, last, account))
+                add_plain(account)
             elif solves > newer:
                 base_count[account] = solves - newer
                 base_last[account] = UNKNOWN
         self.load_times.accounts = len(rows)
-        self.base_keys = encode_all(entries)
+        self.base_keys = encode_all(
+            map(base_count.__getitem__, plain), map(base_last.__getitem__, plain), plain
+        )
         return early, in_log
 
     def finish_base(self, early: Sequence[int], in_log: dict[int, int]) -> None:
         """The all-time keys of the early accounts too, once aggregated (after `take_totals`)."""
         assert self.base_keys is not None
         counts, lasts = self.base.counts.values, self.base.lasts.values
+        shown = [account for account in early if counts[account] and account not in in_log]
         self.base_keys.extend(
-            encode_all(
-                (counts[account], lasts[account], account)
-                for account in early
-                if counts[account] and account not in in_log
-            )
+            encode_all(map(counts.__getitem__, shown), map(lasts.__getitem__, shown), shown)
         )
 
     def take_aggregate(self, rows: Sequence[Aggregate], *, every: bool) -> None:
