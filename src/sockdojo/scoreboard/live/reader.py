@@ -70,6 +70,9 @@ def _us(column: str, *, postgres: bool) -> str:
     )
 
 
+IN_MODULE = "module_id = :module AND challenge_id IN :challenges"
+
+
 def _query(sql: str, *types: type[TypeEngine[Any]]) -> TextualSelect:
     """A query with its list and time parameters declared (each only where it appears) and the
     types of its result columns, in order (so that SQLAlchemy caches the result's description
@@ -87,12 +90,87 @@ def _query(sql: str, *types: type[TypeEngine[Any]]) -> TextualSelect:
 
 
 @dataclass(frozen=True)
-class _Statements:
-    """Every statement, for one dialect."""
+class _CatchUpSql:
+    """What a catch-up asks (and, on PostgreSQL, who holds the solves' id sequence)."""
 
-    catch_up: dict[tuple[bool, bool], TextualSelect]  # by (versioned, with pending ids)
-    version: TextualSelect
+    by_kind: dict[tuple[bool, bool], TextualSelect]  # by (versioned, with pending ids)
     has_version_table: TextualSelect
+    sequence: TextualSelect
+    sequence_holders: TextualSelect
+    transaction_holders: TextualSelect
+
+    @classmethod
+    def for_dialect(cls, postgres: bool) -> _CatchUpSql:
+        solved_at = _us("s.solved_at", postgres=postgres)
+        columns = (
+            f"s.id, s.account_id, s.module_id, s.challenge_id, {solved_at}, a.is_hidden, a.is_admin"
+        )
+        types = (Integer, Integer, Integer, String, String, BigInteger, Boolean, Boolean)
+        by_kind = {}
+        for versioned in (False, True):
+            for pending in (False, True):
+                which = "(s.id > :high OR s.id IN :pending)" if pending else "s.id > :high"
+                by_kind[versioned, pending] = _query(
+                    f"SELECT v.version, {columns} FROM scoreboard_version AS v"  # noqa: S608
+                    f" LEFT JOIN solves AS s ON {which}"
+                    " LEFT JOIN accounts AS a ON a.id = s.account_id"
+                    if versioned
+                    else f"SELECT NULL, {columns} FROM solves AS s"  # noqa: S608
+                    f" JOIN accounts AS a ON a.id = s.account_id WHERE {which}",
+                    *types,
+                )
+        return cls(
+            by_kind=by_kind,
+            has_version_table=_query(
+                "SELECT to_regclass('scoreboard_version') IS NOT NULL"
+                if postgres
+                else "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                " AND name = 'scoreboard_version'",
+                Boolean,
+            ),
+            sequence=_query(
+                "SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),"
+                " CAST(CAST(pg_get_serial_sequence('solves', 'id') AS regclass) AS oid)",
+                Integer,
+                Integer,
+            ),
+            sequence_holders=_query(
+                "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation'"
+                " AND database = :database AND relation = :relation",
+                String,
+            ),
+            transaction_holders=_query(
+                "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'virtualxid'", String
+            ),
+        )
+
+
+def _aggregates(postgres: bool) -> dict[bool, TextualSelect]:
+    """Per-account totals from `solves`, by "only some accounts"."""
+    return {
+        only: _query(
+            "SELECT account_id, base_count,"  # noqa: S608
+            f" {_us('base_last', postgres=postgres)}, all_count,"
+            f" {_us('all_last', postgres=postgres)} FROM ("
+            " SELECT account_id,"
+            " SUM(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN 1 ELSE 0 END)"
+            " AS base_count,"
+            " MAX(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN solved_at END)"
+            " AS base_last,"
+            f" COUNT(*) AS all_count, MAX(solved_at) AS all_last FROM solves WHERE {IN_MODULE}"
+            f"{' AND account_id IN :ids' if only else ''} GROUP BY account_id) AS totals",
+            *(Integer, Integer, BigInteger, Integer, BigInteger),
+        )
+        for only in (False, True)
+    }
+
+
+@dataclass(frozen=True)
+class _LoadSql:
+    """What a load reads, in one snapshot (`begin`)."""
+
+    begin: TextClause
+    version: TextualSelect
     max_solve: TextualSelect
     solve_ids_above: TextualSelect
     max_account: TextualSelect
@@ -102,66 +180,14 @@ class _Statements:
     module_challenges: TextualSelect
     totals: TextualSelect
     aggregate: dict[bool, TextualSelect]  # by "only some accounts"
-    first_bloods: TextualSelect
-    all_first_solves: TextualSelect
-    grants: TextualSelect
-    completions: TextualSelect
-    last_below_floor: TextualSelect
-    names: TextualSelect
-    sequence: TextualSelect
-    sequence_holders: TextualSelect
-    transaction_holders: TextualSelect
-    begin: TextClause
 
     @classmethod
-    def for_dialect(cls, postgres: bool) -> _Statements:
-        solved_at = _us("s.solved_at", postgres=postgres)
-        columns = (
-            f"s.id, s.account_id, s.module_id, s.challenge_id, {solved_at}, a.is_hidden, a.is_admin"
-        )
-        catch_up = {}
-        for versioned in (False, True):
-            for pending in (False, True):
-                which = "(s.id > :high OR s.id IN :pending)" if pending else "s.id > :high"
-                catch_up[versioned, pending] = _query(
-                    f"SELECT v.version, {columns} FROM scoreboard_version AS v"  # noqa: S608
-                    f" LEFT JOIN solves AS s ON {which}"
-                    " LEFT JOIN accounts AS a ON a.id = s.account_id"
-                    if versioned
-                    else f"SELECT NULL, {columns} FROM solves AS s"  # noqa: S608
-                    f" JOIN accounts AS a ON a.id = s.account_id WHERE {which}",
-                    *(Integer, Integer, Integer, String, String, BigInteger, Boolean, Boolean),
-                )
-        in_module = "module_id = :module AND challenge_id IN :challenges"
-        aggregate = {
-            only: _query(
-                "SELECT account_id, base_count,"  # noqa: S608
-                f" {_us('base_last', postgres=postgres)}, all_count,"
-                f" {_us('all_last', postgres=postgres)} FROM ("
-                " SELECT account_id,"
-                " SUM(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN 1 ELSE 0 END)"
-                " AS base_count,"
-                " MAX(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN solved_at END)"
-                " AS base_last,"
-                f" COUNT(*) AS all_count, MAX(solved_at) AS all_last FROM solves WHERE {in_module}"
-                f"{' AND account_id IN :ids' if only else ''} GROUP BY account_id) AS totals",
-                *(Integer, Integer, BigInteger, Integer, BigInteger),
-            )
-            for only in (False, True)
-        }
-        us_solved = _us("solved_at", postgres=postgres)
+    def for_dialect(cls, postgres: bool) -> _LoadSql:
         # SQLite would rather walk (module, challenge, time) once per challenge, then sort.
         by_time = "" if postgres else " INDEXED BY ix_solves_module_time"
         return cls(
-            catch_up=catch_up,
+            begin=text("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" if postgres else "BEGIN"),
             version=_query("SELECT version FROM scoreboard_version", Integer),
-            has_version_table=_query(
-                "SELECT to_regclass('scoreboard_version') IS NOT NULL"
-                if postgres
-                else "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                " AND name = 'scoreboard_version'",
-                Boolean,
-            ),
             max_solve=_query("SELECT max(id) FROM solves", Integer),
             solve_ids_above=_query("SELECT id FROM solves WHERE id > :low", Integer),
             max_account=_query("SELECT max(id) FROM accounts", Integer),
@@ -174,9 +200,9 @@ class _Statements:
                 "SELECT id FROM accounts WHERE is_hidden = :yes OR is_admin = :yes", Integer
             ),
             log=_query(
-                f"SELECT account_id, {us_solved} FROM solves{by_time}"  # noqa: S608
-                f" WHERE {in_module} AND solved_at > :floor AND solved_at >= :launch"
-                " ORDER BY solved_at",
+                f"SELECT account_id, {_us('solved_at', postgres=postgres)}"  # noqa: S608
+                f" FROM solves{by_time} WHERE {IN_MODULE}"
+                " AND solved_at > :floor AND solved_at >= :launch ORDER BY solved_at",
                 Integer,
                 BigInteger,
             ),
@@ -193,12 +219,27 @@ class _Statements:
             totals=_query(
                 "SELECT account_id, solves, first_us, last_us FROM solve_totals"
                 " WHERE module_id = :module",
-                Integer,
-                Integer,
-                BigInteger,
-                BigInteger,
+                *(Integer, Integer, BigInteger, BigInteger),
             ),
-            aggregate=aggregate,
+            aggregate=_aggregates(postgres),
+        )
+
+
+@dataclass(frozen=True)
+class _SeekSql:
+    """Seeks by challenge or account: first bloods, badges, names, a base's last solve."""
+
+    first_bloods: TextualSelect
+    all_first_solves: TextualSelect
+    grants: TextualSelect
+    completions: TextualSelect
+    last_below_floor: TextualSelect
+    names: TextualSelect
+
+    @classmethod
+    def for_dialect(cls, postgres: bool) -> _SeekSql:
+        us_solved = _us("solved_at", postgres=postgres)
+        return cls(
             first_bloods=_query(
                 f"SELECT account_id, {us_solved} FROM solves"  # noqa: S608
                 " WHERE module_id = :module AND challenge_id = :challenge"
@@ -209,49 +250,28 @@ class _Statements:
             ),
             all_first_solves=_query(
                 f"SELECT challenge_id, account_id, {us_solved} FROM solves"  # noqa: S608
-                f" WHERE {in_module} AND solved_at >= :launch ORDER BY solved_at, account_id",
-                String,
-                Integer,
-                BigInteger,
+                f" WHERE {IN_MODULE} AND solved_at >= :launch ORDER BY solved_at, account_id",
+                *(String, Integer, BigInteger),
             ),
             grants=_query(
                 "SELECT account_id, emoji, title FROM badge_grants WHERE module_id = :module"
                 " ORDER BY created_at, id",
-                Integer,
-                String,
-                String,
+                *(Integer, String, String),
             ),
             completions=_query(
                 f"SELECT account_id, count(*), max({us_solved}) FROM solves"  # noqa: S608
-                f" WHERE account_id IN :ids AND {in_module}"
+                f" WHERE account_id IN :ids AND {IN_MODULE}"
                 " AND id <= :high AND id NOT IN :pending GROUP BY account_id",
-                Integer,
-                Integer,
-                BigInteger,
+                *(Integer, Integer, BigInteger),
             ),
             last_below_floor=_query(
                 f"SELECT max({us_solved}) FROM solves"  # noqa: S608
-                f" WHERE account_id = :account AND {in_module}"
+                f" WHERE account_id = :account AND {IN_MODULE}"
                 " AND solved_at >= :launch AND solved_at <= :floor"
                 " AND id <= :high AND id NOT IN :pending",
                 BigInteger,
             ),
             names=_query("SELECT id, name FROM accounts WHERE id IN :ids", Integer, String),
-            sequence=_query(
-                "SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),"
-                " CAST(CAST(pg_get_serial_sequence('solves', 'id') AS regclass) AS oid)",
-                Integer,
-                Integer,
-            ),
-            sequence_holders=_query(
-                "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation'"
-                " AND database = :database AND relation = :relation",
-                String,
-            ),
-            transaction_holders=_query(
-                "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'virtualxid'", String
-            ),
-            begin=text("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" if postgres else "BEGIN"),
         )
 
 
@@ -261,7 +281,9 @@ class Reader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
-        self._sql = _Statements.for_dialect(self.postgres)
+        self._catching = _CatchUpSql.for_dialect(self.postgres)
+        self._loading = _LoadSql.for_dialect(self.postgres)
+        self._seeking = _SeekSql.for_dialect(self.postgres)
         self._connection: Connection | None = None
         self._versioned: bool | None = None
         # (database oid, oid of the solves' id sequence), PostgreSQL; see `sequence_holders`.
@@ -301,7 +323,7 @@ class Reader:
     def snapshot(self) -> Iterator[None]:
         """The statements inside see one read-only snapshot of the database."""
         db = self._db()
-        db.execute(self._sql.begin)
+        db.execute(self._loading.begin)
         try:
             yield
         finally:
@@ -334,28 +356,28 @@ class Reader:
     def has_version_table(self) -> bool:
         """Whether migration 0003's `scoreboard_version` (and `solve_totals`) exist."""
         if self._versioned is None:
-            self._versioned = bool(self._scalar(self._sql.has_version_table))
+            self._versioned = bool(self._scalar(self._catching.has_version_table))
         return self._versioned
 
     def version(self) -> int | None:
-        return cast("int | None", self._scalar(self._sql.version))
+        return cast("int | None", self._scalar(self._loading.version))
 
     def max_solve_id(self) -> int:
-        return cast("int | None", self._scalar(self._sql.max_solve)) or 0
+        return cast("int | None", self._scalar(self._loading.max_solve)) or 0
 
     def solve_ids_above(self, low: int) -> set[int]:
-        return {cast("int", row[0]) for row in self._rows(self._sql.solve_ids_above, low=low)}
+        return {cast("int", row[0]) for row in self._rows(self._loading.solve_ids_above, low=low)}
 
     def account_ids_end(self) -> int:
         """One more than the highest account id (the size of a per-account column)."""
-        return (cast("int | None", self._scalar(self._sql.max_account)) or 0) + 1
+        return (cast("int | None", self._scalar(self._loading.max_account)) or 0) + 1
 
     def launch(self, module: str) -> int | None:
-        return cast("int | None", self._scalar(self._sql.launch, module=module))
+        return cast("int | None", self._scalar(self._loading.launch, module=module))
 
     def ineligible(self) -> set[int]:
         """Hidden and admin accounts."""
-        return {cast("int", row[0]) for row in self._rows(self._sql.ineligible, yes=True)}
+        return {cast("int", row[0]) for row in self._rows(self._loading.ineligible, yes=True)}
 
     # What a load reads
 
@@ -364,7 +386,7 @@ class Reader:
     ) -> Sequence[tuple[int, int]]:
         """(account, time) of the module's solves newer than the floor since launch, by time."""
         rows = self._bulk(
-            self._sql.log,
+            self._loading.log,
             module=module,
             challenges=challenges,
             floor=from_us(floor),
@@ -375,11 +397,12 @@ class Reader:
     def module_challenges(self, module: str) -> set[str]:
         """Every challenge id the module's solves name."""
         return {
-            cast("str", row[0]) for row in self._rows(self._sql.module_challenges, module=module)
+            cast("str", row[0])
+            for row in self._rows(self._loading.module_challenges, module=module)
         }
 
     def totals(self, module: str) -> Sequence[Total]:
-        return cast("Sequence[Total]", self._bulk(self._sql.totals, module=module))
+        return cast("Sequence[Total]", self._bulk(self._loading.totals, module=module))
 
     def aggregate(
         self,
@@ -398,7 +421,7 @@ class Reader:
         }
         if only is not None:
             values["ids"] = only
-        rows = self._bulk(self._sql.aggregate[only is not None], **values)
+        rows = self._bulk(self._loading.aggregate[only is not None], **values)
         return cast("Sequence[Aggregate]", rows)
 
     def first_solves(
@@ -406,7 +429,7 @@ class Reader:
     ) -> Sequence[tuple[int, int]]:
         """(account, time) of a challenge's solves since launch, in first-blood order: a page."""
         rows = self._rows(
-            self._sql.first_bloods,
+            self._seeking.first_bloods,
             module=module,
             challenge=challenge,
             launch=from_us(launch),
@@ -421,7 +444,7 @@ class Reader:
         """(challenge, account, time) of the module's solves since launch, in first-blood order,
         streamed (a server-side cursor on PostgreSQL): for a database without migration 0003."""
         result = self._db().execute(
-            self._sql.all_first_solves,
+            self._seeking.all_first_solves,
             {"module": module, "challenges": challenges, "launch": from_us(launch)},
             execution_options={"stream_results": True, "yield_per": 1000},
         )
@@ -432,7 +455,9 @@ class Reader:
 
     def grants(self, module: str) -> Sequence[tuple[int, str, str]]:
         """(account, emoji, title) of the module's granted badges, in the order given."""
-        return cast("Sequence[tuple[int, str, str]]", self._rows(self._sql.grants, module=module))
+        return cast(
+            "Sequence[tuple[int, str, str]]", self._rows(self._seeking.grants, module=module)
+        )
 
     # What a catch-up reads
 
@@ -442,7 +467,7 @@ class Reader:
         values: dict[str, object] = {"high": high}
         if pending:
             values["pending"] = sorted(pending)
-        rows = self._rows(self._sql.catch_up[versioned, bool(pending)], **values)
+        rows = self._rows(self._catching.by_kind[versioned, bool(pending)], **values)
         version = cast("int | None", rows[0][0]) if rows else None
         solves = [
             NewSolve(*cast("tuple[int, int, str, str, int, bool, bool]", row[1:]))
@@ -456,14 +481,14 @@ class Reader:
         `nextval` takes until the end of the transaction (all running transactions, should
         `solves.id` have no sequence of its own). PostgreSQL only."""
         if self._sequence is None:
-            found = self._rows(self._sql.sequence)[0]
+            found = self._rows(self._catching.sequence)[0]
             database, sequence = cast("tuple[int, int | None]", found)
             self._sequence = (int(database), None if sequence is None else int(sequence))
         database, sequence = self._sequence
         if sequence is None:
-            rows = self._rows(self._sql.transaction_holders)
+            rows = self._rows(self._catching.transaction_holders)
         else:
-            rows = self._rows(self._sql.sequence_holders, database=database, relation=sequence)
+            rows = self._rows(self._catching.sequence_holders, database=database, relation=sequence)
         return frozenset(str(row[0]) for row in rows)
 
     # What a board reads
@@ -478,7 +503,7 @@ class Reader:
     ) -> dict[int, tuple[int, int]]:
         """(count, last time) of these accounts' solves of the module, up to the watermark."""
         rows = self._rows(
-            self._sql.completions,
+            self._seeking.completions,
             ids=accounts,
             module=module,
             challenges=challenges,
@@ -503,7 +528,7 @@ class Reader:
         """The account's last solve of the module since launch at or below the floor, up to the
         watermark."""
         found = self._scalar(
-            self._sql.last_below_floor,
+            self._seeking.last_below_floor,
             account=account,
             module=module,
             challenges=challenges,
@@ -515,7 +540,7 @@ class Reader:
         return None if found is None else int(cast("int", found))
 
     def names(self, accounts: Sequence[int]) -> dict[int, str]:
-        rows = self._rows(self._sql.names, ids=accounts)
+        rows = self._rows(self._seeking.names, ids=accounts)
         return dict(cast("Sequence[tuple[int, str]]", rows))
 
     # The reference's queries, on this connection (for what the live board does not keep)
