@@ -119,6 +119,9 @@ def same_pages(
     for viewer in (None, *ids[:1]):
         view = sql.module_view("sockets", days, at, viewer, limit=4, chart=2)
         assert live.module_view("sockets", days, at, viewer, limit=4, chart=2) == view
+    for account in ids[-1:]:
+        hacker = sql.hacker_view("sockets", account, at, (30, 7, 0))
+        assert live.hacker_view("sockets", account, at, (30, 7, 0)) == hacker
 
 
 # CI runs 40 examples; SOCKDOJO_LIVE_EXAMPLES=1000 (with --hypothesis-seed=N) searches longer,

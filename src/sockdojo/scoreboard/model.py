@@ -47,6 +47,14 @@ class ModuleView:
     chart: dict[int, list[dt.datetime]]
 
 
+@dataclass(frozen=True)
+class HackerView:
+    """What a hacker's page shows of the scoreboard, as of one moment."""
+
+    badges: tuple[Badge, ...]
+    rows: dict[int, Row | None]  # per window asked for: the hacker's row, None when not on it
+
+
 class ScoreboardSource(Protocol):
     """Anything that can answer for a module's board at a moment (see the package's rules),
     and for what the module's pages show beside it."""
@@ -73,6 +81,13 @@ class ScoreboardSource(Protocol):
     ) -> dict[int, list[dt.datetime]]:
         """The solves that make up each account's score in the window, oldest first (every
         account asked for, with an empty list if need be; nothing before the launch date)."""
+        ...
+
+    def hacker_view(
+        self, module_id: str, account_id: int, now: dt.datetime, windows: Collection[int]
+    ) -> HackerView:
+        """The account's badges and its row on each of these windows' boards, all as of one
+        look at the database."""
         ...
 
     def module_view(

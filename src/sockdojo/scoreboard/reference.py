@@ -8,7 +8,7 @@ from collections.abc import Collection
 
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.history import counted_solve_times, solve_counts
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, ModuleView
+from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, HackerView, ModuleView
 from sockdojo.scoreboard.query import board, launch_date
 from sockdojo.storage.database import Store
 
@@ -62,4 +62,15 @@ class SqlScoreboard:
                 launched_at=launch_date(session, module_id),
                 solve_counts=solve_counts(session, module_id, now),
                 chart=counted_solve_times(session, module_id, top, days, now),
+            )
+
+    def hacker_view(
+        self, module_id: str, account_id: int, now: dt.datetime, windows: Collection[int]
+    ) -> HackerView:
+        with self.store.session() as session:
+            return HackerView(
+                badges=badges_for(session, module_id, [account_id], now).get(account_id, ()),
+                rows={
+                    days: board(session, module_id, days, now, account_id, 0).me for days in windows
+                },
             )

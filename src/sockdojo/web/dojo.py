@@ -354,14 +354,12 @@ class WebDojo:
                 if is_self
                 else ()
             )
-        earned = self.scoreboard.badges(MODULE_ID, account.id, now)
-        standings = []
-        if not (account.is_admin or account.is_hidden):
-            for days in WINDOWS:
-                mine = self.scoreboard.board(MODULE_ID, days, now, account.id, limit=0).me
-                standings.append(
-                    Standing(days, mine.rank if mine else None, mine.score if mine else 0)
-                )
+        ranked = not (account.is_admin or account.is_hidden)
+        view = self.scoreboard.hacker_view(MODULE_ID, account.id, now, WINDOWS if ranked else ())
+        standings = [
+            Standing(days, mine.rank if mine else None, mine.score if mine else 0)
+            for days, mine in view.rows.items()
+        ]
         ordered = tuple(
             (challenge, solved[challenge.id])
             for challenge in sorted(registry.CHALLENGES, key=lambda c: solved.get(c.id, now))
@@ -373,7 +371,7 @@ class WebDojo:
             is_admin=account.is_admin,
             is_hidden=account.is_hidden,
             joined_at=account.created_at,
-            badges=earned,
+            badges=view.badges,
             solves=ordered,
             standings=tuple(standings),
             activity=cells,

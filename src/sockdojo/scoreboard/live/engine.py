@@ -23,7 +23,14 @@ from sockdojo.scoreboard.live.keys import DAY_US, decode, from_us, to_us
 from sockdojo.scoreboard.live.reader import Reader
 from sockdojo.scoreboard.live.state import LoadTimes, ModuleState
 from sockdojo.scoreboard.live.watermark import TRAILING_IDS, Watermark
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, ModuleView, Row
+from sockdojo.scoreboard.model import (
+    DEFAULT_LIMIT,
+    Badge,
+    Board,
+    HackerView,
+    ModuleView,
+    Row,
+)
 from sockdojo.storage.database import Store
 
 # How far below the oldest window the log reaches: questions up to this much earlier than the
@@ -118,6 +125,25 @@ class LiveScoreboard:
             return state.badges(account_id, at)
 
         return self._answer(module_id, 0, at, read, ())
+
+    def hacker_view(
+        self, module_id: str, account_id: int, now: dt.datetime, windows: Collection[int]
+    ) -> HackerView:
+        if any(days < 0 for days in windows):
+            raise ValueError(f"days must be 0 (all time) or positive, got {sorted(windows)}")
+        at = to_us(now)
+
+        def read(state: ModuleState) -> HackerView:
+            rows = {days: self._board(state, days, at, account_id, 0).me for days in windows}
+            if not state.totals_loaded:
+                self._completions(state, [account_id])
+            return HackerView(state.badges(account_id, at), rows)
+
+        # The longest window decides how far back the log must reach (all time, 0, needs only
+        # `now` above the floor: below it the totals count).
+        widest = max(windows, default=0)
+        empty = HackerView((), dict.fromkeys(windows))
+        return self._answer(module_id, widest, at, read, empty)
 
     def solve_counts(self, module_id: str, now: dt.datetime) -> dict[str, int]:
         at = to_us(now)
