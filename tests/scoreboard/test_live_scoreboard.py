@@ -282,6 +282,54 @@ def test_two_scoreboards_on_one_database_stay_exact(scenario):
         second.close()
 
 
+def test_a_burst_of_questions_while_solves_land_gets_exact_answers(scenario, live):
+    """40 threads released at once ask for boards, pages and badges of one scoreboard (one
+    connection, one lock) while another thread records solves: nothing fails, every answer is
+    a board some moment had, and once the solves stop the answers equal the reference."""
+    accounts = [scenario.account(f"h{n}") for n in range(8)]
+    scenario.solve(accounts[0], "client", scenario.ago(days=40))
+    live.board("sockets", 0, NOW, None)  # the totals loaded: the all-time board in the burst
+    solves = [(account, challenge) for account in accounts for challenge in CHALLENGES[1:4]]
+    barrier = threading.Barrier(41)
+    failures: list[BaseException] = []
+    scores: list[int] = []
+
+    def ask(n: int) -> None:
+        try:
+            barrier.wait(10)
+            for round_ in range(15):
+                days = (30, 7, 0)[(n + round_) % 3]
+                view = live.module_view("sockets", days, NOW, accounts[n % 8])
+                scores.append(sum(row.score for row in view.board.rows))
+                live.hacker_view("sockets", accounts[n % 8], NOW, (30, 7, 0))
+                live.solve_counts("sockets", NOW)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    def record() -> None:
+        try:
+            barrier.wait(10)
+            for number, (account, challenge) in enumerate(solves):
+                scenario.solve(account, challenge, scenario.ago(minutes=number + 1))
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(40)]
+    threads.append(threading.Thread(target=record))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads)
+    assert not failures, failures
+    assert scores and all(0 <= score <= len(solves) + 1 for score in scores)
+    sql = SqlScoreboard(scenario.store)
+    for days in (30, 7, 0):
+        for viewer in (None, *accounts):
+            same(live, sql, days, NOW, viewer, 20)
+        same_pages(live, sql, days, NOW, accounts)
+
+
 def test_a_module_with_its_own_challenges(scenario, live):
     """The engine takes a module's challenges from `scoreboard.modules`, not from Sockets."""
     modules.register("other", "Other", [(f"x{n}", f"Task {n}") for n in range(12)])
