@@ -41,7 +41,7 @@ SYNTHETIC_CHALLENGES = [
 SOCKETS_CHALLENGES = [challenge.id for challenge in registry.CHALLENGES]
 DAY_US = 86_400_000_000
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: challenge_solves filled (migration 0004)
 
 
 def register_synthetic() -> None:
@@ -199,7 +199,7 @@ def _prepare_schema(url: str, launch: dt.datetime) -> None:
             session.execute(
                 text(
                     "TRUNCATE solves, submissions, badge_grants, web_sessions, login_attempts,"
-                    " solve_totals, accounts RESTART IDENTITY"
+                    " solve_totals, challenge_solves, accounts RESTART IDENTITY"
                 )
             )
         session.execute(text("DELETE FROM modules WHERE id = :id"), {"id": SYNTHETIC})
@@ -213,6 +213,12 @@ TOTALS = (
     "INSERT INTO solve_totals (module_id, account_id, solves, first_us, last_us)"
     " SELECT module_id, account_id, count(*), min({us}), max({us}) FROM solves"
     " GROUP BY module_id, account_id"
+)
+# And migration 0004's (its 16 shards by account).
+CHALLENGE_SOLVES = (
+    "INSERT INTO challenge_solves (module_id, challenge_id, shard, solves)"
+    " SELECT module_id, challenge_id, account_id % 16, count(*) FROM solves"
+    " GROUP BY module_id, challenge_id, account_id % 16"
 )
 SQLITE_US = "(CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
 POSTGRES_US = "CAST(EXTRACT(EPOCH FROM {0}) * 1000000 AS BIGINT)"
@@ -257,6 +263,7 @@ def load_sqlite(path: Path, shape: Shape, now: dt.datetime) -> None:
         for _, _, statement in saved:
             connection.execute(statement)
         connection.execute(TOTALS.format(us=SQLITE_US.format("solved_at")))
+        connection.execute(CHALLENGE_SOLVES)
         connection.execute("COMMIT")
         connection.execute("ANALYZE")
         connection.execute("PRAGMA journal_mode=WAL")
@@ -310,6 +317,7 @@ def load_postgres(url: str, shape: Shape, now: dt.datetime) -> None:
         )
         cursor.execute("ALTER TABLE solves ENABLE TRIGGER USER")
         cursor.execute(TOTALS.format(us=POSTGRES_US.format("solved_at")))
+        cursor.execute(CHALLENGE_SOLVES)
         for table in ("accounts", "solves"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608

@@ -13,17 +13,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, or_, select
 
+from sockdojo.scoreboard import SqlScoreboard
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, Board, Row
 from sockdojo.scoreboard.query import counted_solve_conditions, launch_date
-from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account, Solve
 
 
-class GroupByScoreboard:
-    """`ScoreboardSource`: a GROUP BY over the window's solves for every question."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
+class GroupByScoreboard(SqlScoreboard):
+    """`ScoreboardSource`: a GROUP BY over the window's solves for every board (and the
+    reference's queries for the rest of the pages)."""
 
     def board(
         self,

@@ -10,9 +10,12 @@ parent that has loaded the live scoreboard; each worker catches its copy up per 
 1. start-up: process start to the first scoreboard answered (the live scoreboard loads first);
 2. scoreboard requests per second (30-day page, JSON API), anonymous and signed in (each request
    a different hacker's session, so the viewer's row and a session look-up are in every one);
+   then the HTML pages: the 30-day module page (board, chart, per-challenge counts), anonymous
+   and signed in, a challenge page and the top hacker's page;
 3. durable flag submissions per second: correct flags of fresh (hacker, challenge) pairs, each
    a new solve committed before the answer; afterwards every "solved" answer is checked against
    the database;
+   then the module page right after them, checked against the database (per-challenge counts);
 4. the baseline: the same server with the straightforward SQL scoreboard (a GROUP BY over the
    window per request, without badges), for a few requests.
 
@@ -49,6 +52,8 @@ from generate_scoreboard_data import dataset  # noqa: E402
 from sockdojo.challenges import registry  # noqa: E402
 
 SCOREBOARD = "/api/v1/modules/sockets/scoreboard?days=30"
+MODULE_PAGE = "/sockets/?days=30"
+CHALLENGE_PAGE = f"/sockets/{registry.CHALLENGES[0].id}/"
 SUBMIT = "/api/v1/modules/sockets/submissions"
 SOCKDOJO = str(ROOT / ".venv" / "bin" / "sockdojo")
 
@@ -138,6 +143,19 @@ def baseline_app() -> object:
         secret_key=load_or_create_session_key(settings.home),
         scoreboard=GroupByScoreboard(store),
     )
+
+
+def top_hacker(port: int) -> str:
+    status, body = get(f"http://127.0.0.1:{port}{SCOREBOARD}")
+    assert status == 200, status
+    return str(json.loads(body)["rows"][0]["hacker"])
+
+
+def shown_counts(port: int) -> list[int]:
+    """The per-challenge solve counts the module page shows, in challenge order."""
+    status, body = get(f"http://127.0.0.1:{port}{MODULE_PAGE}")
+    assert status == 200, status
+    return [int(n) for n in re.findall(rb'<span class="solves"[^>]*>(\d+) solve', body)]
 
 
 def sign_cookie(key: str, data: dict[str, str]) -> str:
@@ -319,6 +337,19 @@ def main() -> None:
                     for _, cookie, _ in viewers
                 ],
             )
+            cookies = [{"Cookie": f"sockdojo_session={cookie}"} for _, cookie, _ in viewers]
+            pages = {
+                "module page, anonymous": wrk(port, seconds, "GET", [(MODULE_PAGE, {}, None)]),
+                "module page, signed in": wrk(
+                    port, seconds, "GET", [(MODULE_PAGE, headers, None) for headers in cookies]
+                ),
+                "challenge page, anonymous": wrk(
+                    port, seconds, "GET", [(CHALLENGE_PAGE, {}, None)]
+                ),
+                "hacker page (top hacker), anonymous": wrk(
+                    port, seconds, "GET", [(f"/hacker/{top_hacker(port)}", {}, None)]
+                ),
+            }
             from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
 
             authority = HmacFlagAuthority(load_or_create_secret(home))
@@ -338,8 +369,10 @@ def main() -> None:
                         )
                     )
             submitted = wrk(port, seconds, "POST", submissions)
+            shown = shown_counts(port)
         from sqlalchemy import func, select
 
+        from sockdojo.scoreboard.history import solve_counts
         from sockdojo.storage.database import Store
         from sockdojo.storage.models import Solve
 
@@ -350,6 +383,7 @@ def main() -> None:
                 .select_from(Solve)
                 .where(Solve.account_id.in_([a for a, _, _ in submitters_list]))
             )
+            counted = solve_counts(session, registry.MODULE_ID, dt.datetime.now(dt.UTC))
         store.dispose()
 
         baseline_port = free_port()
@@ -371,6 +405,13 @@ def main() -> None:
 
         report.append(line("scoreboard, anonymous", anonymous))
         report.append(line("scoreboard, signed in", signed_in))
+        for name, result in pages.items():
+            report.append(line(name, result))
+        expected = [counted[challenge.id] for challenge in registry.CHALLENGES]
+        report.append(
+            f"module page right after the submissions: per-challenge counts {shown}"
+            f" ({'equal to' if shown == expected else 'DIFFERENT FROM'} the database's {expected})"
+        )
         report.append(
             f"flag submissions (each a new solve): {submitted['ok'] / seconds:,.0f} new solves/s"
             f" ({submitted['rate']:,.0f} req/s, {submitted['bad']:,} answered otherwise), p50"

@@ -22,8 +22,7 @@ from sqlalchemy import text
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import SqlScoreboard, modules
-from sockdojo.scoreboard import live as live_module
-from sockdojo.scoreboard.live import LiveScoreboard
+from sockdojo.scoreboard.live import LiveScoreboard, watermark
 from sockdojo.storage import badges
 from sockdojo.storage.admin import set_hidden
 from sockdojo.storage.solves import record_solve
@@ -107,6 +106,24 @@ def same(live: LiveScoreboard, sql: SqlScoreboard, *args: Any) -> None:
     assert live.board("sockets", *args) == expected, args
 
 
+def same_pages(
+    live: LiveScoreboard, sql: SqlScoreboard, days: int, at: dt.datetime, ids: list[int]
+) -> None:
+    """What the pages show beside the board: every account's badges (hidden and admin ones
+    too), the per-challenge counts, and the chart's solve times."""
+    for account in ids:
+        assert live.badges("sockets", account, at) == sql.badges("sockets", account, at), account
+    assert live.solve_counts("sockets", at) == sql.solve_counts("sockets", at), at
+    expected = sql.solve_times("sockets", days, at, ids)
+    assert live.solve_times("sockets", days, at, ids) == expected, (days, at)
+    for viewer in (None, *ids[:1]):
+        view = sql.module_view("sockets", days, at, viewer, limit=4, chart=2)
+        assert live.module_view("sockets", days, at, viewer, limit=4, chart=2) == view
+    for account in ids[-1:]:
+        hacker = sql.hacker_view("sockets", account, at, (30, 7, 0))
+        assert live.hacker_view("sockets", account, at, (30, 7, 0)) == hacker
+
+
 # CI runs 40 examples; SOCKDOJO_LIVE_EXAMPLES=1000 (with --hypothesis-seed=N) searches longer,
 # with a time limit to match (about 0.5 s an example on PostgreSQL on a busy 2-core machine).
 EXAMPLES = int(os.environ.get("SOCKDOJO_LIVE_EXAMPLES", "40"))
@@ -151,9 +168,11 @@ def test_live_board_equals_the_sql_board_through_any_history(scenario, history):
             if kind == "board":
                 _, days, asked, viewer, limit = step
                 same(live, sql, days, NOW + asked, None if viewer is None else ids[viewer], limit)
+                same_pages(live, sql, days, NOW + asked, ids)
         for days in (30, 7, 0):
             for viewer in (None, *ids):
                 same(live, sql, days, NOW, viewer, 3)
+            same_pages(live, sql, days, NOW, ids)
     finally:
         live.close()
 
@@ -180,6 +199,34 @@ def test_a_new_solve_shows_at_once_without_a_reload(scenario, live):
     assert table(board) == [("bob", 2), ("alice", 1)]
     assert board.me is not None and board.me.rank == 1
     assert live.reloads == reloads
+
+
+def test_the_pages_counts_times_and_badges_follow_each_solve_and_the_clock(scenario, live):
+    """The module page's per-challenge counts and chart, and a hacker's badges, are exact right
+    after a solve (no reload), and as the clock passes a solve, in either direction."""
+    alice, bob = scenario.account("alice"), scenario.account("bob")
+    scenario.solve(alice, "client", scenario.ago(hours=2))
+    zero = dict.fromkeys(CHALLENGES, 0)
+    assert live.solve_counts("sockets", NOW) == {**zero, "client": 1}
+    assert live.badges("sockets", bob, NOW) == ()
+    reloads = live.reloads
+    scenario.solve(bob, "server", scenario.ago(hours=1))
+    assert live.solve_counts("sockets", NOW) == {**zero, "client": 1, "server": 1}
+    assert [badge.title for badge in live.badges("sockets", bob, NOW)] == [
+        "First blood: " + next(c.title for c in registry.CHALLENGES if c.id == "server")
+    ]
+    times = live.solve_times("sockets", 30, NOW, [alice, bob])
+    assert times == {alice: [scenario.ago(hours=2)], bob: [scenario.ago(hours=1)]}
+    later = NOW + HOUR
+    scenario.solve(bob, "client", later)  # still to come at NOW
+    assert live.solve_counts("sockets", NOW) == {**zero, "client": 1, "server": 1}
+    assert live.solve_counts("sockets", later) == {**zero, "client": 2, "server": 1}
+    assert live.solve_counts("sockets", later - SECOND) == {**zero, "client": 1, "server": 1}
+    assert live.solve_times("sockets", 7, later, [bob]) == {bob: [scenario.ago(hours=1), later]}
+    assert live.reloads == reloads
+    sql = SqlScoreboard(scenario.store)
+    for at in (NOW, later - SECOND, later):
+        assert live.solve_counts("sockets", at) == sql.solve_counts("sockets", at)
 
 
 @pytest.mark.parametrize("days", [30, 7])
@@ -233,6 +280,54 @@ def test_two_scoreboards_on_one_database_stay_exact(scenario):
     finally:
         first.close()
         second.close()
+
+
+def test_a_burst_of_questions_while_solves_land_gets_exact_answers(scenario, live):
+    """40 threads released at once ask for boards, pages and badges of one scoreboard (one
+    connection, one lock) while another thread records solves: nothing fails, every answer is
+    a board some moment had, and once the solves stop the answers equal the reference."""
+    accounts = [scenario.account(f"h{n}") for n in range(8)]
+    scenario.solve(accounts[0], "client", scenario.ago(days=40))
+    live.board("sockets", 0, NOW, None)  # the totals loaded: the all-time board in the burst
+    solves = [(account, challenge) for account in accounts for challenge in CHALLENGES[1:4]]
+    barrier = threading.Barrier(41)
+    failures: list[BaseException] = []
+    scores: list[int] = []
+
+    def ask(n: int) -> None:
+        try:
+            barrier.wait(10)
+            for round_ in range(15):
+                days = (30, 7, 0)[(n + round_) % 3]
+                view = live.module_view("sockets", days, NOW, accounts[n % 8])
+                scores.append(sum(row.score for row in view.board.rows))
+                live.hacker_view("sockets", accounts[n % 8], NOW, (30, 7, 0))
+                live.solve_counts("sockets", NOW)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    def record() -> None:
+        try:
+            barrier.wait(10)
+            for number, (account, challenge) in enumerate(solves):
+                scenario.solve(account, challenge, scenario.ago(minutes=number + 1))
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(40)]
+    threads.append(threading.Thread(target=record))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads)
+    assert not failures, failures
+    assert scores and all(0 <= score <= len(solves) + 1 for score in scores)
+    sql = SqlScoreboard(scenario.store)
+    for days in (30, 7, 0):
+        for viewer in (None, *accounts):
+            same(live, sql, days, NOW, viewer, 20)
+        same_pages(live, sql, days, NOW, accounts)
 
 
 def test_a_module_with_its_own_challenges(scenario, live):
@@ -299,7 +394,7 @@ def test_a_solve_whose_transaction_got_its_id_long_before_its_xid_is_not_lost(
     """
     if scenario.store.engine.dialect.name != "postgresql":
         pytest.skip("ids commit in order on SQLite")
-    monkeypatch.setattr(live_module, "SETTLE_SECONDS", 0.0)  # look on every catch-up
+    monkeypatch.setattr(watermark, "SETTLE_SECONDS", 0.0)  # look on every catch-up
     store = scenario.store
     alice, bob = scenario.account("alice"), scenario.account("bob")
     when = scenario.ago(hours=1)
@@ -358,16 +453,16 @@ def test_a_solve_whose_transaction_got_its_id_long_before_its_xid_is_not_lost(
 
 
 def test_a_gap_goes_once_the_transactions_holding_the_sequence_after_it_was_noticed_end() -> None:
-    watermark = live_module._Watermark(3, in_order=False)
-    watermark.saw([4, 7])  # 5 and 6 missing
-    assert sorted(watermark.pending) == [5, 6]
-    watermark.settle(frozenset({"3/10", "4/20"}), 1.0)  # holders noted
-    watermark.saw([9])  # 8 missing, noticed after that look
-    watermark.settle(frozenset({"4/20", "5/30"}), 2.0)  # 3/10 ended, 4/20 still running
-    assert sorted(watermark.pending) == [5, 6, 8]
-    watermark.saw([6])
-    watermark.settle(frozenset({"5/30"}), 3.0)  # all of 5's holders ended; 8 waits for 5/30
-    assert sorted(watermark.pending) == [8]
-    watermark.settle(frozenset({"6/40"}), 4.0)
-    assert not watermark.pending
-    assert watermark.high == 9
+    seen = watermark.Watermark(3, in_order=False)
+    seen.saw([4, 7])  # 5 and 6 missing
+    assert sorted(seen.pending) == [5, 6]
+    seen.settle(frozenset({"3/10", "4/20"}), 1.0)  # holders noted
+    seen.saw([9])  # 8 missing, noticed after that look
+    seen.settle(frozenset({"4/20", "5/30"}), 2.0)  # 3/10 ended, 4/20 still running
+    assert sorted(seen.pending) == [5, 6, 8]
+    seen.saw([6])
+    seen.settle(frozenset({"5/30"}), 3.0)  # all of 5's holders ended; 8 waits for 5/30
+    assert sorted(seen.pending) == [8]
+    seen.settle(frozenset({"6/40"}), 4.0)
+    assert not seen.pending
+    assert seen.high == 9

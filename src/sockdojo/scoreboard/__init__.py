@@ -1,6 +1,7 @@
 """The module scoreboard: who solved how much of a module, and when.
 
-The rules, which every implementation (today the SQL query in `query.py`) must follow exactly:
+The rules, which every implementation (the SQL reference in `reference.py`, the live engine in
+`live/`) must follow exactly:
 
 * **Counted solves.** A solve counts for a window when all of these hold:
   it is of one of the module's current challenges (`registry`); its account is neither hidden
@@ -33,6 +34,7 @@ from sockdojo.scoreboard.model import (
     Row,
     ScoreboardSource,
 )
-from sockdojo.scoreboard.query import SqlScoreboard, board
+from sockdojo.scoreboard.query import board
+from sockdojo.scoreboard.reference import SqlScoreboard
 
 __all__ = ["WINDOWS", "Badge", "Board", "Row", "ScoreboardSource", "SqlScoreboard", "board"]

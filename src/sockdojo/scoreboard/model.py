@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,8 +36,28 @@ class Board:
     me: Row | None
 
 
+@dataclass(frozen=True)
+class ModuleView:
+    """What the module page shows of the scoreboard, as of one moment."""
+
+    board: Board
+    launched_at: dt.datetime | None  # None: the module has no launch date (no row)
+    solve_counts: dict[str, int]  # per challenge, as `ScoreboardSource.solve_counts`
+    # The solves making up the score of each of the board's first rows (as many as asked).
+    chart: dict[int, list[dt.datetime]]
+
+
+@dataclass(frozen=True)
+class HackerView:
+    """What a hacker's page shows of the scoreboard, as of one moment."""
+
+    badges: tuple[Badge, ...]
+    rows: dict[int, Row | None]  # per window asked for: the hacker's row, None when not on it
+
+
 class ScoreboardSource(Protocol):
-    """Anything that can answer for a module's board at a moment (see the package's rules)."""
+    """Anything that can answer for a module's board at a moment (see the package's rules),
+    and for what the module's pages show beside it."""
 
     def board(
         self,
@@ -46,3 +67,39 @@ class ScoreboardSource(Protocol):
         viewer_id: int | None,
         limit: int = DEFAULT_LIMIT,
     ) -> Board: ...
+
+    def badges(self, module_id: str, account_id: int, now: dt.datetime) -> tuple[Badge, ...]:
+        """One account's badges (whether or not it is on the board), in display order."""
+        ...
+
+    def solve_counts(self, module_id: str, now: dt.datetime) -> dict[str, int]:
+        """How many ranked accounts solved each challenge since launch (up to `now`)."""
+        ...
+
+    def solve_times(
+        self, module_id: str, days: int, now: dt.datetime, account_ids: Collection[int]
+    ) -> dict[int, list[dt.datetime]]:
+        """The solves that make up each account's score in the window, oldest first (every
+        account asked for, with an empty list if need be; nothing before the launch date)."""
+        ...
+
+    def hacker_view(
+        self, module_id: str, account_id: int, now: dt.datetime, windows: Collection[int]
+    ) -> HackerView:
+        """The account's badges and its row on each of these windows' boards, all as of one
+        look at the database."""
+        ...
+
+    def module_view(
+        self,
+        module_id: str,
+        days: int,
+        now: dt.datetime,
+        viewer_id: int | None,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        chart: int = 5,
+    ) -> ModuleView:
+        """The board, the launch date, the per-challenge counts and the solve times of the
+        board's first `chart` rows, all as of one look at the database."""
+        ...

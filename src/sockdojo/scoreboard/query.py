@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from sockdojo.scoreboard import modules
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, Board, Row
-from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account, Module, Solve
 
 
@@ -124,21 +123,3 @@ def board(
     ]
     me = next((row for row in rows if row.account_id == viewer_id), None)
     return Board(tuple(row for row in rows if row.rank <= limit), me)
-
-
-class SqlScoreboard:
-    """`ScoreboardSource` answering every question with a fresh query."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def board(
-        self,
-        module_id: str,
-        days: int,
-        now: dt.datetime,
-        viewer_id: int | None,
-        limit: int = DEFAULT_LIMIT,
-    ) -> Board:
-        with self.store.session() as session:
-            return board(session, module_id, days, now, viewer_id, limit)

@@ -51,12 +51,14 @@ def _dialect(db: Database) -> str:
     return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
 
 
+# Built once: the module and challenge pages ask it for every signed-in viewer.
+_SOLVED = select(Solve.challenge_id, Solve.solved_at).where(
+    Solve.account_id == bindparam("account_id"), Solve.module_id == bindparam("module_id")
+)
+
+
 def solved_challenges(db: Database, account_id: int, module_id: str) -> dict[str, dt.datetime]:
-    rows = db.execute(
-        select(Solve.challenge_id, Solve.solved_at).where(
-            Solve.account_id == account_id, Solve.module_id == module_id
-        )
-    )
+    rows = db.execute(_SOLVED, {"account_id": account_id, "module_id": module_id})
     return {str(challenge): when for challenge, when in rows}
 
 

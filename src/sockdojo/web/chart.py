@@ -49,6 +49,11 @@ def _time_label(when: dt.datetime, span: dt.timedelta) -> str:
     return f"{when:%H:%M}"
 
 
+def _us(delta: dt.timedelta) -> int:
+    """A timedelta in whole microseconds (what `timedelta / timedelta` divides)."""
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def solves_over_time(
     solves: list[tuple[str, list[dt.datetime]]],
     start: dt.datetime,
@@ -61,29 +66,33 @@ def solves_over_time(
     left, top, right, bottom = 36.0, 12.0, width - 24.0, height - 28.0
     start = min(start, end - MIN_SPAN)
     span = end - start
+    span_us = _us(span)
     top_score = max([len(times) for _, times in solves] + [1])
+    # Drawn on every module page: positions from integer microseconds, the heights once each.
+    heights = [
+        round(bottom - count / top_score * (bottom - top), 1) for count in range(top_score + 1)
+    ]
 
     def x(when: dt.datetime) -> float:
-        fraction = (min(max(when, start), end) - start) / span
-        return round(left + fraction * (right - left), 1)
-
-    def y(count: int) -> float:
-        return round(bottom - count / top_score * (bottom - top), 1)
+        offset = min(max(_us(when - start), 0), span_us)
+        return round(left + offset / span_us * (right - left), 1)
 
     series = []
     for index, (name, times) in enumerate(solves):
-        points = [(x(start), y(0))]
+        points = [f"{x(start)},{heights[0]}"]
         for count, when in enumerate(sorted(times), start=1):
-            points.append((x(when), y(count - 1)))
-            points.append((x(when), y(count)))
-        points.append((x(end), y(len(times))))
+            at = x(when)
+            points.append(f"{at},{heights[count - 1]}")
+            points.append(f"{at},{heights[count]}")
+        end_x, end_y = x(end), heights[len(times)]
+        points.append(f"{end_x},{end_y}")
         series.append(
             Series(
                 name=name,
                 colour=PALETTE[index % len(PALETTE)],
-                points=" ".join(f"{px},{py}" for px, py in points),
-                end_x=x(end),
-                end_y=y(len(times)),
+                points=" ".join(points),
+                end_x=end_x,
+                end_y=end_y,
                 total=len(times),
             )
         )
@@ -91,7 +100,7 @@ def solves_over_time(
         Tick(x(start + span * step / 4), _time_label(start + span * step / 4, span))
         for step in range(5)
     )
-    y_ticks = tuple(Tick(y(count), str(count)) for count in range(top_score + 1))
+    y_ticks = tuple(Tick(heights[count], str(count)) for count in range(top_score + 1))
     return LineChart(width, height, left, top, right, bottom, x_ticks, y_ticks, tuple(series))
 
 

@@ -200,6 +200,8 @@ def make_templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package: no stat() of the template file on every page.
+        auto_reload=False,
     )
     env.filters["when"] = when
     env.globals["module"] = {"id": registry.MODULE_ID, "title": registry.MODULE_TITLE}

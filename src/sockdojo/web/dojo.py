@@ -21,8 +21,6 @@ from sockdojo.challenges import registry
 from sockdojo.config import valid_account_name
 from sockdojo.flags import FlagAuthority
 from sockdojo.scoreboard import Badge, Board, ScoreboardSource
-from sockdojo.scoreboard.badges import badges_for
-from sockdojo.scoreboard.history import counted_solve_times, solve_counts
 from sockdojo.scoreboard.live import LiveScoreboard
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS
 from sockdojo.scoreboard.query import window_start
@@ -285,10 +283,16 @@ class WebDojo:
     # Reading
 
     def challenge_states(self, viewer: Viewer | None) -> tuple[ChallengeState, ...]:
-        now = self.now()
-        with self.store.session() as session:
-            solved = solved_challenges(session, viewer.id, MODULE_ID) if viewer else {}
-            counts = solve_counts(session, MODULE_ID, now)
+        return self._challenge_states(viewer, self.scoreboard.solve_counts(MODULE_ID, self.now()))
+
+    def _challenge_states(
+        self, viewer: Viewer | None, counts: dict[str, int]
+    ) -> tuple[ChallengeState, ...]:
+        solved = {}
+        if viewer is not None:
+            # One statement: outside a transaction (no BEGIN and ROLLBACK around it).
+            with self.store.outside_transaction() as db:
+                solved = solved_challenges(db, viewer.id, MODULE_ID)
         return tuple(
             ChallengeState(challenge, solved.get(challenge.id), counts.get(challenge.id, 0))
             for challenge in registry.CHALLENGES
@@ -301,23 +305,27 @@ class WebDojo:
 
     def module_page(self, viewer: Viewer | None, days: int) -> ModulePage:
         now = self.now()
-        board = self.board(viewer, days)
-        with self.store.session() as session:
-            launched_at = admin.launch_date(session, MODULE_ID)
-            top = board.rows[:CHART_HACKERS]
-            times = counted_solve_times(session, MODULE_ID, [r.account_id for r in top], days, now)
+        view = self.scoreboard.module_view(
+            MODULE_ID, days, now, viewer.id if viewer else None, chart=CHART_HACKERS
+        )
+        board = view.board
+        launched_at = view.launched_at
+        if launched_at is None:  # no launch date: there is no module (this raises)
+            with self.store.session() as session:
+                launched_at = admin.launch_date(session, MODULE_ID)
+        top = board.rows[:CHART_HACKERS]
         start = window_start(days, now)
         chart_start = max(start, launched_at) if start is not None else launched_at
         chart_start = min(chart_start, now)
         chart = (
             solves_over_time(
-                [(r.hacker, times.get(r.account_id, [])) for r in top], chart_start, now
+                [(r.hacker, view.chart.get(r.account_id, [])) for r in top], chart_start, now
             )
             if top
             else None
         )
         return ModulePage(
-            challenges=self.challenge_states(viewer),
+            challenges=self._challenge_states(viewer, view.solve_counts),
             days=days,
             board=board,
             launched_at=launched_at,
@@ -337,7 +345,6 @@ class WebDojo:
             if account.is_hidden and not (is_self or (viewer is not None and viewer.is_admin)):
                 return None
             solved = solved_challenges(session, account.id, MODULE_ID)
-            earned = badges_for(session, MODULE_ID, [account.id], now).get(account.id, ())
             attempts = (
                 tuple(
                     (attempt.created_at, attempt.challenge_id, attempt.verdict)
@@ -346,13 +353,12 @@ class WebDojo:
                 if is_self
                 else ()
             )
-        standings = []
-        if not (account.is_admin or account.is_hidden):
-            for days in WINDOWS:
-                mine = self.scoreboard.board(MODULE_ID, days, now, account.id, limit=0).me
-                standings.append(
-                    Standing(days, mine.rank if mine else None, mine.score if mine else 0)
-                )
+        ranked = not (account.is_admin or account.is_hidden)
+        view = self.scoreboard.hacker_view(MODULE_ID, account.id, now, WINDOWS if ranked else ())
+        standings = [
+            Standing(days, mine.rank if mine else None, mine.score if mine else 0)
+            for days, mine in view.rows.items()
+        ]
         ordered = tuple(
             (challenge, solved[challenge.id])
             for challenge in sorted(registry.CHALLENGES, key=lambda c: solved.get(c.id, now))
@@ -364,7 +370,7 @@ class WebDojo:
             is_admin=account.is_admin,
             is_hidden=account.is_hidden,
             joined_at=account.created_at,
-            badges=earned,
+            badges=view.badges,
             solves=ordered,
             standings=tuple(standings),
             activity=cells,
