@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from sockdojo.errors import InternalError
 from sockdojo.sandbox.cgroup import PidsCgroup
 from sockdojo.sandbox.isolation import program_policy
 from sockdojo.sandbox.launcher import SETUP_FAILED, SETUP_MARKER
@@ -39,7 +40,7 @@ _LIMIT_SIGNALS = {
 }
 
 
-class SandboxError(Exception):
+class SandboxError(InternalError):
     """The sandbox itself could not do what was asked (never the learner's program's fault)."""
 
 

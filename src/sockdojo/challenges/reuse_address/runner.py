@@ -28,7 +28,7 @@ WIDTH = 88
 
 
 class UsageError(Exception):
-    pass
+    """The FILE argument cannot be used (missing, a directory, unreadable): exit 2."""
 
 
 def read_program(path: Path) -> tuple[bytes, bool]:
