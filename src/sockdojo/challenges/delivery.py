@@ -84,8 +84,10 @@ def deliver(
     a drained queue before we move on, so a correct server that forgets `close()` does not cost
     a second per connection.
     """
+    # No look before sending: "still queued" then only means the server had not got to
+    # accept() yet, and a server that accepts, reads a little and resets a moment later would
+    # be taken for one whose listener closed with our connection still queued.
     watch = _Watch()
-    watch.look(sock)  # before sending: whether it was accepted yet
     sent, error = _send(sock, payload)
     if sent:
         transcript.sent(payload[:sent])
