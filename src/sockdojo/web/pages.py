@@ -162,7 +162,13 @@ async def hacker_page(request: Request) -> Response:
     )
     if page is None:
         raise HTTPException(404, "There is no hacker by that name.")
-    return await render(request, "hacker.html", {"hacker": page})
+    # Class mode: the CLI's run reports, shown to their owner only.
+    runs = (
+        await run_in_threadpool(request.app.state.classroom.last_runs, viewer.id)
+        if viewer is not None and viewer.name == page.name
+        else []
+    )
+    return await render(request, "hacker.html", {"hacker": page, "runs": runs})
 
 
 # Accounts
