@@ -7,6 +7,8 @@ and the class board shows exactly that; no laptop ever holds the flag secret.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -193,6 +195,31 @@ def test_three_laptops_solve_on_one_class_server(
     with httpx.Client(base_url=class_server.url, timeout=10) as http:
         runs = http.get("/api/v1/runs", headers={"Authorization": f"Bearer {bob_token}"}).json()
     assert [(run["challenge"], run["passed"]) for run in runs["runs"]] == [("server", True)]
+
+    # The instructor view and its grade book show the same.
+    with httpx.Client(base_url=class_server.url, timeout=10) as teacher:
+        csrf = teacher.get("/api/v1/me").json()["csrf_token"]
+        signed = teacher.post(
+            "/login", data={"csrf_token": csrf, "name": "teacher", "password": PASSWORD}
+        )
+        assert signed.status_code == 303
+        view = teacher.get("/api/v1/admin/class").json()
+        gradebook = teacher.get("/admin/class/gradebook.csv").text
+    solved = {
+        row["hacker"]: sorted(
+            c for c, cell in row["challenges"].items() if cell["state"] == "solved"
+        )
+        for row in view["learners"]
+    }
+    assert solved == {"ada": ["client"], "bob": ["server"], "cyd": ["client"]}
+    book = {row["hacker"]: row for row in csv.DictReader(io.StringIO(gradebook))}
+    assert {name: row["total"] for name, row in book.items()} == {
+        "ada": "1",
+        "bob": "1",
+        "cyd": "1",
+    }
+    bob_row = next(row for row in view["learners"] if row["hacker"] == "bob")
+    assert book["bob"]["server"] == bob_row["challenges"]["server"]["solved_at"]
 
     # No laptop holds the class secret, nor a local database.
     secret = class_server.secret()

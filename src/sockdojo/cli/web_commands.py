@@ -99,9 +99,7 @@ def _check_name(name: str) -> None:
     help="The address learners reach the dojo at (https://dojo.example.org), shown by"
     " `sockdojo login`; default: the address each request used.",
 )
-def serve(
-    host: str, port: int, secure_cookies: bool, workers: int, public_url: str | None
-) -> None:
+def serve(host: str, port: int, secure_cookies: bool, workers: int, public_url: str | None) -> None:
     """Run the web dojo: module page, scoreboard, accounts, flag submission, API."""
     import socket
 

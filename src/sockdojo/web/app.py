@@ -22,7 +22,7 @@ from sockdojo.scoreboard import ScoreboardSource
 from sockdojo.scoreboard.model import DEFAULT_DAYS
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import utcnow
-from sockdojo.web import api, class_api, class_pages, pages
+from sockdojo.web import api, class_api, class_pages, instructor, pages
 from sockdojo.web.classroom import ClassLimits, Classroom
 from sockdojo.web.context import make_templates, render
 from sockdojo.web.dojo import Limits, WebDojo
@@ -104,6 +104,7 @@ def create_app(
             *api.ROUTES,
             *class_pages.ROUTES,
             *class_api.ROUTES,
+            *instructor.ROUTES,
             Mount("/static", StaticFiles(packages=[("sockdojo.web", "static")]), name="static"),
         ],
         middleware=[
