@@ -88,3 +88,13 @@ def web_account_token(server: str, name: str) -> str:
         found = NEW_TOKEN.search(page.text)
         assert found, page.text
         return found.group(1)
+
+
+@dataclass
+class ClassServer:
+    url: str
+    home: Path
+    process: subprocess.Popen[str]
+
+    def secret(self) -> bytes:
+        return (self.home / "flag-secret").read_bytes().strip()

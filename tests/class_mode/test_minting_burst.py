@@ -4,6 +4,7 @@ a logged-in CLI that never loads the database layer."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from class_mode.laptops import Laptop, web_account_token
+from class_mode.laptops import ClassServer, Laptop, web_account_token
 from support import Processes, free_port, sockdojo_command, wait_listening
 
 BURST = 40
@@ -80,3 +81,19 @@ def test_a_logged_in_cli_does_not_import_sqlalchemy(tmp_path: Path, processes: P
     local = machine.run("--local", "whoami")
     assert "local dojo" in local.stdout
     processes.stop(server)
+
+
+def test_wrong_flags_over_the_limit_are_shown_as_a_wait(
+    tmp_path: Path, processes: Processes, class_server: ClassServer
+) -> None:
+    machine = Laptop("ada", tmp_path / "ada", processes)
+    token = web_account_token(class_server.url, "ada")
+    assert machine.run("login", class_server.url, "--with-token", input=token).returncode == 0
+    for _ in range(10):
+        wrong = machine.run("submit", "sockdojo{not-a-real-flag}")
+        assert wrong.returncode == 1
+        assert "not a flag from this dojo" in wrong.stdout
+    refused = machine.run("submit", "sockdojo{not-a-real-flag}")
+    assert refused.returncode == 1
+    assert re.search(r"wait \d+ seconds", refused.stdout), refused.stdout
+    assert "Traceback" not in refused.stderr

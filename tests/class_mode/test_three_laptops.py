@@ -15,60 +15,21 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from class_mode.laptops import PASSWORD, Laptop, web_account_token
+from class_mode.laptops import PASSWORD, ClassServer, Laptop, web_account_token
 from support import (
     LEARNERS,
     Processes,
     free_port,
-    sockdojo_command,
-    wait_listening,
     wait_listening_quietly,
 )
 from web.test_web_browser import CHROMIUM, browser  # noqa: F401  (the fixture)
 
 REUSE_OK = Path(__file__).parent.parent / "challenges" / "reuse_address" / "corpus" / "ok_basic.py"
-
-
-@dataclass
-class ClassServer:
-    url: str
-    home: Path
-    process: subprocess.Popen[str]
-
-    def secret(self) -> bytes:
-        return (self.home / "flag-secret").read_bytes().strip()
-
-
-@pytest.fixture
-def class_server(tmp_path: Path, processes: Processes) -> Iterator[ClassServer]:
-    home = tmp_path / "server"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SOCKDOJO_HOME": str(home), "NO_COLOR": "1"}
-    made = subprocess.run(
-        sockdojo_command("account", "add", "teacher", "--admin", "--password-stdin"),
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    server = processes.start(
-        sockdojo_command("serve", "--port", str(port), "--public-url", url), env=env
-    )
-    wait_listening(port)
-    yield ClassServer(url, home, server)
-    processes.stop(server)
 
 
 def laptop(tmp_path: Path, processes: Processes, name: str) -> Laptop:
@@ -87,8 +48,8 @@ def solve_client(machine: Laptop, processes: Processes, **extra: str) -> str:
         timeout=30,
         check=True,
     )
-    output = processes.stop(challenge, timeout=30)
-    assert challenge.returncode == 0, output
+    # --once: the challenge ends by itself once the flag is read (and its run reported).
+    assert challenge.wait(timeout=30) == 0, processes.stop(challenge)
     return client.stdout.strip()
 
 
@@ -174,6 +135,17 @@ def test_three_laptops_solve_on_one_class_server(
     cyd_flag = solve_client(cyd, processes, **as_cyd)
     assert cyd.run("submit", cyd_flag, **as_cyd).returncode == 0
 
+    # cyd runs the server challenge with nothing listening: the run fails with a diagnosis,
+    # and the report carries its code.
+    failed = cyd.run("run", "server", "--port", str(free_port()), **as_cyd)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    with httpx.Client(base_url=class_server.url, timeout=10) as http:
+        cyd_runs = http.get("/api/v1/runs", headers={"Authorization": f"Bearer {cyd_token}"})
+    last = cyd_runs.json()["runs"][0]
+    assert (last["challenge"], last["passed"]) == ("server", False)
+    assert len(last["diagnoses"]) == 1, last
+    assert last["diagnoses"][0] in failed.stdout or "listen" in failed.stdout
+
     # A flag minted for one learner is refused for another.
     stolen = bob.run("submit", ada_flag)
     assert stolen.returncode == 1
@@ -212,6 +184,14 @@ def test_three_laptops_solve_on_one_class_server(
         for row in view["learners"]
     }
     assert solved == {"ada": ["client"], "bob": ["server"], "cyd": ["client"]}
+    assert view["stuck"] == [
+        {
+            "challenge": "server",
+            "diagnosis": last["diagnoses"][0],
+            "learners": ["cyd"],
+            "solved_after": [],
+        }
+    ]
     book = {row["hacker"]: row for row in csv.DictReader(io.StringIO(gradebook))}
     assert {name: row["total"] for name, row in book.items()} == {
         "ada": "1",

@@ -7,6 +7,7 @@ local run that notes its diagnoses here must not pay for the HTTP client.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -70,7 +71,9 @@ def reporting(dojo: RemoteDojo | LocalDojo, challenge_id: str) -> Iterator[None]
     finally:
         _reporter = None
         reporter.finish(code)
-        reporter.wait()
+        # A Ctrl-C while the report is on its way ends the wait, not the run's outcome.
+        with contextlib.suppress(KeyboardInterrupt):
+            reporter.wait()
 
 
 def note_diagnosis(code: str) -> None:
