@@ -28,6 +28,13 @@ def _headless() -> bool:
     return False
 
 
+def _loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
 @click.command("login")
 @click.argument("url")
 @click.option("--with-token", is_flag=True, help="Read an API token (one line) from stdin.")
@@ -43,6 +50,12 @@ def login(url: str, with_token: bool, no_browser: bool) -> None:
     from sockdojo.cli.remote import ClassServer
 
     server_url = credentials.normalise_server(url)
+    if server_url.startswith("http://") and not _loopback(server_url):
+        say(
+            paint("Warning:", "yellow", bold=True)
+            + f" {server_url} is plain HTTP: your token would cross the network unencrypted."
+            " Ask for the https:// address."
+        )
     if with_token:
         token = sys.stdin.readline().strip()
         if not token:

@@ -140,6 +140,8 @@ def serve(host: str, port: int, secure_cookies: bool, workers: int, public_url: 
     say(f"  data: {settings.home}   database: {database}")
     say("  Register an account in the browser, then start a challenge in another terminal")
     say("  as that account, so its flag is yours:  sockdojo --account NAME run client")
+    shown_url = public_url or f"http://{shown_host}:{bound}"
+    say(f"  Learners on their own computers:  sockdojo login {shown_url}")
     say("  Ctrl-C stops the server.")
     try:
         from sockdojo.web.app import create_app, warm_up
