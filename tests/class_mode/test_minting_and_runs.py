@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 from sqlalchemy import select
 
 from class_mode.harness import ClassHarness
 from sockdojo.storage.models import FlagMint, RunReport
+from sockdojo.web.classroom import BadSetting, ClassLimits
 
 MINT = "/api/v1/modules/sockets/challenges/{}/flag"
 
@@ -101,3 +105,11 @@ def test_run_reports_older_than_the_retention_are_dropped(class_dojo: ClassHarne
     cli.post("/api/v1/runs", json=report, headers=class_dojo.bearer(token))
     with class_dojo.store.session() as session:
         assert len(session.scalars(select(RunReport)).all()) == 1
+
+
+def test_the_retention_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCKDOJO_RUNS_KEPT_DAYS", "30")
+    assert ClassLimits().runs_kept == dt.timedelta(days=30)
+    monkeypatch.setenv("SOCKDOJO_RUNS_KEPT_DAYS", "soon")
+    with pytest.raises(BadSetting, match="number of days"):
+        ClassLimits()

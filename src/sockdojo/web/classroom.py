@@ -7,15 +7,35 @@ call them in a worker thread.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
 from sockdojo.challenges import registry
+from sockdojo.errors import SockdojoError
 from sockdojo.rate_limits import retry_after
 from sockdojo.storage import device_codes, runs, tokens
 from sockdojo.storage.tokens import TokenInfo
 from sockdojo.web.dojo import FormError, RateLimited, Viewer, WebDojo
+
+RUNS_KEPT_SETTING = "SOCKDOJO_RUNS_KEPT_DAYS"
+
+
+class BadSetting(SockdojoError):
+    """A setting of the environment that cannot be used: exit 2, like a usage error."""
+
+    exit_code = 2
+
+
+def runs_kept_from_environment() -> dt.timedelta:
+    """How long run reports are kept: SOCKDOJO_RUNS_KEPT_DAYS, else 180 days."""
+    raw = os.environ.get(RUNS_KEPT_SETTING, "").strip()
+    if not raw:
+        return dt.timedelta(days=180)
+    if not raw.isdigit() or not 1 <= int(raw) <= 36600:
+        raise BadSetting(f"{RUNS_KEPT_SETTING} must be a number of days (1 or more), not {raw!r}.")
+    return dt.timedelta(days=int(raw))
 
 
 @dataclass(frozen=True)
@@ -26,7 +46,7 @@ class ClassLimits:
     runs: int = 60
     run_period: dt.timedelta = dt.timedelta(minutes=1)
     # How long run reports are kept (the instructor view looks back 7 days, the matrix further).
-    runs_kept: dt.timedelta = dt.timedelta(days=180)
+    runs_kept: dt.timedelta = field(default_factory=runs_kept_from_environment)
     token_lifetime: dt.timedelta = tokens.DEFAULT_LIFETIME
     longest_token_lifetime: dt.timedelta = dt.timedelta(days=366)
     # Device codes a client address may ask for within the code lifetime (a class behind one
