@@ -239,3 +239,22 @@ def test_the_server_stopped_in_the_middle_of_a_run(
     assert "Your program did the right thing" in output
     assert class_server.url in output and "run the challenge again" in output.lower()
     assert "Traceback" not in output
+
+
+def test_a_server_that_stops_answering_is_named_and_the_run_ends(
+    tmp_path: Path, processes: Processes, class_server: ClassServer
+) -> None:
+    erin = laptop(tmp_path, processes, "erin")
+    token = web_account_token(class_server.url, "erin")
+    assert erin.run("login", class_server.url, "--with-token", input=token).returncode == 0
+    os.kill(class_server.process.pid, signal.SIGSTOP)
+    try:
+        stalled = erin.run("run", "client", "--port", str(free_port()), "--once")
+    finally:
+        os.kill(class_server.process.pid, signal.SIGCONT)
+    assert stalled.returncode == 1, stalled.stdout + stalled.stderr
+    assert "The challenge did not start" in stalled.stderr
+    assert class_server.url in stalled.stderr and "did not answer within" in stalled.stderr
+    assert "Traceback" not in stalled.stderr
+    # Answering again, the same laptop gets on with it.
+    assert erin.run("whoami").stdout.strip() == f"erin on {class_server.url}"

@@ -222,18 +222,25 @@ class RemoteFlagAuthority:
         self.minted = 0
 
     def mint(self, account_id: int, challenge_number: int) -> str:
-        challenge = registry.BY_NUMBER[challenge_number]
+        """The flag, asked for when the learner's program has earned it."""
         try:
-            flag = self.server.mint(challenge.id, self.run_key)
+            return self.fetch(challenge_number)
         except ServerUnreachable as error:
             raise ServerUnreachable(
                 "Your program did the right thing, but its flag comes from the class server, "
-                f"and {error.message[0].lower()}{error.message[1:]} Run the challenge again "
-                "when the server is back: the flag is minted afresh."
+                f"and {_lower_first(error.message)} Run the challenge again when the server "
+                "is back: the flag is minted afresh."
             ) from None
+
+    def fetch(self, challenge_number: int) -> str:
+        flag = self.server.mint(registry.BY_NUMBER[challenge_number].id, self.run_key)
         self.prefix = flag.split("{", 1)[0] or self.prefix
         self.minted += 1
         return flag
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 @dataclass
@@ -249,7 +256,16 @@ class RemoteDojo:
         self.authority = RemoteFlagAuthority(self.server, self.run_key)
 
     def flag_line(self, challenge_number: int) -> bytes:
-        return (self.authority.mint(self.account.id, challenge_number) + "\n").encode()
+        """The flag a network challenge starts with (its servers and checkers take it as
+        bytes when they start): asked for before anything runs."""
+        try:
+            flag = self.authority.fetch(challenge_number)
+        except ServerUnreachable as error:
+            raise ServerUnreachable(
+                "The challenge did not start: its flag comes from the class server, and "
+                f"{_lower_first(error.message)}"
+            ) from None
+        return (flag + "\n").encode()
 
 
 class RunReporter:
