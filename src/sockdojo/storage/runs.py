@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -131,3 +131,43 @@ def runs_between(session: Session, since: dt.datetime | None) -> list[Run]:
     return [
         _run(row) for row in session.scalars(query.order_by(RunReport.created_at, RunReport.id))
     ]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    runs: int
+    last_diagnosis: str | None  # the last code of the last run that showed one
+
+
+def summaries(session: Session) -> dict[tuple[int, str], RunSummary]:
+    """Per (account, challenge): how many runs are kept, and the last diagnosis code shown.
+
+    Two small queries (a GROUP BY, then the reports it names) rather than every report: the
+    instructor view stays cheap however many runs the retention keeps.
+    """
+    with_code = case((RunReport.diagnoses != "", RunReport.id), else_=None)
+    grouped = session.execute(
+        select(
+            RunReport.account_id,
+            RunReport.challenge_id,
+            func.count(),
+            func.max(with_code),
+        ).group_by(RunReport.account_id, RunReport.challenge_id)
+    ).all()
+    wanted = [int(last) for *_, last in grouped if last is not None]
+    codes = {
+        int(report_id): diagnoses.split()[-1]
+        for report_id, diagnoses in (
+            session.execute(
+                select(RunReport.id, RunReport.diagnoses).where(RunReport.id.in_(wanted))
+            ).all()
+            if wanted
+            else []
+        )
+    }
+    return {
+        (int(account), str(challenge)): RunSummary(
+            int(count), codes.get(int(last)) if last is not None else None
+        )
+        for account, challenge, count, last in grouped
+    }

@@ -7,7 +7,8 @@
 * The grade book: one row per learner, a column per challenge with the solve time, a total;
   as CSV and as JSON.
 
-Built from the solves and the stored run reports (`storage.runs`), in one pass over each.
+Built from the solves, a per-(learner, challenge) summary of the stored run reports, and the
+reports of the last 7 days (`storage.runs`).
 """
 
 from __future__ import annotations
@@ -71,37 +72,40 @@ class ClassView:
 
 def class_view(store: Store, now: dt.datetime) -> ClassView:
     challenges = tuple(registry.CHALLENGES)
+    since = now - STUCK_WINDOW
     with store.session() as session:
         learners = [a for a in admin.all_accounts(session) if not a.is_admin]
         solved: dict[tuple[int, str], dt.datetime] = {
             (record.account_id, record.challenge_id): record.solved_at
             for record in admin.solve_records(session, registry.MODULE_ID)
         }
-        reports = runs.runs_between(session, None)
-    counts: dict[tuple[int, str], int] = defaultdict(int)
-    last_code: dict[tuple[int, str], str | None] = {}
-    for report in reports:  # oldest first: the last one wins
-        key = (report.account_id, report.challenge_id)
-        counts[key] += 1
-        last_code[key] = report.diagnoses[-1] if report.diagnoses else last_code.get(key)
+        summaries = runs.summaries(session)
+        recent = runs.runs_between(session, since)
     rows = []
     for learner in learners:
         cells = []
         for challenge in challenges:
             key = (learner.id, challenge.id)
+            summary = summaries.get(key)
             if key in solved:
-                cells.append(Cell("solved", solved[key], last_code.get(key), counts[key]))
-            elif counts[key]:
-                cells.append(Cell("attempted", None, last_code.get(key), counts[key]))
+                cells.append(
+                    Cell(
+                        "solved",
+                        solved[key],
+                        summary.last_diagnosis if summary else None,
+                        summary.runs if summary else 0,
+                    )
+                )
+            elif summary is not None:
+                cells.append(Cell("attempted", None, summary.last_diagnosis, summary.runs))
             else:
                 cells.append(Cell("not_started"))
         rows.append(LearnerRow(learner.name, learner.is_hidden, tuple(cells)))
 
     names = {learner.id: learner.name for learner in learners}
     first_met: dict[tuple[str, str], dict[int, dt.datetime]] = defaultdict(dict)
-    since = now - STUCK_WINDOW
-    for report in reports:
-        if report.created_at < since or report.account_id not in names:
+    for report in recent:  # oldest first: the first meeting of each code is kept
+        if report.account_id not in names:
             continue
         for code in dict.fromkeys(report.diagnoses):
             first_met[(report.challenge_id, code)].setdefault(report.account_id, report.created_at)
