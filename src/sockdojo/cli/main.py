@@ -14,10 +14,13 @@ from sockdojo.config import DEFAULT_HOST, DEFAULT_PORT, default_account_name, va
 
 if TYPE_CHECKING:
     from sockdojo.challenges.outcome import CheckResult
+    from sockdojo.cli.remote import RemoteDojo, RemoteOutcome
     from sockdojo.errors import SockdojoError
     from sockdojo.local import LocalDojo
     from sockdojo.mistakes import Diagnosis
     from sockdojo.submissions import SubmitOutcome
+
+    FlagDojo = LocalDojo | RemoteDojo
 
 CHALLENGE_IDS = [challenge.id for challenge in registry.CHALLENGES]
 
@@ -56,9 +59,15 @@ def _challenge(challenge_id: str) -> registry.Challenge:
     envvar="SOCKDOJO_ACCOUNT",
     help="The account to act as (default: your user name; created on first use).",
 )
+@click.option(
+    "--local",
+    is_flag=True,
+    envvar="SOCKDOJO_LOCAL",
+    help="Use the local dojo on this computer even when logged in to a class server.",
+)
 @click.version_option(__version__, prog_name="sockdojo")
 @click.pass_context
-def cli(ctx: click.Context, account: str | None) -> None:
+def cli(ctx: click.Context, account: str | None, local: bool) -> None:
     """sockdojo: learn network programming with Python sockets.
 
     \b
@@ -72,7 +81,7 @@ def cli(ctx: click.Context, account: str | None) -> None:
             "use 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit",
             param_hint="--account",
         )
-    ctx.obj = {"account": name}
+    ctx.obj = {"account": name, "local": local}
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_challenges, as_json=False)
 
@@ -82,17 +91,24 @@ def cli(ctx: click.Context, account: str | None) -> None:
 @click.pass_context
 def list_challenges(ctx: click.Context, as_json: bool) -> None:
     """The module's challenges and which ones you have solved."""
-    from sockdojo.storage.solves import solved_challenges
+    from sockdojo.cli.class_mode import class_server
 
-    dojo = _dojo(ctx)
-    with dojo.store.session() as session:
-        solved = solved_challenges(session, dojo.account.id, registry.MODULE_ID)
+    server = class_server(ctx)
+    if server is not None:
+        account_name, solved = server.whoami(), server.solved()
+    else:
+        from sockdojo.storage.solves import solved_challenges
+
+        dojo = _dojo(ctx)
+        with dojo.store.session() as session:
+            solved = solved_challenges(session, dojo.account.id, registry.MODULE_ID)
+        account_name = dojo.account.name
     upcoming = next((c for c in registry.CHALLENGES if c.id not in solved), None)
     if as_json:
         say_json(
             {
                 "module": registry.MODULE_ID,
-                "account": dojo.account.name,
+                "account": account_name,
                 "challenges": [
                     {
                         "id": c.id,
@@ -110,7 +126,7 @@ def list_challenges(ctx: click.Context, as_json: bool) -> None:
         return
     say(
         paint(f"{registry.MODULE_TITLE}", "cyan", bold=True)
-        + f"  {len(solved)} of {len(registry.CHALLENGES)} solved (account: {dojo.account.name})"
+        + f"  {len(solved)} of {len(registry.CHALLENGES)} solved (account: {account_name})"
     )
     say()
     for c in registry.CHALLENGES:
@@ -155,12 +171,18 @@ def show(challenge_id: str, as_json: bool) -> None:
 @click.pass_context
 def submit(ctx: click.Context, flag: str, as_json: bool) -> None:
     """Submit a flag. Exit 0 when it is correct (also when already solved)."""
-    from sockdojo.submissions import submit_flag
+    from sockdojo.cli.class_mode import class_server
 
-    dojo = _dojo(ctx)
-    outcome = submit_flag(
-        dojo.store, dojo.authority, account_id=dojo.account.id, submitted=flag, source="cli"
-    )
+    server = class_server(ctx)
+    if server is not None:
+        outcome: SubmitOutcome | RemoteOutcome = server.submit(flag)
+    else:
+        from sockdojo.submissions import submit_flag
+
+        dojo = _dojo(ctx)
+        outcome = submit_flag(
+            dojo.store, dojo.authority, account_id=dojo.account.id, submitted=flag, source="cli"
+        )
     if as_json:
         say_json(
             {
@@ -177,7 +199,7 @@ def submit(ctx: click.Context, flag: str, as_json: bool) -> None:
     sys.exit(0 if outcome.correct else 1)
 
 
-def _after_correct(outcome: SubmitOutcome) -> str:
+def _after_correct(outcome: SubmitOutcome | RemoteOutcome) -> str:
     """What follows our own "Correct." (the message says it in words of its own)."""
     from sockdojo.verdict import Verdict
 
@@ -187,6 +209,9 @@ def _after_correct(outcome: SubmitOutcome) -> str:
 
 
 def _print_diagnosis(diagnosis: Diagnosis) -> None:
+    from sockdojo.cli.class_mode import note_diagnosis
+
+    note_diagnosis(diagnosis.code)
     say(f"  {diagnosis.saw}")
     say(f"  {paint('Why:', 'yellow')} {diagnosis.why}")
     say(f"  {paint('Next:', 'yellow')} {diagnosis.next_step}")
@@ -238,23 +263,36 @@ def run(
     server, server-loop  start your server first; we connect to it
     reuse-address FILE   analyze your server program and prove it restarts
     """
+    from sockdojo.cli.class_mode import reporting
+
     challenge = _challenge(challenge_id)
     runs = challenge.runs
     assert runs is not None  # every challenge of the registry says how it runs
     _refuse_options_that_do_not_apply(ctx, challenge, runs, file)
-    if runs is registry.Runs.YOUR_PROGRAM:
-        if file is None:
-            raise click.UsageError(
-                f"{challenge.id} needs your program: sockdojo run {challenge.id} FILE"
-            )
-        _run_reuse_address(ctx, file, port=port, run_proof=not no_run, as_json=as_json)
-        return
-    dojo = _dojo(ctx)
-    flag_line = dojo.flag_line(challenge.number)
-    if runs is registry.Runs.OUR_SERVER:
-        _serve_challenge(challenge, flag_line, host, port, once)
-    else:
-        _check_challenge(challenge, flag_line, dojo.authority.prefix, host, port)
+    if runs is registry.Runs.YOUR_PROGRAM and file is None:
+        raise click.UsageError(
+            f"{challenge.id} needs your program: sockdojo run {challenge.id} FILE"
+        )
+    dojo = _flag_dojo(ctx)
+    with reporting(dojo, challenge.id):
+        if runs is registry.Runs.YOUR_PROGRAM:
+            assert file is not None
+            _run_reuse_address(dojo, file, port=port, run_proof=not no_run, as_json=as_json)
+            return
+        flag_line = dojo.flag_line(challenge.number)
+        if runs is registry.Runs.OUR_SERVER:
+            _serve_challenge(challenge, flag_line, host, port, once)
+        else:
+            _check_challenge(challenge, flag_line, dojo.authority.prefix, host, port)
+
+
+def _flag_dojo(ctx: click.Context) -> FlagDojo:
+    """Where `run` gets its flags: the class server when logged in (and not --local), which
+    mints them for the token's account, so the laptop never holds the class secret; else
+    the local dojo."""
+    from sockdojo.cli.class_mode import remote_dojo
+
+    return remote_dojo(ctx) or _dojo(ctx)
 
 
 _RUN_OPTIONS = {"--host": "host", "--once": "once", "--no-run": "no_run", "--json": "as_json"}
@@ -306,6 +344,9 @@ def _serve_challenge(
     stops = "Ctrl-C stops it" + (" (--once: so does the first flag)." if once else ".")
     say(f"{what} Use another terminal. {stops}")
     report = serve(sock, factory, say, once=once, udp_hint=challenge.id == "client")
+    from sockdojo.cli.class_mode import note_passed
+
+    note_passed(report.flags_delivered > 0)
     say()
     say(f"Stopped after {_count(report.connections, 'connection')}.")
     if report.flags_delivered:
@@ -345,13 +386,12 @@ def _check_challenge(
 
 
 def _run_reuse_address(
-    ctx: click.Context, file: str, *, port: int, run_proof: bool, as_json: bool
+    dojo: FlagDojo, file: str, *, port: int, run_proof: bool, as_json: bool
 ) -> None:
     from pathlib import Path
 
     from sockdojo.challenges.reuse_address import run_reuse_address
 
-    dojo = _dojo(ctx)
     number = registry.BY_ID["reuse-address"].number
     code = run_reuse_address(
         Path(file),
@@ -368,6 +408,11 @@ def _run_reuse_address(
 from sockdojo.cli.web_commands import register as register_web_commands  # noqa: E402
 
 register_web_commands(cli)
+
+# Class mode: login, logout, whoami, and the class server's scoreboard when logged in.
+from sockdojo.cli.login import register as register_login_commands  # noqa: E402
+
+register_login_commands(cli)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ that `sockdojo --help` stays instant.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
@@ -87,7 +87,14 @@ def _check_name(name: str) -> None:
     help="Server processes sharing the port (one per core), forked from one that has loaded the"
     " live scoreboard.",
 )
-def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
+@click.option(
+    "--public-url",
+    metavar="URL",
+    envvar="SOCKDOJO_PUBLIC_URL",
+    help="The address learners reach the dojo at (https://dojo.example.org), shown by"
+    " `sockdojo login`; default: the address each request used.",
+)
+def serve(host: str, port: int, secure_cookies: bool, workers: int, public_url: str | None) -> None:
     """Run the web dojo: module page, scoreboard, accounts, flag submission, API."""
     try:
         from sockdojo.web import server
@@ -99,6 +106,7 @@ def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
         say(f"  data: {settings.home}   database: {database}")
         say("  Register an account in the browser, then start a challenge in another terminal")
         say("  as that account, so its flag is yours:  sockdojo --account NAME run client")
+        say(f"  Learners on their own computers:  sockdojo login {public_url or url.rstrip('/')}")
         say("  Ctrl-C stops the server.")
 
     settings = _settings()
@@ -110,6 +118,7 @@ def serve(host: str, port: int, secure_cookies: bool, workers: int) -> None:
             secure_cookies=secure_cookies,
             workers=workers,
             announce=announce,
+            public_url=public_url,
         )
     except KeyboardInterrupt:
         # uvicorn shuts down cleanly, then hands the Ctrl-C back: that is a normal stop.
@@ -285,16 +294,42 @@ def scoreboard(ctx: click.Context, days: str, limit: int, as_json: bool) -> None
             }
         )
         return
-    title = f"{days}-day" if days != "0" else "All-time"
+    print_board(
+        int(days),
+        [
+            BoardLine(
+                r.rank,
+                r.hacker,
+                r.score,
+                "".join(b.emoji for b in r.badges),
+                board.me is not None and r.account_id == board.me.account_id,
+            )
+            for r in rows
+        ],
+    )
+
+
+class BoardLine(NamedTuple):
+    rank: int
+    hacker: str
+    score: int
+    badges: str
+    mine: bool
+
+
+def print_board(days: int, lines: list[BoardLine]) -> None:
+    """A scoreboard as text: the local dojo's and the class server's alike."""
+    from sockdojo.challenges import registry
+
+    title = f"{days}-day" if days else "All-time"
     say(paint(f"{registry.MODULE_TITLE}: {title} scoreboard", "cyan", bold=True))
-    if not rows:
+    if not lines:
         say("No solves in this window yet.")
         return
     say(f"  {'Rank':>4}  {'Hacker':<32} {'Score':>5}  Badges")
-    for r in rows:
-        mine = board.me is not None and r.account_id == board.me.account_id
-        line = f"  {r.rank:>4}  {r.hacker:<32} {r.score:>5}  {''.join(b.emoji for b in r.badges)}"
-        say(paint(line, "green", bold=True) if mine else line)
+    for r in lines:
+        line = f"  {r.rank:>4}  {r.hacker:<32} {r.score:>5}  {r.badges}"
+        say(paint(line, "green", bold=True) if r.mine else line)
 
 
 def register(cli: click.Group) -> None:

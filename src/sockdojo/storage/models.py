@@ -147,3 +147,82 @@ class LoginAttempt(Base):
     client: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ApiToken(Base):
+    """A token the CLI (or a script) sends as `Authorization: Bearer`. Only its SHA-256 is
+    stored: the token is 256 random bits, so a plain hash is as good as a slow one."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class DeviceCode(Base):
+    """A pending device authorization (RFC 8628): the CLI polls with the device code (only its
+    hash is kept), the learner types the user code on the web dojo and approves it."""
+
+    __tablename__ = "device_codes"
+
+    device_code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_code: Mapped[str] = mapped_column(String(16), unique=True)
+    client_host: Mapped[str] = mapped_column(String(64))
+    client_platform: Mapped[str] = mapped_column(String(64))
+    client_address: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    interval: Mapped[int] = mapped_column(Integer)
+    last_polled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # "pending", "approved", "denied" or "used" (the token was handed out: single use)
+    status: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True
+    )
+
+
+class FlagMint(Base):
+    """A flag the class server minted for a CLI run: the audit trail and the minting limit."""
+
+    __tablename__ = "flag_mints"
+    __table_args__ = (Index("ix_flag_mints_account_time", "account_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), nullable=True
+    )
+    challenge_id: Mapped[str] = mapped_column(String(64))
+    run_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class RunReport(Base):
+    """The outcome of one `sockdojo run` on a learner's laptop. Append-only; old ones are
+    dropped after the retention period."""
+
+    __tablename__ = "run_reports"
+    __table_args__ = (
+        Index("ix_run_reports_account_time", "account_id", "created_at"),
+        Index("ix_run_reports_time", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    run_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    challenge_id: Mapped[str] = mapped_column(String(64))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    # The diagnosis codes the run showed, space-separated (codes are identifiers).
+    diagnoses: Mapped[str] = mapped_column(String(512))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

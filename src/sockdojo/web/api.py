@@ -23,7 +23,7 @@ from sockdojo.web.context import (
 )
 from sockdojo.web.dojo import ChallengeState, RateLimited
 from sockdojo.web.openapi import document
-from sockdojo.web.security import CSRF_HEADER, check_csrf, csrf_token
+from sockdojo.web.security import check_api_csrf, csrf_token
 
 PREFIX = "/api/v1"
 BODY_LIMIT = 8 * 1024
@@ -104,7 +104,7 @@ async def scoreboard(request: Request) -> Response:
 
 async def submissions(request: Request) -> Response:
     _module(request)
-    check_csrf(request, request.headers.get(CSRF_HEADER))
+    check_api_csrf(request)
     viewer = await require_viewer(request)
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise HTTPException(415, 'Send the flag as JSON: {"flag": "..."}.')

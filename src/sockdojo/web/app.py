@@ -18,7 +18,8 @@ from sockdojo.scoreboard import ScoreboardSource
 from sockdojo.scoreboard.model import DEFAULT_DAYS
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import utcnow
-from sockdojo.web import api, pages
+from sockdojo.web import api, class_api, class_pages, instructor, pages
+from sockdojo.web.classroom import ClassLimits, Classroom
 from sockdojo.web.context import DatabaseUnavailable, make_templates
 from sockdojo.web.dojo import Limits, WebDojo
 from sockdojo.web.errors import (
@@ -43,11 +44,15 @@ def create_app(
     scoreboard: ScoreboardSource | None = None,
     limits: Limits | None = None,
     secure_cookies: bool = False,
+    class_limits: ClassLimits | None = None,
+    public_url: str | None = None,
 ) -> Starlette:
     """The web dojo over `store`, checking flags with `authority`.
 
     `secret_key` signs the session cookie. `secure_cookies` marks the cookie Secure: set it
-    when the dojo is served over HTTPS (behind a reverse proxy, for instance).
+    when the dojo is served over HTTPS (behind a reverse proxy, for instance). `public_url`
+    is the address learners reach it at (the device login shows it); without it, each
+    request's own.
     """
     if len(secret_key) < 32:
         raise ValueError("the session secret key must be at least 32 characters")
@@ -55,6 +60,9 @@ def create_app(
         routes=[
             *pages.ROUTES,
             *api.ROUTES,
+            *class_pages.ROUTES,
+            *class_api.ROUTES,
+            *instructor.ROUTES,
             Mount("/static", StaticFiles(packages=[("sockdojo.web", "static")]), name="static"),
         ],
         middleware=[
@@ -84,6 +92,8 @@ def create_app(
         scoreboard=scoreboard,
         limits=limits,
     )
+    app.state.classroom = Classroom(app.state.dojo, class_limits or ClassLimits())
+    app.state.public_url = public_url.rstrip("/") if public_url else None
     app.state.templates = make_templates()
     return app
 

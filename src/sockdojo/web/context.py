@@ -22,7 +22,13 @@ from sockdojo.scoreboard.model import DEFAULT_DAYS, WINDOWS
 from sockdojo.verdict import Verdict
 from sockdojo.web.dojo import Viewer, WebDojo
 from sockdojo.web.passwords import WAIT_SECONDS
-from sockdojo.web.security import csrf_token, session_token, take_flashes
+from sockdojo.web.security import (
+    BEARER_REFUSED,
+    bearer_token,
+    csrf_token,
+    session_token,
+    take_flashes,
+)
 
 WINDOW_NAMES = {30: "30 days", 7: "7 days", 0: "All time"}
 
@@ -112,10 +118,23 @@ def _remember(request: Request, token: str | None, found: Viewer | None) -> None
     request.state.viewer = found
 
 
+def _token_viewer(request: Request, token: str) -> Viewer:
+    viewer = request.app.state.classroom.token_viewer(token)
+    if not isinstance(viewer, Viewer):
+        raise HTTPException(401, BEARER_REFUSED, headers={"WWW-Authenticate": "Bearer"})
+    return viewer
+
+
 async def current_viewer(request: Request) -> Viewer | None:
-    """The signed-in account, looked up once per request."""
+    """The signed-in account, looked up once per request: by its API token when it sends one
+    (a dead token is a 401, never a fall back to the cookie), else by its session cookie."""
     found = getattr(request.state, "viewer", _UNKNOWN)
     if found is _UNKNOWN:
+        bearer = bearer_token(request)
+        if bearer is not None:
+            holder = await in_database(_token_viewer, request, bearer)
+            request.state.viewer = holder
+            return holder
         token = session_token(request)
         viewer = await in_database(dojo_of(request).viewer, token) if token else None
         _remember(request, token, viewer)
@@ -132,6 +151,8 @@ async def as_viewer(request: Request, work: Callable[[Viewer | None, *Ts], T], *
     found = getattr(request.state, "viewer", _UNKNOWN)
     if found is not _UNKNOWN:
         return await in_database(work, found if isinstance(found, Viewer) else None, *args)
+    if bearer_token(request) is not None:
+        return await in_database(work, await current_viewer(request), *args)
     token = session_token(request)
     dojo = dojo_of(request)
 
@@ -153,7 +174,9 @@ async def require_viewer(request: Request) -> Viewer:
 
 async def require_admin(request: Request) -> Viewer:
     viewer = await require_viewer(request)
-    if not viewer.is_admin:
+    if not viewer.is_admin or viewer.token_id is not None:
+        # An API token is for the CLI: it never opens admin pages or admin API, even an
+        # admin's (a leaked token must not be able to run the dojo).
         raise HTTPException(403, "Only the dojo's admins can do that.")
     return viewer
 

@@ -62,6 +62,9 @@ class Viewer:
     name: str
     is_admin: bool
     is_hidden: bool
+    # Set when the request signed in with an API token (never for a browser session): such a
+    # viewer is never an admin for admin pages and admin API.
+    token_id: int | None = None
 
     @classmethod
     def of(cls, account: Account) -> Viewer:

@@ -178,6 +178,8 @@ _SCHEMAS: dict[str, Any] = {
 
 @cache
 def document() -> dict[str, Any]:
+    from sockdojo.web import class_openapi  # it builds on the helpers above
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -186,14 +188,17 @@ def document() -> dict[str, Any]:
             "description": (
                 "Read the module, its challenges and its scoreboard; submit flags. Requests "
                 "act as the account signed in by the session cookie; POSTs must also carry "
-                "the session's CSRF token (GET /api/v1/me) in the X-CSRF-Token header."
+                "the session's CSRF token (GET /api/v1/me) in the X-CSRF-Token header. "
+                "Or as the account of an API token (Authorization: Bearer), which needs no "
+                "CSRF token and never opens admin API."
             ),
         },
         "components": {
-            "schemas": _SCHEMAS,
+            "schemas": {**_SCHEMAS, **class_openapi.SCHEMAS},
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "sockdojo_session"},
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
+                "bearer": {"type": "http", "scheme": "bearer"},
             },
         },
         "paths": {
@@ -324,5 +329,6 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            **class_openapi.paths(),
         },
     }

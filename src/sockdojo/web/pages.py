@@ -168,7 +168,13 @@ async def hacker_page(request: Request) -> Response:
     page = await in_database(dojo_of(request).hacker_page, request.path_params["name"], viewer)
     if page is None:
         raise HTTPException(404, "There is no hacker by that name.")
-    return await render(request, "hacker.html", {"hacker": page})
+    # Class mode: the CLI's run reports, shown to their owner only.
+    runs = (
+        await in_database(request.app.state.classroom.last_runs, viewer.id)
+        if viewer is not None and viewer.name == page.name
+        else []
+    )
+    return await render(request, "hacker.html", {"hacker": page, "runs": runs})
 
 
 # Accounts

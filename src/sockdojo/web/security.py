@@ -43,6 +43,35 @@ def check_csrf(request: Request, sent: Any) -> None:
         raise HTTPException(403, CSRF_REFUSED)
 
 
+BEARER_REFUSED = (
+    "The Authorization header must be 'Bearer <token>' with a live sockdojo token: "
+    "log in again (sockdojo login URL) or create a token on your account page."
+)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The API token of a request that sends `Authorization`, None for one that does not.
+
+    A request with the header is judged by it alone: a malformed one is refused (401) rather
+    than read as a browser's, so a token never falls back to the session cookie.
+    """
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 128:
+        raise HTTPException(401, BEARER_REFUSED, headers={"WWW-Authenticate": "Bearer"})
+    return token
+
+
+def check_api_csrf(request: Request) -> None:
+    """API POSTs carry the session's CSRF token, unless they sign in with a bearer token: a
+    browser never adds that header by itself, so another site cannot make one."""
+    if bearer_token(request) is None:
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+
+
 def session_token(request: Request) -> str | None:
     token = request.session.get("sid")
     return token if isinstance(token, str) else None

@@ -64,6 +64,7 @@ def serve(
     secure_cookies: bool,
     workers: int,
     announce: Callable[[str, str], None],
+    public_url: str | None = None,
 ) -> None:
     """Serve the web dojo until stopped (Ctrl-C, SIGTERM). `announce(url, database)` is told
     where, once the port is bound and the store open. Raises CannotListen for a busy port, and
@@ -92,7 +93,13 @@ def serve(
             f"http://{shown_host}:{bound}/",
             make_url(settings.database_url).render_as_string(hide_password=True),
         )
-        app = create_app(store, authority, secret_key=secret_key, secure_cookies=secure_cookies)
+        app = create_app(
+            store,
+            authority,
+            secret_key=secret_key,
+            secure_cookies=secure_cookies,
+            public_url=public_url,
+        )
         warm_up(app)
         if workers == 1:
             config = uvicorn.Config(app, log_level="warning", **server_options())

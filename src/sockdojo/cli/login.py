@@ -1,0 +1,251 @@
+"""`sockdojo login`, `logout`, `whoami`, and the scoreboard of the dojo the CLI acts on.
+
+Login uses the device authorization flow (RFC 8628): the server hands out a short user code,
+the learner approves it in a browser where they are signed in, and this command polls until
+the server hands over a token.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from sockdojo.cli.ui import paint, say, say_json
+
+# No single poll loop may outlive the device code (10 minutes) by much, whatever the server says.
+LONGEST_WAIT = 15 * 60
+
+
+def _headless() -> bool:
+    """No browser to open: CI, an SSH session, a Linux box without a display."""
+    if os.environ.get("CI"):
+        return True
+    if sys.platform.startswith("linux"):
+        return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return False
+
+
+def _loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+@click.command("login")
+@click.argument("url")
+@click.option("--with-token", is_flag=True, help="Read an API token (one line) from stdin.")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser; print the URL only.")
+def login(url: str, with_token: bool, no_browser: bool) -> None:
+    """Log in to a class server: your runs then get their flags from it.
+
+    \b
+    sockdojo login https://dojo.example.org        approve in the browser
+    sockdojo login URL --with-token < token.txt    a token from your account page
+    """
+    from sockdojo.cli import credentials
+    from sockdojo.cli.remote import ClassServer
+
+    server_url = credentials.normalise_server(url)
+    if server_url.startswith("http://") and not _loopback(server_url):
+        say(
+            paint("Warning:", "yellow", bold=True)
+            + f" {server_url} is plain HTTP: your token would cross the network unencrypted."
+            " Ask for the https:// address."
+        )
+    if with_token:
+        token = sys.stdin.readline().strip()
+        if not token:
+            raise click.UsageError("--with-token reads the token from stdin; it was empty")
+    else:
+        token = _device_flow(server_url, open_browser=not no_browser and not _headless())
+    server = ClassServer(credentials.Login(server_url, token))
+    try:
+        name = server.whoami()
+    finally:
+        server.close()
+    path = credentials.save(credentials.Login(server_url, token, name))
+    say(paint("Logged in", "green", bold=True) + f" to {server_url} as {name}.")
+    say(f"  Saved in {path} (only you can read it). `sockdojo logout` forgets it.")
+    say("  Now `sockdojo run CHALLENGE` gets its flags from the class server.")
+
+
+def _device_flow(server_url: str, *, open_browser: bool) -> str:
+    import httpx
+
+    from sockdojo.cli.remote import ServerUnreachable, client_host, client_platform, why
+
+    def post(path: str, data: dict[str, str]) -> httpx.Response:
+        try:
+            return httpx.post(f"{server_url}/api/v1/device/{path}", data=data, timeout=10)
+        except httpx.HTTPError as error:
+            raise ServerUnreachable(
+                f"The class server {server_url} could not be reached: {why(error)}. "
+                "Check the address, or try again when it is back."
+            ) from None
+
+    started = post("code", {"client_host": client_host(), "client_platform": client_platform()})
+    try:
+        code = started.json()
+        device_code, user_code = str(code["device_code"]), str(code["user_code"])
+        interval = max(1, int(code.get("interval", 5)))
+        expires_in = min(LONGEST_WAIT, int(code.get("expires_in", 600)))
+        complete = str(code.get("verification_uri_complete") or code["verification_uri"])
+        verification = str(code["verification_uri"])
+    except (ValueError, KeyError, TypeError):
+        raise ServerUnreachable(
+            f"{server_url} answered, but not as a sockdojo class server would "
+            f"(HTTP {started.status_code}): check the address."
+        ) from None
+    say(f"To log in, open {paint(verification, 'cyan')} and enter the code:")
+    say()
+    say("    " + paint(user_code, "bold", bold=True))
+    say()
+    say(f"  (or open {complete})")
+    if open_browser:
+        import webbrowser
+
+        if webbrowser.open(complete):
+            say("  A browser window should have opened.")
+    say("Waiting for your approval (Ctrl-C stops) ...")
+    deadline = time.monotonic() + expires_in
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        answer = post(
+            "token",
+            {
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "device_code": device_code,
+            },
+        )
+        try:
+            body = answer.json()
+        except ValueError:
+            body = {}
+        if answer.status_code == 200 and isinstance(body.get("access_token"), str):
+            return str(body["access_token"])
+        error = body.get("error") if isinstance(body, dict) else None
+        if error == "authorization_pending":
+            continue
+        if error == "slow_down":
+            interval += 5  # RFC 8628 section 3.5
+            continue
+        if error == "access_denied":
+            raise click.ClickException("The login was denied in the browser.")
+        if error in ("expired_token", "invalid_grant"):
+            break
+        raise ServerUnreachable(
+            f"The class server {server_url} answered the login with HTTP {answer.status_code}"
+            f" ({error or 'no reason given'}): try again in a moment."
+        )
+    raise click.ClickException(
+        f"The code {user_code} expired before it was approved (codes last 10 minutes): "
+        "run sockdojo login again."
+    )
+
+
+@click.command("logout")
+def logout() -> None:
+    """Revoke this computer's token on the class server and forget it."""
+    from sockdojo.cli import credentials
+    from sockdojo.cli.remote import ClassServer, LoginRefused, ServerUnreachable
+
+    login = credentials.current()
+    if login is None:
+        say("Not logged in: sockdojo uses the local dojo.")
+        return
+    server = ClassServer(login)
+    try:
+        server.revoke()
+        revoked = f"Revoked the token on {login.server}."
+    except LoginRefused:
+        revoked = "The server no longer knew the token."
+    except ServerUnreachable as error:
+        revoked = f"Could not revoke the token ({error.message}); revoke it on your account page."
+    finally:
+        server.close()
+    forgot = credentials.forget()
+    say(revoked + (" Forgot the login." if forgot else ""))
+    if login.from_environment:
+        say("SOCKDOJO_SERVER / SOCKDOJO_TOKEN are set in your environment: unset them too.")
+
+
+@click.command("whoami")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def whoami(ctx: click.Context, as_json: bool) -> None:
+    """Which dojo and account the commands act on."""
+    from sockdojo.cli.class_mode import class_server
+
+    server = class_server(ctx)
+    if server is None:
+        name = ctx.find_root().obj["account"]
+        if as_json:
+            say_json({"server": None, "account": name})
+        else:
+            say(f"{name} on the local dojo (not logged in to a class server).")
+        return
+    name = server.whoami()
+    if as_json:
+        say_json({"server": server.url, "account": name})
+    else:
+        say(f"{name} on {server.url}")
+
+
+def class_scoreboard(ctx: click.Context, days: int, limit: int, as_json: bool) -> bool:
+    """The class server's scoreboard, printed; False when the CLI is not logged in."""
+    from sockdojo.cli.class_mode import class_server
+    from sockdojo.cli.web_commands import BoardLine, print_board
+
+    server = class_server(ctx)
+    if server is None:
+        return False
+    board = server.scoreboard(days)
+    rows = [r for r in board.get("rows", []) if isinstance(r, dict)][:limit]
+    me = board.get("me") if isinstance(board.get("me"), dict) else None
+    if as_json:
+        say_json(
+            {
+                "days": days,
+                "rows": [
+                    {k: r.get(k) for k in ("rank", "hacker", "badges", "score")} for r in rows
+                ],
+                "me": {k: me.get(k) for k in ("rank", "hacker", "score")} if me else None,
+            }
+        )
+        return True
+    lines = [
+        BoardLine(
+            int(r["rank"]),
+            str(r["hacker"]),
+            int(r["score"]),
+            "".join(str(b) for b in r.get("badges", [])),
+            me is not None and r.get("hacker") == me.get("hacker"),
+        )
+        for r in rows
+    ]
+    if me is not None and not any(line.mine for line in lines):
+        lines.append(BoardLine(int(me["rank"]), str(me["hacker"]), int(me["score"]), "", True))
+    print_board(days, lines)
+    return True
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(login)
+    cli.add_command(logout)
+    cli.add_command(whoami)
+    local_board = cli.commands.get("scoreboard")
+    assert local_board is not None
+    assert local_board.callback is not None
+    local_callback = local_board.callback
+
+    # The same command and options; on the class server when logged in.
+    def scoreboard(days: str, limit: int, as_json: bool) -> None:
+        ctx = click.get_current_context()
+        if not class_scoreboard(ctx, int(days), limit, as_json):
+            ctx.invoke(local_callback, days=days, limit=limit, as_json=as_json)
+
+    local_board.callback = scoreboard

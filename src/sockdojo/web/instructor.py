@@ -1,0 +1,206 @@
+"""The instructor view (admins): where each learner is, and where the class is stuck.
+
+* The progress matrix: learners x challenges, each cell solved (with when), attempted (the
+  last diagnosis code the CLI showed, and how many runs), or not started.
+* "Where the class is stuck": per challenge, each diagnosis code met in the last 7 days, the
+  distinct learners who met it, and which of them solved the challenge afterwards.
+* The grade book: one row per learner, a column per challenge with the solve time, a total;
+  as CSV and as JSON.
+
+Built from the solves, a per-(learner, challenge) summary of the stored run reports, and the
+reports of the last 7 days (`storage.runs`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sockdojo.challenges import registry
+from sockdojo.storage import admin, runs
+from sockdojo.storage.database import Store
+from sockdojo.web.api import PREFIX
+from sockdojo.web.context import dojo_of, in_database, render, require_admin
+from sockdojo.web.dojo import _csv_safe
+
+STUCK_WINDOW = dt.timedelta(days=7)
+GRADEBOOK_NAME = f"sockdojo-{registry.MODULE_ID}-gradebook.csv"
+
+
+@dataclass(frozen=True)
+class Cell:
+    state: str  # "solved", "attempted" or "not_started"
+    solved_at: dt.datetime | None = None
+    last_diagnosis: str | None = None
+    runs: int = 0
+
+
+@dataclass(frozen=True)
+class LearnerRow:
+    name: str
+    hidden: bool
+    cells: tuple[Cell, ...]  # in registry.CHALLENGES order
+
+    @property
+    def total(self) -> int:
+        return sum(cell.state == "solved" for cell in self.cells)
+
+
+@dataclass(frozen=True)
+class StuckCode:
+    challenge_id: str
+    code: str
+    learners: tuple[str, ...]  # met it in the window
+    solved_after: tuple[str, ...]  # of those, solved the challenge after meeting it
+
+
+@dataclass(frozen=True)
+class ClassView:
+    challenges: tuple[registry.Challenge, ...]
+    rows: tuple[LearnerRow, ...]
+    stuck: tuple[StuckCode, ...]
+
+
+def class_view(store: Store, now: dt.datetime) -> ClassView:
+    challenges = tuple(registry.CHALLENGES)
+    since = now - STUCK_WINDOW
+    with store.session() as session:
+        learners = [a for a in admin.all_accounts(session) if not a.is_admin]
+        solved: dict[tuple[int, str], dt.datetime] = {
+            (record.account_id, record.challenge_id): record.solved_at
+            for record in admin.solve_records(session, registry.MODULE_ID)
+        }
+        summaries = runs.summaries(session)
+        recent = runs.runs_between(session, since)
+    rows = []
+    for learner in learners:
+        cells = []
+        for challenge in challenges:
+            key = (learner.id, challenge.id)
+            summary = summaries.get(key)
+            if key in solved:
+                cells.append(
+                    Cell(
+                        "solved",
+                        solved[key],
+                        summary.last_diagnosis if summary else None,
+                        summary.runs if summary else 0,
+                    )
+                )
+            elif summary is not None:
+                cells.append(Cell("attempted", None, summary.last_diagnosis, summary.runs))
+            else:
+                cells.append(Cell("not_started"))
+        rows.append(LearnerRow(learner.name, learner.is_hidden, tuple(cells)))
+
+    names = {learner.id: learner.name for learner in learners}
+    first_met: dict[tuple[str, str], dict[int, dt.datetime]] = defaultdict(dict)
+    for report in recent:  # oldest first: the first meeting of each code is kept
+        if report.account_id not in names:
+            continue
+        for code in dict.fromkeys(report.diagnoses):
+            first_met[(report.challenge_id, code)].setdefault(report.account_id, report.created_at)
+    order = {challenge.id: index for index, challenge in enumerate(challenges)}
+    stuck = [
+        StuckCode(
+            challenge_id,
+            code,
+            tuple(sorted(names[account] for account in met)),
+            tuple(
+                sorted(
+                    names[account]
+                    for account, when in met.items()
+                    if (account, challenge_id) in solved and solved[(account, challenge_id)] > when
+                )
+            ),
+        )
+        for (challenge_id, code), met in first_met.items()
+    ]
+    stuck.sort(key=lambda s: (order.get(s.challenge_id, 99), -len(s.learners), s.code))
+    return ClassView(challenges, tuple(rows), tuple(stuck))
+
+
+def gradebook_csv(view: ClassView) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["hacker", *(c.id for c in view.challenges), "total"])
+    for row in view.rows:
+        writer.writerow(
+            [
+                _csv_safe(row.name),
+                *(cell.solved_at.isoformat() if cell.solved_at else "" for cell in row.cells),
+                row.total,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def view_json(view: ClassView) -> dict[str, Any]:
+    return {
+        "challenges": [c.id for c in view.challenges],
+        "learners": [
+            {
+                "hacker": row.name,
+                "hidden": row.hidden,
+                "total": row.total,
+                "challenges": {
+                    challenge.id: {
+                        "state": cell.state,
+                        "solved_at": cell.solved_at.isoformat() if cell.solved_at else None,
+                        "last_diagnosis": cell.last_diagnosis,
+                        "runs": cell.runs,
+                    }
+                    for challenge, cell in zip(view.challenges, row.cells, strict=True)
+                },
+            }
+            for row in view.rows
+        ],
+        "stuck": [
+            {
+                "challenge": s.challenge_id,
+                "diagnosis": s.code,
+                "learners": list(s.learners),
+                "solved_after": list(s.solved_after),
+            }
+            for s in view.stuck
+        ],
+    }
+
+
+async def _view(request: Request) -> ClassView:
+    await require_admin(request)
+    dojo = dojo_of(request)
+    return await in_database(class_view, dojo.store, dojo.now())
+
+
+async def instructor_page(request: Request) -> Response:
+    view = await _view(request)
+    return await render(request, "instructor.html", {"view": view})
+
+
+async def gradebook(request: Request) -> Response:
+    view = await _view(request)
+    return Response(
+        gradebook_csv(view),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{GRADEBOOK_NAME}"'},
+    )
+
+
+async def class_json(request: Request) -> Response:
+    return JSONResponse(view_json(await _view(request)))
+
+
+ROUTES = [
+    Route("/admin/class", instructor_page, name="instructor"),
+    Route("/admin/class/gradebook.csv", gradebook, name="gradebook"),
+    Route(f"{PREFIX}/admin/class", class_json),
+]

@@ -1,0 +1,59 @@
+"""A web dojo in this process over SQLite and PostgreSQL, with helpers for class mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from class_mode.harness import ClassHarness
+from class_mode.laptops import PASSWORD, ClassServer
+from sockdojo.flags import HmacFlagAuthority
+from sockdojo.storage.database import Store
+from support import Processes, free_port, sockdojo_command, wait_listening
+from web.conftest import Clock
+
+
+@pytest.fixture
+def class_dojo(database_url: str, clock_now: Clock) -> Iterator[ClassHarness]:
+    store = Store(database_url)
+    harness = ClassHarness(store, HmacFlagAuthority(b"class-test-secret-0123456789abc"), clock_now)
+    harness.launch(clock_now.now - dt.timedelta(days=90))
+    yield harness
+    for client in harness.clients:
+        client.close()
+    store.dispose()
+
+
+@pytest.fixture
+def clock_now() -> Clock:
+    """The real time, movable: PostgreSQL and SQLite rows compare with it."""
+    return Clock(dt.datetime.now(dt.UTC))
+
+
+@pytest.fixture
+def class_server(tmp_path: Path, processes: Processes) -> Iterator[ClassServer]:
+    home = tmp_path / "server"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SOCKDOJO_HOME": str(home), "NO_COLOR": "1"}
+    made = subprocess.run(
+        sockdojo_command("account", "add", "teacher", "--admin", "--password-stdin"),
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    server = processes.start(
+        sockdojo_command("serve", "--port", str(port), "--public-url", url), env=env
+    )
+    wait_listening(port)
+    yield ClassServer(url, home, server)
+    processes.stop(server)

@@ -1,0 +1,115 @@
+"""Flags minted for CLI runs and run reports, through HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from class_mode.harness import ClassHarness
+from sockdojo.storage.models import FlagMint, RunReport
+from sockdojo.web.classroom import BadSetting, ClassLimits
+
+MINT = "/api/v1/modules/sockets/challenges/{}/flag"
+
+
+def test_a_minted_flag_is_the_token_owners_and_refused_for_another(
+    class_dojo: ClassHarness,
+) -> None:
+    ada, _ = class_dojo.signed_in("ada")
+    bob, _ = class_dojo.signed_in("bob")
+    ada_token, bob_token = class_dojo.token(ada), class_dojo.token(bob)
+    cli = class_dojo.client()
+    minted = cli.post(
+        MINT.format("server"), json={"run": "r-1"}, headers=class_dojo.bearer(ada_token)
+    )
+    assert minted.status_code == 200, minted.text
+    flag = minted.json()["flag"]
+    stolen = cli.post(
+        "/api/v1/modules/sockets/submissions",
+        json={"flag": flag},
+        headers=class_dojo.bearer(bob_token),
+    )
+    assert stolen.json()["verdict"] == "not_yours"
+    own = cli.post(
+        "/api/v1/modules/sockets/submissions",
+        json={"flag": flag},
+        headers=class_dojo.bearer(ada_token),
+    )
+    assert own.json()["verdict"] == "solved"
+    with class_dojo.store.session() as session:
+        mint = session.scalars(select(FlagMint)).one()
+        assert (mint.challenge_id, mint.run_key) == ("server", "r-1")
+        assert mint.token_id is not None
+    assert cli.post(MINT.format("nope"), headers=class_dojo.bearer(ada_token)).status_code == 404
+
+
+def test_minting_limit_answers_429_with_retry_after(class_dojo: ClassHarness) -> None:
+    ada, _ = class_dojo.signed_in("ada")
+    token = class_dojo.token(ada)
+    cli = class_dojo.client()
+    for _ in range(30):
+        assert cli.post(MINT.format("client"), headers=class_dojo.bearer(token)).status_code == 200
+    refused = cli.post(MINT.format("client"), headers=class_dojo.bearer(token))
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    class_dojo.clock.advance(seconds=61)
+    assert cli.post(MINT.format("client"), headers=class_dojo.bearer(token)).status_code == 200
+
+
+def test_runs_are_stored_and_shown_to_their_owner_only(class_dojo: ClassHarness) -> None:
+    ada, _ = class_dojo.signed_in("ada")
+    bob, _ = class_dojo.signed_in("bob")
+    token = class_dojo.token(ada)
+    cli = class_dojo.client()
+    report = {
+        "challenge": "server",
+        "passed": False,
+        "diagnoses": ["nothing-listening"],
+        "duration_ms": 1234,
+        "version": "0.1.0",
+        "platform": "Windows 11",
+    }
+    assert (
+        cli.post("/api/v1/runs", json=report, headers=class_dojo.bearer(token)).status_code == 201
+    )
+    page = ada.get("/hacker/ada").text
+    assert "Your last runs" in page and "nothing-listening" in page and "Windows 11" in page
+    assert "Your last runs" not in bob.get("/hacker/ada").text
+    mine = cli.get("/api/v1/runs", headers=class_dojo.bearer(token)).json()["runs"]
+    assert [(r["challenge"], r["passed"], r["diagnoses"]) for r in mine] == [
+        ("server", False, ["nothing-listening"])
+    ]
+    # A browser session cannot report runs; malformed reports are refused.
+    assert ada.post("/api/v1/runs", json=report).status_code == 401
+    for bad in (
+        {**report, "challenge": "nope"},
+        {**report, "passed": "yes"},
+        {**report, "duration_ms": -1},
+        {**report, "diagnoses": ["not a code"]},
+        {**report, "diagnoses": ["x"] * 21},
+    ):
+        assert (
+            cli.post("/api/v1/runs", json=bad, headers=class_dojo.bearer(token)).status_code == 400
+        )
+
+
+def test_run_reports_older_than_the_retention_are_dropped(class_dojo: ClassHarness) -> None:
+    ada, _ = class_dojo.signed_in("ada")
+    token = class_dojo.token(ada, days="366")
+    cli = class_dojo.client()
+    report = {"challenge": "client", "passed": True, "duration_ms": 5}
+    cli.post("/api/v1/runs", json=report, headers=class_dojo.bearer(token))
+    class_dojo.clock.advance(days=181)
+    cli.post("/api/v1/runs", json=report, headers=class_dojo.bearer(token))
+    with class_dojo.store.session() as session:
+        assert len(session.scalars(select(RunReport)).all()) == 1
+
+
+def test_the_retention_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCKDOJO_RUNS_KEPT_DAYS", "30")
+    assert ClassLimits().runs_kept == dt.timedelta(days=30)
+    monkeypatch.setenv("SOCKDOJO_RUNS_KEPT_DAYS", "soon")
+    with pytest.raises(BadSetting, match="number of days"):
+        ClassLimits()
