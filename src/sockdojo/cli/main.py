@@ -369,6 +369,11 @@ from sockdojo.cli.web_commands import register as register_web_commands  # noqa:
 
 register_web_commands(cli)
 
+# `sockdojo export pwncollege`: the module for other platforms.
+from sockdojo.cli.export_commands import register as register_export_commands  # noqa: E402
+
+register_export_commands(cli)
+
 
 def main() -> None:
     """Run the command; errors of ours end in one clear sentence and their exit status.
