@@ -208,11 +208,36 @@ def missing_vendored_modules(folder: Path, tree: ast.Module) -> list[str]:
         seen.add(name)
         path = module_file(folder, name)
         if path is None:
-            if module_file(folder, name.rpartition(".")[0]) is None:
+            if _attribute_of_vendored_module(folder, name) is False:
                 missing.append(f"imports {name}, which is not vendored in the folder")
-            continue  # `from package import name` where name is not a module
+            continue
         todo += imported_modules(ast.parse(path.read_bytes()), "sockdojo")
+    missing.sort()
     return missing
+
+
+def _attribute_of_vendored_module(folder: Path, name: str) -> bool | None:
+    """For `from a.b import c` where a/b/c.py is missing: True when c is a name that a.b
+    defines (a class, a function), False when it is not (a missing module), None when a.b is
+    missing itself (reported on its own)."""
+    parent, _, attribute = name.rpartition(".")
+    path = module_file(folder, parent)
+    if path is None:
+        return None
+    tree = ast.parse(path.read_bytes())
+    return attribute in _bound_names(tree)
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add(node.asname or node.name)
+    return names
 
 
 def module_file(folder: Path, name: str) -> Path | None:
