@@ -7,12 +7,15 @@ never lets the learner's code read /flag.
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from export.platform_run import run_in_workspace
 from sockdojo.export.pwncollege import DojoExport
+from support import Processes, free_port, sockdojo_command, wait_listening_quietly
 
 pytestmark = pytest.mark.netns
 
@@ -69,10 +72,40 @@ def test_a_server_that_stops_after_one_connection_fails_server_loop(
         folder(exported, "server-loop"), FLAG, [], learner=("seed_server.py", ["1337"], True)
     )
     assert outcome.code == 1, outcome.output
-    assert "FAILED" in outcome.output
-    assert "Next:" in outcome.output
-    assert "loop" in outcome.output.split("FAILED", 1)[1]
+    assert "Connection 2 was refused" in outcome.output.split("FAILED", 1)[1]
     assert FLAG not in outcome.output
+
+
+def _same_up_to_port_and_timing(text: str, port: int) -> str:
+    text = text.replace(f"127.0.0.1:{port}", "127.0.0.1:PORT")
+    return re.sub(r"after \d+ attempt\(s\) in \d+\.\d+ s", "after N attempt(s) in T s", text)
+
+
+def test_the_transcript_and_diagnosis_are_those_of_sockdojo_run(
+    exported: DojoExport, tmp_path: Path
+) -> None:
+    """The same learner's server, once under `sockdojo run` and once under /challenge/run."""
+    port = free_port()
+    processes = Processes()
+    try:
+        processes.learner("seed_server.py", str(port))
+        wait_listening_quietly(port)
+        ours = subprocess.run(
+            sockdojo_command("--account", "ada", "run", "server-loop", "--port", str(port)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"SOCKDOJO_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+        )
+    finally:
+        processes.cleanup()
+    exported_run = run_in_workspace(
+        folder(exported, "server-loop"), FLAG, [], learner=("seed_server.py", ["1337"], True)
+    )
+    assert (ours.returncode, exported_run.code) == (1, 1)
+    assert _same_up_to_port_and_timing(exported_run.output, 1337) == _same_up_to_port_and_timing(
+        ours.stdout, port
+    )
 
 
 def test_nothing_listening_fails_server_with_our_diagnosis(exported: DojoExport) -> None:
