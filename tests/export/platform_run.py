@@ -56,6 +56,7 @@ def run_in_workspace(
     *,
     learner: tuple[str, list[str], bool] | None = None,
     files: dict[str, str] | None = None,
+    launch: str = "exec-suid",
     timeout: float = 40,
 ) -> Outcome:
     """`/challenge/run RUN_ARGS` in a fresh workspace; `learner`: (program, args, starts first)."""
@@ -67,6 +68,7 @@ def run_in_workspace(
         "learner_uid": learner_uid(),
         "run_args": run_args,
         "files": files or {},
+        "launch": launch,
         "timeout": timeout,
     }
     if learner is not None:

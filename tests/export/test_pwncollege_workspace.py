@@ -151,3 +151,36 @@ def test_a_usage_error_is_exit_2(exported: DojoExport) -> None:
     outcome = run_in_workspace(folder(exported, "client"), FLAG, ["--no-run"])
     assert outcome.code == 2
     assert "/challenge/run" in outcome.output
+
+
+def test_without_exec_suid_the_run_says_it_cannot_read_the_flag(exported: DojoExport) -> None:
+    outcome = run_in_workspace(folder(exported, "client"), FLAG, ["--once"], launch="learner")
+    assert outcome.code == 2, outcome.output
+    assert "Cannot read the flag file /flag" in outcome.output
+    assert "Traceback" not in outcome.output
+
+
+def test_started_by_root_with_no_learner_to_become_it_runs_nothing(exported: DojoExport) -> None:
+    # A real uid of root leaves no learner to drop to, short of the platform's `hacker` user
+    # (which this machine does not have): the learner's program must not run as root.
+    if _has_user("hacker"):
+        pytest.skip("this machine has a 'hacker' user, whom the run would become")
+    hostile = (Path(__file__).parent / "learners" / "reads_flag_server.py").read_text()
+    outcome = run_in_workspace(
+        folder(exported, "reuse-address"), FLAG, ["server.py"], files={"server.py": hostile},
+        launch="root",
+    )  # fmt: skip
+    assert outcome.code == 2, outcome.output
+    assert "started by root and there is no 'hacker' user" in outcome.output
+    assert "Checking" not in outcome.output
+    assert "Xq3" not in outcome.output
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True

@@ -106,7 +106,10 @@ def main() -> None:
             "setpriv", "--ruid", str(uid), "--rgid", str(uid), "--clear-groups",
             "--euid", "0", "--egid", "0",
         ]  # fmt: skip
-        run_command = [*exec_suid, *interpreter(Path("/challenge/run")), "/challenge/run"]
+        # How /challenge/run is started: by exec-suid for the learner (the platform's way), by
+        # root itself, or by the learner without exec-suid (a copy of the script, say).
+        launcher = {"exec-suid": exec_suid, "root": [], "learner": as_learner}[spec["launch"]]
+        run_command = [*launcher, *interpreter(Path("/challenge/run")), "/challenge/run"]
         for name, text in spec.get("files", {}).items():
             (home / name).write_text(text)
             os.chown(home / name, uid, uid)
