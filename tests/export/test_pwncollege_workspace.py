@@ -184,3 +184,20 @@ def _has_user(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def test_the_learner_cannot_pry_the_flag_out_of_the_running_challenge(
+    exported: DojoExport,
+) -> None:
+    # The run holds the flag in memory while it serves, as the learner's uid: dropping from
+    # root leaves it non-dumpable, so the learner can neither ptrace it nor open its memory.
+    outcome = run_in_workspace(
+        folder(exported, "client"), FLAG, ["--once"],
+        learner=("pries_at_the_run.py", ["1337"], False),
+    )  # fmt: skip
+    assert outcome.code == 0, outcome.output
+    lines = outcome.learner_output.splitlines()
+    assert "found 1" in lines, lines
+    assert "mem: PermissionError" in lines
+    assert "environ: PermissionError" in lines
+    assert lines[-1] == FLAG  # and then it got its flag the honest way

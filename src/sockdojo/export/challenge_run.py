@@ -17,7 +17,7 @@ import os
 import pwd
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from sockdojo.challenges import registry
@@ -254,16 +254,15 @@ class _ReuseAddressEcho:
     def __init__(self, *, as_json: bool) -> None:
         self.as_json = as_json
         self._in_submit_step = False
-        self.write: Callable[[str], None] = say
 
     def __call__(self, text: str) -> None:
         if self.as_json:
-            self.write(text)
+            say(text)
             return
         if self._in_submit_step and text.startswith("  "):
             return
         self._in_submit_step = text.startswith("Next: Submit it: sockdojo submit")
         if self._in_submit_step:
-            self.write(f"Next: {SUBMIT_HERE[:1].upper()}{SUBMIT_HERE[1:]}")
+            say(f"Next: {SUBMIT_HERE[:1].upper()}{SUBMIT_HERE[1:]}")
             return
-        self.write(platform_words(text))
+        say(platform_words(text))

@@ -27,6 +27,7 @@ import sockdojo
 from sockdojo.challenges import registry
 from sockdojo.errors import InternalError
 from sockdojo.export import dojo_rules
+from sockdojo.export.challenge_run import RUN_COMMAND, platform_words
 
 IMAGE = "pwncollege/challenge-simple"  # Python with the standard library only, and exec-suid
 DOJO_TYPE = "topic"
@@ -68,11 +69,7 @@ def for_platform(markdown: str) -> str:
     text = re.sub(r"`sockdojo submit '[^']*'`", "the flag box of this challenge's page", markdown)
     text = re.sub(r"a line like `sockdojo\{…\}`", "a line like `pwn.college{…}`", text)
     text = re.sub(r"`sockdojo\s+run …`", f"`{RUN_COMMAND}`", text)
-    ids = "|".join(re.escape(i) for i in sorted(registry.BY_ID, key=len, reverse=True))
-    return re.sub(rf"sockdojo(\s+)run\s+(?:{ids})(?![\w-])", RUN_COMMAND, text)
-
-
-RUN_COMMAND = "/challenge/run"
+    return platform_words(text)
 
 
 def to_yaml(value: object, indent: str = "") -> str:
