@@ -414,6 +414,11 @@ from sockdojo.cli.login import register as register_login_commands  # noqa: E402
 
 register_login_commands(cli)
 
+# `sockdojo export pwncollege`: the module for other platforms.
+from sockdojo.cli.export_commands import register as register_export_commands  # noqa: E402
+
+register_export_commands(cli)
+
 
 def main() -> None:
     """Run the command; errors of ours end in one clear sentence and their exit status.
