@@ -38,7 +38,7 @@ from sockdojo.challenges.server_loop import CONNECTIONS, check_server_loop  # no
 from sockdojo.net.transcript import Transcript  # noqa: E402
 
 FLAG = b"sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}\n"
-Checker = Callable[[str, int, bytes, str, Transcript], CheckResult]
+Checker = Callable[[str, int, Callable[[], bytes], str, Transcript], CheckResult]
 Run = tuple[str, float, bool, bool]  # what happened, seconds, verdict right, flag leaked
 
 
@@ -87,7 +87,7 @@ def one_run(checker: Checker, seed: str, connections: int) -> Run:
         time.sleep(0.05)
         started = time.monotonic()
         try:
-            result = checker("127.0.0.1", port, FLAG, "sockdojo", Transcript())
+            result = checker("127.0.0.1", port, lambda: FLAG, "sockdojo", Transcript())
         except Exception as error:  # the very thing this stress looks for
             return f"raised {type(error).__name__}: {error}", 0.0, False, False
         seconds = time.monotonic() - started
@@ -117,7 +117,7 @@ def baseline(checker: Checker, rounds: int) -> float:
         wait_listening(server, port)
         for _ in range(rounds):
             started = time.monotonic()
-            result = checker("127.0.0.1", port, FLAG, "sockdojo", Transcript())
+            result = checker("127.0.0.1", port, lambda: FLAG, "sockdojo", Transcript())
             times.append(time.monotonic() - started)
             if not result.passed:
                 raise RuntimeError(f"the baseline server failed: {result.diagnosis}")

@@ -30,6 +30,3 @@ class LocalDojo:
     @cached_property
     def account(self) -> Account:
         return accounts.get_or_create(self.store, self.account_name)
-
-    def flag_line(self, challenge_number: int) -> bytes:
-        return (self.authority.mint(self.account.id, challenge_number) + "\n").encode()

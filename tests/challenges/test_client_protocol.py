@@ -1,21 +1,25 @@
 from __future__ import annotations
 
 from sockdojo.challenges.client import HINT, ClientChallengeProtocol, Timing
-from sockdojo.net.protocol import Close, FlagDelivered, Send
+from sockdojo.net.protocol import Close, Send, SendFlag
 
-FLAG = b"sockdojo{test}\n"
+FLAG = b"sockdojo{test}\n"  # what the loop sends where a machine says SendFlag
+PREFIX = b"sockdojo"
 
 
 def sent(actions: list[object]) -> bytes:
-    return b"".join(a.data for a in actions if isinstance(a, Send))
+    # The loop puts the flag where a machine says SendFlag: the machines never hold it.
+    return b"".join(
+        a.data if isinstance(a, Send) else FLAG for a in actions if isinstance(a, Send | SendFlag)
+    )
 
 
 def test_flag_after_first_byte_then_close() -> None:
-    machine = ClientChallengeProtocol(FLAG)
+    machine = ClientChallengeProtocol(PREFIX)
     assert sent(machine.connection_made()) == b""
     actions = machine.data_received(b"h")
     assert sent(actions) == FLAG
-    assert any(isinstance(a, FlagDelivered) for a in actions)
+    assert any(isinstance(a, SendFlag) for a in actions)
     assert isinstance(actions[-1], Close)
     assert machine.timeout is None
     # Later bytes change nothing: one flag per connection.
@@ -23,7 +27,7 @@ def test_flag_after_first_byte_then_close() -> None:
 
 
 def test_silence_gets_a_hint_and_the_client_may_still_send() -> None:
-    machine = ClientChallengeProtocol(FLAG, Timing(hint_after=4, give_up_after=60))
+    machine = ClientChallengeProtocol(PREFIX, Timing(hint_after=4, give_up_after=60))
     machine.connection_made()
     assert machine.timeout == 4
     actions = machine.timer_expired()
@@ -35,7 +39,7 @@ def test_silence_gets_a_hint_and_the_client_may_still_send() -> None:
 
 
 def test_still_silent_after_the_hint_hangs_up() -> None:
-    machine = ClientChallengeProtocol(FLAG)
+    machine = ClientChallengeProtocol(PREFIX)
     machine.connection_made()
     machine.timer_expired()
     actions = machine.timer_expired()
@@ -43,7 +47,7 @@ def test_still_silent_after_the_hint_hangs_up() -> None:
 
 
 def test_end_of_stream_without_data_gets_no_flag() -> None:
-    machine = ClientChallengeProtocol(FLAG)
+    machine = ClientChallengeProtocol(PREFIX)
     machine.connection_made()
     actions = machine.eof_received()
     assert sent(actions) == b"" and isinstance(actions[-1], Close)

@@ -20,7 +20,7 @@ needs_proc = pytest.mark.skipif(kernel_view.tcp_sockets() is None, reason="needs
 
 def check(port: int) -> tuple[bool, str | None, Transcript]:
     transcript = Transcript()
-    result = check_server("127.0.0.1", port, FLAG, "sockdojo", transcript)
+    result = check_server("127.0.0.1", port, lambda: FLAG, "sockdojo", transcript)
     return result.passed, result.diagnosis.code if result.diagnosis else None, transcript
 
 

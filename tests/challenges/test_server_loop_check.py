@@ -18,7 +18,7 @@ needs_proc = pytest.mark.skipif(kernel_view.tcp_sockets() is None, reason="needs
 
 def check(port: int) -> tuple[bool, str | None, float]:
     started = time.monotonic()
-    result = check_server_loop("127.0.0.1", port, FLAG, "sockdojo", Transcript())
+    result = check_server_loop("127.0.0.1", port, lambda: FLAG, "sockdojo", Transcript())
     code = result.diagnosis.code if result.diagnosis else None
     return result.passed, code, time.monotonic() - started
 

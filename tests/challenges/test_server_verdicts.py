@@ -48,13 +48,13 @@ def misbehaving(processes: Processes, mode: str, port: int, *extra: str) -> subp
 
 def server_code(port: int) -> tuple[bool, str | None, Transcript]:
     transcript = Transcript()
-    result = check_server("127.0.0.1", port, FLAG, "sockdojo", transcript)
+    result = check_server("127.0.0.1", port, lambda: FLAG, "sockdojo", transcript)
     return result.passed, result.diagnosis.code if result.diagnosis else None, transcript
 
 
 def loop_code(port: int) -> tuple[bool, str | None, str]:
     transcript = Transcript()
-    result = check_server_loop("127.0.0.1", port, LOOP_FLAG, "sockdojo", transcript)
+    result = check_server_loop("127.0.0.1", port, lambda: LOOP_FLAG, "sockdojo", transcript)
     code = result.diagnosis.code if result.diagnosis else None
     return result.passed, code, result.diagnosis.saw if result.diagnosis else ""
 
@@ -120,7 +120,7 @@ def test_accept_without_listen_dies_and_the_diagnosis_says_why(
     printed, _ = server.communicate(timeout=10)
     assert "Errno 22" in printed  # it died at accept()
     transcript = Transcript()
-    result = check_server("127.0.0.1", port, FLAG, "sockdojo", transcript)
+    result = check_server("127.0.0.1", port, lambda: FLAG, "sockdojo", transcript)
     assert result.diagnosis is not None
     assert result.diagnosis.code == "nothing-listening"
     assert "Errno 22" in result.diagnosis.why and "listen()" in result.diagnosis.why
@@ -131,7 +131,7 @@ def test_a_server_on_another_port_is_named(processes: Processes) -> None:
     port, other = _two_free_ports_in_a_row()
     processes.learner("loop_server.py", str(other))
     wait_listening_quietly(other)
-    result = check_server("127.0.0.1", port, FLAG, "sockdojo", Transcript())
+    result = check_server("127.0.0.1", port, lambda: FLAG, "sockdojo", Transcript())
     assert result.diagnosis is not None
     assert result.diagnosis.code == "listening-other-port"
     assert f"127.0.0.1:{other}" in result.diagnosis.saw
@@ -211,3 +211,41 @@ def test_a_loop_that_closes_at_once_is_told_so(processes: Processes, port: int) 
     wait_listening_quietly(port)
     for _ in range(5):
         assert loop_code(port)[:2] == (False, "closed-before-reading")
+
+
+# --- the flag is minted only when it is due ----------------------------------------------
+
+
+class CountingFlag:
+    """A flag source that counts how often it was asked: in class mode each ask is a mint."""
+
+    def __init__(self, flag: bytes) -> None:
+        self.flag = flag
+        self.asked = 0
+
+    def __call__(self) -> bytes:
+        self.asked += 1
+        return self.flag
+
+
+def test_no_flag_is_minted_for_a_run_that_cannot_earn_it(processes: Processes, port: int) -> None:
+    flag = CountingFlag(FLAG)
+    assert not check_server("127.0.0.1", port, flag, "sockdojo", Transcript()).passed
+    ours = processes.sockdojo("run", "client", "--port", str(port))
+    wait_listening_quietly(port)
+    assert not check_server("127.0.0.1", port, flag, "sockdojo", Transcript()).passed
+    processes.stop(ours)
+    assert flag.asked == 0
+    processes.learner("seed_server.py", str(port))
+    wait_listening_quietly(port)
+    assert check_server("127.0.0.1", port, flag, "sockdojo", Transcript()).passed
+    assert flag.asked == 1
+
+
+@pytest.mark.skipif(shutil.which("nc") is None, reason="needs netcat-openbsd")
+def test_a_shell_loop_never_makes_us_mint(processes: Processes, port: int) -> None:
+    processes.start(["bash", "-c", f"while true; do nc -l 127.0.0.1 {port}; done"])
+    wait_listening_quietly(port)
+    flag = CountingFlag(LOOP_FLAG)
+    assert not check_server_loop("127.0.0.1", port, flag, "sockdojo", Transcript()).passed
+    assert flag.asked == 0

@@ -25,6 +25,7 @@ from support import (
     LEARNERS,
     Processes,
     free_port,
+    recv_all,
     wait_listening_quietly,
 )
 from web.test_web_browser import CHROMIUM, browser  # noqa: F401  (the fixture)
@@ -247,14 +248,22 @@ def test_a_server_that_stops_answering_is_named_and_the_run_ends(
     erin = laptop(tmp_path, processes, "erin")
     token = web_account_token(class_server.url, "erin")
     assert erin.run("login", class_server.url, "--with-token", input=token).returncode == 0
+    port = free_port()
+    # The challenge starts without the server: its flag is only minted once a client earns it.
     os.kill(class_server.process.pid, signal.SIGSTOP)
     try:
-        stalled = erin.run("run", "client", "--port", str(free_port()), "--once")
+        serving = erin.start("run", "client", "--port", str(port), "--once")
+        wait_listening_quietly(port)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+            client.sendall(b"hello\n")
+            got = recv_all(client, timeout=30)
+        output, _ = serving.communicate(timeout=60)
     finally:
         os.kill(class_server.process.pid, signal.SIGCONT)
-    assert stalled.returncode == 1, stalled.stdout + stalled.stderr
-    assert "The challenge did not start" in stalled.stderr
-    assert class_server.url in stalled.stderr and "did not answer within" in stalled.stderr
-    assert "Traceback" not in stalled.stderr
+    assert b"sockdojo{" not in got
+    assert serving.returncode == 1, output
+    assert "Your program did the right thing" in output
+    assert class_server.url in output and "did not answer within" in output
+    assert "Traceback" not in output
     # Answering again, the same laptop gets on with it.
     assert erin.run("whoami").stdout.strip() == f"erin on {class_server.url}"

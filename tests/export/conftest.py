@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
@@ -7,12 +9,20 @@ import pytest
 from sockdojo.export.pwncollege import DojoExport, export_pwncollege
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> DojoExport:
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> DojoExport:
+    """One export for the whole run (writing one takes seconds); never changed."""
     return export_pwncollege(tmp_path_factory.mktemp("export") / "dojo")
 
 
 @pytest.fixture
-def fresh_export(tmp_path: Path) -> DojoExport:
-    """An export of the test's own, for tests that spoil it."""
-    return export_pwncollege(tmp_path / "dojo")
+def exported(pristine: DojoExport) -> DojoExport:
+    return pristine
+
+
+@pytest.fixture
+def fresh_export(pristine: DojoExport, tmp_path: Path) -> DojoExport:
+    """A copy of the export of the test's own, for tests that spoil it."""
+    root = tmp_path / "dojo"
+    shutil.copytree(pristine.root, root, symlinks=True)
+    return dataclasses.replace(pristine, root=root)

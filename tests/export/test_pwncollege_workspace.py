@@ -72,7 +72,9 @@ def test_a_server_that_stops_after_one_connection_fails_server_loop(
         folder(exported, "server-loop"), FLAG, [], learner=("seed_server.py", ["1337"], True)
     )
     assert outcome.code == 1, outcome.output
-    assert "Connection 2 was refused" in outcome.output.split("FAILED", 1)[1]
+    # Refused, or dropped from the queue of the listener that was closing: by a hair.
+    verdict = outcome.output.split("FAILED", 1)[1]
+    assert "Connection 2 was" in verdict and "stopped (it crashed or exited)" in verdict
     assert FLAG not in outcome.output
 
 
@@ -88,7 +90,9 @@ def test_the_transcript_and_diagnosis_are_those_of_sockdojo_run(
     port = free_port()
     processes = Processes()
     try:
-        processes.learner("seed_server.py", str(port))
+        # A server that accepts and never reads: a failure whose transcript does not depend on
+        # timing (a one-shot server's second connection is refused or dropped, by chance).
+        processes.learner("never_reads.py", str(port))
         wait_listening_quietly(port)
         ours = subprocess.run(
             sockdojo_command("--account", "ada", "run", "server-loop", "--port", str(port)),
@@ -100,7 +104,7 @@ def test_the_transcript_and_diagnosis_are_those_of_sockdojo_run(
     finally:
         processes.cleanup()
     exported_run = run_in_workspace(
-        folder(exported, "server-loop"), FLAG, [], learner=("seed_server.py", ["1337"], True)
+        folder(exported, "server-loop"), FLAG, [], learner=("never_reads.py", ["1337"], True)
     )
     assert (ours.returncode, exported_run.code) == (1, 1)
     assert _same_up_to_port_and_timing(exported_run.output, 1337) == _same_up_to_port_and_timing(
@@ -134,7 +138,11 @@ def test_the_learners_program_cannot_read_the_flag(exported: DojoExport) -> None
         folder(exported, "reuse-address"), FLAG, ["server.py"], files={"server.py": hostile}
     )
     assert outcome.code == 1, outcome.output
-    assert "opening /flag: PermissionError" in outcome.output
+    # Refused, or (in the proof's own root file system) not even there.
+    assert any(
+        f"opening /flag: {error}" in outcome.output
+        for error in ("PermissionError", "FileNotFoundError")
+    ), outcome.output
     assert FLAG not in outcome.output
     assert "Xq3" not in outcome.output
 

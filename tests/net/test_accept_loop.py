@@ -20,6 +20,7 @@ from sockdojo.net.accept_loop import AcceptLoop, Peer, listening_socket, raise_o
 from sockdojo.net.protocol import ServerProtocol
 
 FLAG = b"sockdojo{in-process}\n"
+PREFIX = b"sockdojo"
 
 
 class RunningLoop:
@@ -39,6 +40,7 @@ class RunningLoop:
                 self.sock,
                 factory,
                 lambda p, t: self.notes.append(f"{p} {t}"),
+                flag=lambda: FLAG,
                 max_connections=max_connections,
             )
             ready.set()
@@ -58,7 +60,7 @@ class RunningLoop:
 @pytest.fixture
 def client_server() -> Iterator[RunningLoop]:
     running = RunningLoop(
-        lambda _p: ClientChallengeProtocol(FLAG, ClientTiming(hint_after=0.3, give_up_after=2))
+        lambda _p: ClientChallengeProtocol(PREFIX, ClientTiming(hint_after=0.3, give_up_after=2))
     )
     yield running
     running.stop()
@@ -66,7 +68,7 @@ def client_server() -> Iterator[RunningLoop]:
 
 @pytest.fixture
 def eight_ball_server() -> Iterator[RunningLoop]:
-    running = RunningLoop(lambda _p: EightBallProtocol(FLAG))
+    running = RunningLoop(lambda _p: EightBallProtocol(PREFIX))
     yield running
     running.stop()
 
@@ -224,7 +226,7 @@ def test_half_close_is_not_mistaken_for_hanging_up(eight_ball_server: RunningLoo
 
 
 def test_when_full_the_longest_silent_connection_makes_room() -> None:
-    running = RunningLoop(lambda _p: ClientChallengeProtocol(FLAG), max_connections=20)
+    running = RunningLoop(lambda _p: ClientChallengeProtocol(PREFIX), max_connections=20)
     idle = []
     try:
         talker = connect(running.port)
@@ -245,3 +247,35 @@ def test_when_full_the_longest_silent_connection_makes_room() -> None:
         for sock in idle:
             sock.close()
         running.stop()
+
+
+def test_the_flag_is_minted_once_and_only_when_a_client_earns_it() -> None:
+    asked: list[int] = []
+
+    def flag() -> bytes:
+        asked.append(1)
+        return FLAG
+
+    sock = listening_socket("127.0.0.1", 0)
+    port = int(sock.getsockname()[1])
+    notes: list[str] = []
+    loop = asyncio.new_event_loop()
+    accept = AcceptLoop(
+        sock, lambda _p: ClientChallengeProtocol(PREFIX), lambda p, t: notes.append(t), flag=flag
+    )
+    thread = threading.Thread(target=lambda: loop.run_until_complete(accept.serve()), daemon=True)
+    thread.start()
+    try:
+        with connect(port) as silent:
+            silent.shutdown(socket.SHUT_WR)  # says nothing and leaves: earns nothing
+            assert read_to_end(silent) == b""
+        assert asked == []
+        for _ in range(3):
+            with connect(port) as client:
+                client.sendall(b"hi")
+                assert read_to_end(client) == FLAG
+        assert asked == [1]  # the same flag for every client of this run
+    finally:
+        loop.call_soon_threadsafe(accept.stop)
+        thread.join(10)
+        sock.close()

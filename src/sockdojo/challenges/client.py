@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sockdojo.net import protocol
-from sockdojo.net.protocol import Action, Close, FlagDelivered, Note, Send, preview
+from sockdojo.net.protocol import Action, Close, Note, Send, SendFlag, preview
 
 HINT = (
     b"sockdojo: I'm waiting for you to send something first "
@@ -28,9 +27,8 @@ class Timing:
 
 
 class ClientChallengeProtocol:
-    def __init__(self, flag_line: bytes, timing: Timing | None = None) -> None:
-        self._flag_line = flag_line
-        self._prefix = protocol.flag_prefix_of(flag_line)
+    def __init__(self, flag_prefix: bytes, timing: Timing | None = None) -> None:
+        self._prefix = flag_prefix  # to blank other flags a client sends us in the console
         self._timing = timing or Timing()
         self._hinted = False
         self._done = False
@@ -50,8 +48,7 @@ class ClientChallengeProtocol:
         self._done = True
         return [
             Note(f"received {preview(data, flag_prefix=self._prefix)}"),
-            Send(self._flag_line),
-            FlagDelivered(),
+            SendFlag(),
             Note("sent the flag and closed the connection"),
             Close(),
         ]

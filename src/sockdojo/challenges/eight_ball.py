@@ -10,8 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from sockdojo.net import protocol
-from sockdojo.net.protocol import Action, Close, FlagDelivered, Note, Send, preview
+from sockdojo.net.protocol import Action, Close, Note, Send, SendFlag, preview
 
 BANNER = b"Welcome to the sockdojo magic 8-ball. Ask me a yes-or-no question?\n"
 QUESTION_LIMIT = 1024
@@ -54,7 +53,7 @@ class Timing:
 
 @dataclass
 class EightBallProtocol:
-    flag_line: bytes
+    flag_prefix: bytes  # to blank other flags a client sends us in the console
     timing: Timing = field(default_factory=Timing)
     choose: random.Random = field(default_factory=lambda: _ANSWERS)
     _question: bytearray = field(default_factory=bytearray)
@@ -117,14 +116,12 @@ class EightBallProtocol:
         question = bytes(self._question)
         text = question.decode("utf-8", errors="replace").strip()
         asked = Note(
-            f"question {preview(question, flag_prefix=protocol.flag_prefix_of(self.flag_line))}, "
-            f"ended by {ended_by}"
+            f"question {preview(question, flag_prefix=self.flag_prefix)}, ended by {ended_by}"
         )
         if "flag" in text.casefold():
             return [
                 asked,
-                Send(self.flag_line),
-                FlagDelivered(),
+                SendFlag(),
                 Note("asked for the flag: sent it and closed"),
                 Close(),
             ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sockdojo.challenges import observe
 from sockdojo.challenges.outcome import CheckResult
 from sockdojo.challenges.server_judge import Address, judge_server
+from sockdojo.net.protocol import FlagSource
 from sockdojo.net.transcript import Transcript
 
 RETRY_WINDOW = 1.0
@@ -16,9 +17,10 @@ WAIT = 1.5
 
 
 def check_server(
-    host: str, port: int, flag_line: bytes, flag_prefix: str, transcript: Transcript
+    host: str, port: int, flag: FlagSource, flag_prefix: str, transcript: Transcript
 ) -> CheckResult:
-    transcript.secrets += (flag_line,)
+    """`flag` is asked for only when it is due: once we know the program on the port is the
+    learner's (not one of ours), right before it is sent."""
     transcript.flag_prefix = flag_prefix
     at = Address(host, port)
     transcript.event(f"connecting to {at}")
@@ -27,6 +29,8 @@ def check_server(
         with sock:
             if attempt.own is None:
                 transcript.event("connected")
+                flag_line = flag()
+                transcript.secrets += (flag_line,)
                 attempt = observe.converse(
                     attempt, sock, at, flag_line, transcript, wait=WAIT, flag=True
                 )

@@ -20,6 +20,7 @@ from sockdojo.challenges.server_judge import (
     judge_server_loop,
     loop_attempt_problem,
 )
+from sockdojo.net.protocol import FlagSource
 from sockdojo.net.transcript import Transcript
 
 CONNECTIONS = 3
@@ -35,13 +36,13 @@ def message(number: int, total: int) -> bytes:
 def check_server_loop(
     host: str,
     port: int,
-    flag_line: bytes,
+    flag: FlagSource,
     flag_prefix: str,
     transcript: Transcript,
     *,
     connections: int = CONNECTIONS,
 ) -> CheckResult:
-    transcript.secrets += (flag_line,)
+    """`flag` is asked for only on a last connection the judge lets it go to."""
     transcript.flag_prefix = flag_prefix
     at = Address(host, port)
     attempts: list[Attempt] = []
@@ -52,9 +53,7 @@ def check_server_loop(
         if sock is not None:
             with sock:
                 if attempt.own is None:
-                    attempt = _converse(
-                        attempts, attempt, sock, at, flag_line, connections, transcript
-                    )
+                    attempt = _converse(attempts, attempt, sock, at, flag, connections, transcript)
         attempts.append(attempt)
         if loop_attempt_problem(attempts, at, connections) is not None:
             break
@@ -67,7 +66,7 @@ def _converse(
     attempt: Attempt,
     sock: socket.socket,
     at: Address,
-    flag_line: bytes,
+    flag_source: FlagSource,
     total: int,
     transcript: Transcript,
 ) -> Attempt:
@@ -77,7 +76,11 @@ def _converse(
         transcript.event(
             "this is not the server that accepted connection 1: the flag stays with us"
         )
-    payload = flag_line if flag else message(attempt.number, total)
+    if flag:
+        payload = flag_source()
+        transcript.secrets += (payload,)
+    else:
+        payload = message(attempt.number, total)
     return observe.converse(
         attempt,
         sock,

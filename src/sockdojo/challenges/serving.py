@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from sockdojo.challenges.client import UDP_HINT
+from sockdojo.errors import SockdojoError
 from sockdojo.mistakes import Diagnosis, diagnose
 from sockdojo.net.accept_loop import (
     AcceptLoop,
@@ -24,6 +25,7 @@ from sockdojo.net.accept_loop import (
     ProtocolFactory,
     raise_open_file_limit,
 )
+from sockdojo.net.protocol import FlagSource
 
 
 @dataclass
@@ -31,6 +33,7 @@ class ServeReport:
     connections: int
     flags_delivered: int  # sent and read by the client
     flags_unread: int = 0  # sent, but the client closed or reset before reading them
+    flag_error: SockdojoError | None = None  # the flag was due but could not be had
 
 
 class Console:
@@ -140,6 +143,7 @@ def serve(
     factory: ProtocolFactory,
     log: Callable[[str], None],
     *,
+    flag: FlagSource,
     once: bool,
     udp_hint: bool,
 ) -> ServeReport:
@@ -150,7 +154,7 @@ def serve(
 
     async def main() -> ServeReport:
         loop = asyncio.get_running_loop()
-        accept_loop = AcceptLoop(sock, factory, console.note, stop_after_flag=once)
+        accept_loop = AcceptLoop(sock, factory, console.note, flag=flag, stop_after_flag=once)
         loops.append(accept_loop)
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -172,7 +176,10 @@ def serve(
             if udp is not None:
                 udp.close()
         return ServeReport(
-            accept_loop.connections, accept_loop.flags_delivered, accept_loop.flags_unread
+            accept_loop.connections,
+            accept_loop.flags_delivered,
+            accept_loop.flags_unread,
+            accept_loop.flag_error,
         )
 
     try:
@@ -183,6 +190,8 @@ def serve(
         served = loops[0] if loops else None
         if served is None:
             return ServeReport(0, 0)
-        return ServeReport(served.connections, served.flags_delivered, served.flags_unread)
+        return ServeReport(
+            served.connections, served.flags_delivered, served.flags_unread, served.flag_error
+        )
     finally:
         sock.close()

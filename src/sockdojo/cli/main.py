@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sockdojo.errors import SockdojoError
     from sockdojo.local import LocalDojo
     from sockdojo.mistakes import Diagnosis
+    from sockdojo.net.protocol import FlagSource
     from sockdojo.submissions import SubmitOutcome
 
     FlagDojo = LocalDojo | RemoteDojo
@@ -279,11 +280,17 @@ def run(
             assert file is not None
             _run_reuse_address(dojo, file, port=port, run_proof=not no_run, as_json=as_json)
             return
-        flag_line = dojo.flag_line(challenge.number)
+        number = challenge.number
+
+        def flag() -> bytes:
+            # Minted when it is due, never before: in class mode by the class server, which
+            # so only ever mints flags that a learner's program earned.
+            return (dojo.authority.mint(dojo.account.id, number) + "\n").encode()
+
         if runs is registry.Runs.OUR_SERVER:
-            _serve_challenge(challenge, flag_line, host, port, once)
+            _serve_challenge(challenge, flag, dojo.authority.prefix, host, port, once)
         else:
-            _check_challenge(challenge, flag_line, dojo.authority.prefix, host, port)
+            _check_challenge(challenge, flag, dojo.authority.prefix, host, port)
 
 
 def _flag_dojo(ctx: click.Context) -> FlagDojo:
@@ -315,7 +322,12 @@ def _refuse_options_that_do_not_apply(
 
 
 def _serve_challenge(
-    challenge: registry.Challenge, flag_line: bytes, host: str, port: int, once: bool
+    challenge: registry.Challenge,
+    flag: FlagSource,
+    prefix: str,
+    host: str,
+    port: int,
+    once: bool,
 ) -> None:
     from sockdojo.challenges.client import ClientChallengeProtocol
     from sockdojo.challenges.eight_ball import EightBallProtocol
@@ -332,8 +344,8 @@ def _serve_challenge(
 
     def factory(_peer: Peer) -> ServerProtocol:
         if challenge.id == "client":
-            return ClientChallengeProtocol(flag_line)
-        return EightBallProtocol(flag_line)
+            return ClientChallengeProtocol(prefix.encode())
+        return EightBallProtocol(prefix.encode())
 
     what = (
         "Connect your client to it and send something; it answers with your flag."
@@ -343,7 +355,7 @@ def _serve_challenge(
     say(paint(f"{challenge.title}", "cyan", bold=True) + f": listening on {host}:{port} (TCP).")
     stops = "Ctrl-C stops it" + (" (--once: so does the first flag)." if once else ".")
     say(f"{what} Use another terminal. {stops}")
-    report = serve(sock, factory, say, once=once, udp_hint=challenge.id == "client")
+    report = serve(sock, factory, say, flag=flag, once=once, udp_hint=challenge.id == "client")
     from sockdojo.cli.class_mode import note_passed
 
     note_passed(report.flags_delivered > 0)
@@ -361,6 +373,8 @@ def _serve_challenge(
         )
     if not report.flags_delivered and not report.flags_unread:
         say("No flag was handed out.")
+    if report.flag_error is not None:
+        raise report.flag_error  # a class server that does not answer: one sentence, exit 1
 
 
 def _count(number: int, noun: str) -> str:
@@ -368,7 +382,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _check_challenge(
-    challenge: registry.Challenge, flag_line: bytes, prefix: str, host: str, port: int
+    challenge: registry.Challenge, flag: FlagSource, prefix: str, host: str, port: int
 ) -> None:
     from sockdojo.challenges.server import check_server
     from sockdojo.challenges.server_loop import check_server_loop
@@ -379,9 +393,9 @@ def _check_challenge(
     )
     transcript = Transcript(echo=say)
     if challenge.id == "server":
-        result = check_server(host, port, flag_line, prefix, transcript)
+        result = check_server(host, port, flag, prefix, transcript)
     else:
-        result = check_server_loop(host, port, flag_line, prefix, transcript)
+        result = check_server_loop(host, port, flag, prefix, transcript)
     _finish_check(result)
 
 

@@ -263,18 +263,6 @@ class RemoteDojo:
     def __post_init__(self) -> None:
         self.authority = RemoteFlagAuthority(self.server, self.run_key)
 
-    def flag_line(self, challenge_number: int) -> bytes:
-        """The flag a network challenge starts with (its servers and checkers take it as
-        bytes when they start): asked for before anything runs."""
-        try:
-            flag = self.authority.fetch(challenge_number)
-        except ServerUnreachable as error:
-            raise ServerUnreachable(
-                "The challenge did not start: its flag comes from the class server, and "
-                f"{_lower_first(error.message)}"
-            ) from None
-        return (flag + "\n").encode()
-
 
 class RunReporter:
     """Collects what a run showed, and sends it to the class server when the run ends, from a

@@ -167,7 +167,6 @@ def serve_challenge(
     from sockdojo.net.protocol import ServerProtocol
 
     host, port, once = options.host, options.port, options.once
-    flag_line = flag.flag_line()
     try:
         sock = listening_socket(host, port)
     except OSError as error:
@@ -177,8 +176,8 @@ def serve_challenge(
 
     def factory(_peer: Peer) -> ServerProtocol:
         if challenge.id == "client":
-            return ClientChallengeProtocol(flag_line)
-        return EightBallProtocol(flag_line)
+            return ClientChallengeProtocol(flag.prefix.encode())
+        return EightBallProtocol(flag.prefix.encode())
 
     what = (
         "Connect your client to it and send something; it answers with your flag."
@@ -192,6 +191,7 @@ def serve_challenge(
         sock,
         factory,
         lambda text: say(platform_words(text)),
+        flag=flag.flag_line,
         once=once,
         udp_hint=challenge.id == "client",
     )
@@ -227,7 +227,7 @@ def check_challenge(
     say(f"{challenge.title}: connecting to your server on {host}:{port}.")
     transcript = Transcript(echo=lambda text: say(platform_words(text)))
     check = check_server if challenge.id == "server" else check_server_loop
-    return finish_check(check(host, port, flag.flag_line(), flag.prefix, transcript))
+    return finish_check(check(host, port, flag.flag_line, flag.prefix, transcript))
 
 
 def run_reuse_address(options: argparse.Namespace, flag: FileFlagAuthority) -> int:

@@ -16,8 +16,9 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sockdojo.errors import SockdojoError
 from sockdojo.net import kernel_view
-from sockdojo.net.protocol import Close, FlagDelivered, Note, Send, ServerProtocol
+from sockdojo.net.protocol import Action, FlagSource, Note, Send, SendFlag, ServerProtocol
 
 READ_CHUNK = 4096
 MAX_CONNECTION_SECONDS = 120.0
@@ -86,6 +87,7 @@ class AcceptLoop:
         protocol_factory: ProtocolFactory,
         on_note: NoteSink,
         *,
+        flag: FlagSource,
         stop_after_flag: bool = False,
         max_connection_seconds: float = MAX_CONNECTION_SECONDS,
         max_connections: int = MAX_CONNECTIONS,
@@ -93,6 +95,11 @@ class AcceptLoop:
         self._sock = sock
         self._factory = protocol_factory
         self._on_note = on_note
+        self._flag_source = flag
+        self._flag: bytes | None = None  # minted once, when a client first earns it
+        self._minting = asyncio.Lock()
+        # Why the flag could not be had (a class server that does not answer): the loop stops.
+        self.flag_error: SockdojoError | None = None
         self._stop_after_flag = stop_after_flag
         self._max_seconds = max_connection_seconds
         self._numbers = itertools.count(1)
@@ -193,7 +200,7 @@ class AcceptLoop:
         actions = protocol.connection_made()
         flag_sent = False
         while True:
-            flag_sent = flag_sent or any(isinstance(a, FlagDelivered) for a in actions)
+            flag_sent = flag_sent or any(isinstance(a, SendFlag) for a in actions)
             closing = await self._apply(peer, protocol, writer, actions)
             if closing:
                 taken = await self._close_gracefully(peer, protocol, reader, writer)
@@ -229,14 +236,20 @@ class AcceptLoop:
         peer: Peer,
         protocol: ServerProtocol,
         writer: asyncio.StreamWriter,
-        actions: list[Send | Close | Note | FlagDelivered],
+        actions: list[Action],
     ) -> bool:
         closing = False
         for action in actions:
-            if isinstance(action, Send):
+            if isinstance(action, Send | SendFlag):
                 if writer.is_closing():
                     continue
-                writer.write(action.data)
+                data = action.data if isinstance(action, Send) else await self._the_flag(peer)
+                if data is None:
+                    return True  # no flag to be had: this connection ends, and so do we
+                if writer.is_closing():  # the client went while the flag was being minted
+                    self._report_lost(peer, protocol, "reset")
+                    return True
+                writer.write(data)
                 try:
                     async with asyncio.timeout(SEND_SECONDS):
                         await writer.drain()
@@ -245,11 +258,24 @@ class AcceptLoop:
                     return True
             elif isinstance(action, Note):
                 self._on_note(peer, action.text)
-            elif isinstance(action, FlagDelivered):
-                pass  # counted once the connection has ended and we know it was read
             else:
                 closing = True
         return closing
+
+    async def _the_flag(self, peer: Peer) -> bytes | None:
+        """The flag line, minted on first need and kept (it is the same for every client of
+        this run); None, and the loop stopping, when it cannot be had."""
+        async with self._minting:
+            if self._flag is None and self.flag_error is None:
+                loop = asyncio.get_running_loop()
+                try:
+                    # Off the event loop: in class mode this is a request to the class server.
+                    self._flag = await loop.run_in_executor(None, self._flag_source)
+                except SockdojoError as error:
+                    self.flag_error = error
+                    self._on_note(peer, "your client earned its flag, but it could not be had")
+                    self.stop()
+        return self._flag
 
     def _report_lost(self, peer: Peer, protocol: ServerProtocol, reason: str) -> None:
         for action in protocol.connection_lost(reason):

@@ -9,6 +9,7 @@ or one at a time, and reading the actions back.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,11 +32,16 @@ class Note:
 
 
 @dataclass(frozen=True)
-class FlagDelivered:
-    """The flag was handed to the transport; `--once` runs stop after the connection ends."""
+class SendFlag:
+    """Send the flag, now. The machines never hold it: the loop asks its `FlagSource` at this
+    moment (in class mode the class server mints it), so no flag exists for a run that never
+    earned one. `--once` runs stop after a connection that received it ends."""
 
 
-Action = Send | Close | Note | FlagDelivered
+Action = Send | Close | Note | SendFlag
+# The flag line (`prefix{...}\n`), minted when called. It may block (a class server's answer)
+# and may raise a `sockdojo.errors.SockdojoError` (that server cannot be reached).
+FlagSource = Callable[[], bytes]
 
 
 class ServerProtocol(Protocol):
@@ -64,10 +70,6 @@ def hide_flags(data: bytes, flag_prefix: bytes) -> bytes:
         return data
     pattern = re.escape(flag_prefix) + rb"\{[^}\s]{0,200}\}?"
     return re.sub(pattern, b"<a flag>", data)
-
-
-def flag_prefix_of(flag_line: bytes) -> bytes:
-    return flag_line.split(b"{", 1)[0] if b"{" in flag_line else b""
 
 
 def preview(data: bytes, limit: int = 60, *, flag_prefix: bytes = b"") -> str:
