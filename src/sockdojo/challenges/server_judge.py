@@ -195,10 +195,19 @@ def judge_server_loop(attempts: Sequence[Attempt], at: Address, total: int) -> C
     if len(attempts) < total or attempts[-1].delivery is None or not attempts[-1].flag:
         # Only reachable if a checker stops early without a problem: a bug of ours.
         raise InternalError("server-loop judged before the flag was delivered")
+    notes = []
+    if not first.kernel_view:
+        notes.append(
+            "Could not check that one listening socket served every connection (no kernel "
+            "view here): a server restarted between connections would pass too."
+        )
+    if any(_unconfirmed(a.delivery) for a in attempts):
+        notes.append("Could not confirm that your server read every message (no kernel view).")
     return CheckResult(
         True,
         f"Your server accepted all {total} connections in a row and received every "
         "message; the last one was the flag. Look in your server's terminal.",
+        notes=notes,
     )
 
 
