@@ -6,6 +6,7 @@ The meter is pure and tested fed whole and byte by byte; the limits are tested o
 
 from __future__ import annotations
 
+import json
 import resource
 import socket
 import threading
@@ -83,6 +84,10 @@ def test_a_giant_header_is_refused_at_the_limit_and_others_are_served(served: st
             pass
         refused = recv_all(giant, timeout=30)
     assert refused.startswith(b"HTTP/1.1 431 "), refused[:200]
+    head, _, body = refused.partition(b"\r\n\r\n")
+    # In the dojo's error shape: a page (this was not an API path), with the security headers.
+    assert b"content-type: text/html" in head and b"x-frame-options: DENY" in head
+    assert b"over 16384 bytes" in body
     assert sent < 64 * 1024 * 1024
     # A head just under the limit is a normal request.
     padding = "p" * (HEAD_LIMIT - 200)
@@ -117,6 +122,10 @@ def test_idle_and_half_sent_connections_are_closed(served: str) -> None:
             reader.join(timeout=READ_SECONDS * 4)
     assert answers["idle"] == b""  # closed without a word: it asked nothing
     assert answers["half"].startswith(b"HTTP/1.1 408 "), answers["half"][:200]
+    # An API request: the API's error shape.
+    assert json.loads(answers["half"].partition(b"\r\n\r\n")[2])["error"].startswith(
+        "The request took over"
+    )
     # The app waited for the body; the connection is closed under it (no answer owed).
     assert b"200 OK" not in answers["slow_body"]
 
@@ -157,3 +166,15 @@ def test_the_open_file_limit_is_raised_for_the_server(processes: Processes) -> N
     finally:
         for sock in held:
             sock.close()
+
+
+def test_the_head_meter_knows_an_api_request_from_its_first_bytes() -> None:
+    meter = HeadMeter()
+    meter.feed(b"GET /api/v1/mod")
+    assert meter.for_api
+    meter.next_request()
+    meter.feed(b"GET /sockets/ HTTP/1.1\r\n")
+    assert not meter.for_api
+    meter.next_request()
+    meter.feed(b"GE")
+    assert not meter.for_api

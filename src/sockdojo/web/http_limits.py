@@ -18,6 +18,8 @@ connections of one worker, above which requests get a 503.
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 import logging
 import resource
 import time
@@ -26,9 +28,11 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sockdojo.net.accept_loop import raise_open_file_limit
+from sockdojo.web.security import CONTENT_SECURITY_POLICY
 
 HEAD_LIMIT = 16 * 1024
 READ_SECONDS = 10.0
+START_BYTES = 64  # enough of a request line to see whether its path is under /api/
 KEEP_ALIVE_SECONDS = 5  # uvicorn's default, and what gunicorn is told
 CONNECTIONS_PER_WORKER = 2048
 # Descriptors a worker needs besides its clients: the database, the listener, log files.
@@ -52,10 +56,13 @@ class HeadMeter:
         self.count = 0
         self.in_head = True
         self._tail = b""
+        self.start = b""  # the head's first bytes: whose request line says where it goes
 
     def feed(self, data: bytes) -> bool:
         if not self.in_head:
             return False
+        if len(self.start) < START_BYTES:
+            self.start += data[: START_BYTES - len(self.start)]
         # The last three bytes of the previous chunk may begin the blank line.
         window = self._tail + data if self._tail else data
         end = window.find(b"\r\n\r\n")
@@ -72,6 +79,13 @@ class HeadMeter:
         self.count = 0
         self.in_head = True
         self._tail = b""
+        self.start = b""
+
+    @property
+    def for_api(self) -> bool:
+        """The request line names an API path (`GET /api/... HTTP/1.1`), as far as we read."""
+        parts = self.start.split(b" ", 2)
+        return len(parts) > 1 and parts[1].startswith(b"/api/")
 
     @property
     def started(self) -> bool:
@@ -125,20 +139,41 @@ def _quiet_repeats() -> None:
         logger.addFilter(QuietRepeats())
 
 
-def _response(status: int, reason: str, message: str) -> bytes:
-    body = message.encode()
+def refusal(status: int, reason: str, message: str, *, api: bool) -> bytes:
+    """A refusal answered before the app sees the request, in the web dojo's one error shape
+    (`web/errors.py`): `{"error": ...}` under the API, a small page elsewhere, with the same
+    security headers as every other answer."""
+    if api:
+        kind, body = "application/json", json.dumps({"error": message}).encode()
+    else:
+        kind = "text/html; charset=utf-8"
+        body = (
+            f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(reason)}"
+            f"</title><h1>{html.escape(reason)}</h1><p>{html.escape(message)}</p></html>"
+        ).encode()
     return (
         f"HTTP/1.1 {status} {reason}\r\n"
-        "content-type: text/plain; charset=utf-8\r\n"
+        f"content-type: {kind}\r\n"
         f"content-length: {len(body)}\r\n"
+        f"content-security-policy: {CONTENT_SECURITY_POLICY}\r\n"
+        "x-content-type-options: nosniff\r\n"
+        "x-frame-options: DENY\r\n"
+        "referrer-policy: same-origin\r\n"
         "connection: close\r\n\r\n"
     ).encode() + body
 
 
-TOO_LARGE = _response(
-    431, "Request Header Fields Too Large", f"The request's head is over {HEAD_LIMIT} bytes."
-)
-TOO_SLOW = _response(408, "Request Timeout", f"The request took over {READ_SECONDS:.0f} s.")
+def too_large(api: bool) -> bytes:
+    return refusal(
+        431,
+        "Request Header Fields Too Large",
+        f"The request's head is over {HEAD_LIMIT} bytes.",
+        api=api,
+    )
+
+
+def too_slow(api: bool) -> bytes:
+    return refusal(408, "Request Timeout", f"The request took over {READ_SECONDS:.0f} s.", api=api)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -159,7 +194,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._meter.feed(data):
             client = self.client[0] if self.client else "?"
             LIMITS.hit("head", f"Refused a request head over {HEAD_LIMIT} bytes from {client}.")
-            self._refuse(TOO_LARGE)
+            self._refuse(too_large(self._meter.for_api))
             return
         super().data_received(data)
 
@@ -198,7 +233,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             f"{READ_SECONDS:.0f} s.",
         )
         if self._meter.started and (self.cycle is None or not self.cycle.response_started):
-            self._refuse(TOO_SLOW)
+            self._refuse(too_slow(self._meter.for_api))
         else:
             self.transport.close()
 
