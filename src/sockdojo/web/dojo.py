@@ -474,44 +474,49 @@ class WebDojo:
         with self.store.session() as session:
             admin.set_launch_date(session, MODULE_ID, when)
 
-    def solves_csv(self) -> Iterator[str]:
-        """The module's solves as CSV lines, with a header."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+    def solve_records(self) -> list[admin.SolveRecord]:
+        """The module's solves for the CSV export, read in one go (in a database thread)."""
+        with self.store.session() as session:
+            return list(admin.solve_records(session, MODULE_ID))
 
-        def line(values: list[object]) -> str:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow([_csv_safe(value) for value in values])
-            return buffer.getvalue()
 
+CSV_HEADER = [
+    "solve_id",
+    "hacker",
+    "account_id",
+    "admin",
+    "hidden",
+    "module",
+    "challenge",
+    "solved_at",
+]
+
+
+def solves_csv(records: list[admin.SolveRecord]) -> Iterator[str]:
+    """The solves as CSV lines, with a header: pure, so the export streams without the database."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def line(values: list[object]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_csv_safe(value) for value in values])
+        return buffer.getvalue()
+
+    yield line(list(CSV_HEADER))
+    for record in records:
         yield line(
             [
-                "solve_id",
-                "hacker",
-                "account_id",
-                "admin",
-                "hidden",
-                "module",
-                "challenge",
-                "solved_at",
+                record.solve_id,
+                record.hacker,
+                record.account_id,
+                int(record.admin),
+                int(record.hidden),
+                record.module_id,
+                record.challenge_id,
+                record.solved_at.isoformat(),
             ]
         )
-        with self.store.session() as session:
-            records = list(admin.solve_records(session, MODULE_ID))
-        for record in records:
-            yield line(
-                [
-                    record.solve_id,
-                    record.hacker,
-                    record.account_id,
-                    int(record.admin),
-                    int(record.hidden),
-                    record.module_id,
-                    record.challenge_id,
-                    record.solved_at.isoformat(),
-                ]
-            )
 
 
 def _csv_safe(value: object) -> object:
