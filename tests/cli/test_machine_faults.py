@@ -201,7 +201,9 @@ def test_twelve_first_runs_at_once(
     monkeypatch.setenv("SOCKDOJO_DATABASE_URL", database_url)
     home.mkdir(parents=True)
     release_read, release_write = os.pipe()
-    ports = [free_port() for _ in range(12)]
+    # Submitting needs the database (the account, the attempt) and the secret (the check): a
+    # run no longer makes either before its flag is due.
+    elsewhere = "sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}"
     # Each imports what a first run needs, waits for the pipe to close, then runs the real
     # command in this same process: the twelve meet in the migrations, not in start-up.
     starter = (
@@ -211,12 +213,12 @@ def test_twelve_first_runs_at_once(
     )
     started = []
     try:
-        for n, port in enumerate(ports):
-            command = sockdojo_command("--account", f"learner{n % 4}", "run", "server")
+        for n in range(12):
+            command = sockdojo_command("--account", f"learner{n % 4}", "submit", elsewhere)
             python, rest = command[0], command[command.index("sockdojo") + 1 :]
             started.append(
                 subprocess.Popen(
-                    [python, "-c", starter, str(release_read), "sockdojo", *rest, f"--port={port}"],
+                    [python, "-c", starter, str(release_read), "sockdojo", *rest],
                     pass_fds=(release_read,),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
@@ -233,10 +235,10 @@ def test_twelve_first_runs_at_once(
                 process.kill()
                 process.wait(timeout=10)
     for process, (out, err) in zip(started, results, strict=True):
-        # Nothing listens on the port: each run fails as a learner's would, having made or
-        # found the database and the secret first.
+        # A flag of another dojo: each is refused as a learner's would be, having made or found
+        # the database and the secret first.
         assert process.returncode == 1, (out, err)
-        assert "FAILED" in out and "ERROR" not in err and "Traceback" not in err, (out, err)
+        assert "Not accepted" in out and "ERROR" not in err and "Traceback" not in err, (out, err)
     engine = create_engine(database_url)
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT version_num FROM alembic_version")) == HEAD_REVISION
@@ -248,7 +250,7 @@ def test_twelve_first_runs_at_once(
     assert sorted(path.name for path in home.iterdir() if path.name.startswith(".")) == []
 
 
-def test_files_are_owner_only_under_umask_022(home: Path, port: int) -> None:
+def test_files_are_owner_only_under_umask_022(home: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             sockdojo_command(*args),
@@ -264,7 +266,7 @@ def test_files_are_owner_only_under_umask_022(home: Path, port: int) -> None:
         found = {path.name: stat.S_IMODE(path.stat().st_mode) for path in home.iterdir()}
         return {".": stat.S_IMODE(home.stat().st_mode), **found}
 
-    assert run("run", "server", "--port", str(port)).returncode == 1
+    assert run("submit", "sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}").returncode == 1
     created = modes()
     assert {"sockdojo.db", "flag-secret"} <= set(created), created
     assert created == {".": 0o700} | {name: 0o600 for name in created if name != "."}
@@ -277,7 +279,7 @@ def test_files_are_owner_only_under_umask_022(home: Path, port: int) -> None:
         holder.execute("SELECT count(*) FROM accounts").fetchone()
         for suffix in ("-wal", "-shm"):
             (home / f"sockdojo.db{suffix}").chmod(0o644)
-        assert run("run", "server", "--port", str(port)).returncode == 1
+        assert run("submit", "sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}").returncode == 1
         tightened = modes()
     holder.close()
     assert {"sockdojo.db-wal", "sockdojo.db-shm"} <= set(tightened)
