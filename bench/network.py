@@ -216,7 +216,8 @@ def bench_idle_flood(idle: int) -> None:
     held: list[socket.socket] = []
     try:
         wait_port(port)
-        quiet = _flag_wait(port)
+        _flag_wait(port)  # warm: the first flag opens the data directory and mints
+        quiet = max(_flag_wait(port) for _ in range(5))
         for _ in range(idle):
             held.append(socket.create_connection(("127.0.0.1", port), timeout=10))
         time.sleep(1.0)  # let the server accept them all
@@ -226,7 +227,7 @@ def bench_idle_flood(idle: int) -> None:
             sock.close()
         stop(server)
     worst = max(loaded)
-    print(f"  no idle connections: {quiet * 1000:7.1f} ms")
+    print(f"  no idle connections: {quiet * 1000:7.1f} ms (worst of 5)")
     print(f"  {idle} idle:          {worst * 1000:7.1f} ms (worst of 5; {worst / quiet:.1f}x)")
 
 
