@@ -8,7 +8,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 MODULE_ID = "sockets"
 MODULE_TITLE = "Sockets"
@@ -102,6 +101,8 @@ def get(challenge_id: str) -> Challenge | None:
 
 @cache
 def _description(challenge_id: str) -> str:
+    from importlib import resources  # here: 10 ms of import that `sockdojo --help` never needs
+
     return (
         resources.files("sockdojo.challenges")
         .joinpath("descriptions", f"{challenge_id}.md")
@@ -111,6 +112,8 @@ def _description(challenge_id: str) -> str:
 
 @cache
 def module_introduction() -> str:
+    from importlib import resources
+
     return (
         resources.files("sockdojo.challenges")
         .joinpath("descriptions", "module.md")
