@@ -288,3 +288,33 @@ def test_static_stylesheet(dojo):
     css = dojo.client().get("/static/style.css")
     assert css.status_code == 200
     assert "text/css" in css.headers["content-type"]
+
+
+def test_registering_goes_back_where_it_was_sent_from_and_only_here(dojo, store):
+    client = dojo.client()
+    page = client.get("/register?next=/device%3Fuser_code%3DBCDF-GHJK")
+    assert 'name="next" value="/device?user_code=BCDF-GHJK"' in page.text
+    answer = client.post(
+        "/register",
+        data={
+            "csrf_token": dojo.csrf(client),
+            "name": "newbie",
+            "password": "a good password",
+            "confirm": "a good password",
+            "next": "/device?user_code=BCDF-GHJK",
+        },
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/device?user_code=BCDF-GHJK"
+    elsewhere = dojo.client()
+    answer = elsewhere.post(
+        "/register",
+        data={
+            "csrf_token": dojo.csrf(elsewhere),
+            "name": "other",
+            "password": "a good password",
+            "confirm": "a good password",
+            "next": "https://evil.example/",
+        },
+    )
+    assert answer.headers["location"] == "/sockets/"  # never off the dojo

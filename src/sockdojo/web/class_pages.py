@@ -27,7 +27,7 @@ async def device_page(request: Request) -> Response:
     if viewer is None:
         target = "/device" + (f"?user_code={quote(typed)}" if typed else "")
         context["login_url"] = f"/login?next={quote(target)}"
-        context["here"] = target
+        context["register_url"] = f"/register?next={quote(target)}"
         return await render(request, "device.html", context)
     if typed:
         pending = await in_database(classroom_of(request).pending_device, typed)

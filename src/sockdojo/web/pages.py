@@ -181,12 +181,15 @@ async def hacker_page(request: Request) -> Response:
 
 
 async def register_page(request: Request) -> Response:
-    return await render(request, "register.html", {"name": "", "problem": None})
+    target = safe_next(request.query_params.get("next"), MODULE_PATH)
+    return await render(request, "register.html", {"name": "", "problem": None, "next": target})
 
 
 async def register(request: Request) -> Response:
     form = await read_form(request)
     name = text(form, "name").strip()
+    # Where to go once registered: back to a CLI's device login, say (a local path only).
+    target = safe_next(text(form, "next"), MODULE_PATH)
     try:
         viewer, token = await in_database(
             dojo_of(request).register,
@@ -200,20 +203,20 @@ async def register(request: Request) -> Response:
         return await render(
             request,
             "register.html",
-            {"name": name, "problem": str(problem)},
+            {"name": name, "problem": str(problem), "next": target},
             status_code=400,
         )
     except RateLimited as limited:
         return await render(
             request,
             "register.html",
-            {"name": name, "problem": limited.message},
+            {"name": name, "problem": limited.message, "next": target},
             status_code=429,
             headers={"Retry-After": str(limited.retry_after)},
         )
     begin_signed_in(request, token)
     flash(request, "ok", f"Welcome, {viewer.name}! Your account is ready.")
-    return see_other(MODULE_PATH)
+    return see_other(target)
 
 
 async def login_page(request: Request) -> Response:
