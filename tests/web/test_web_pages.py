@@ -318,3 +318,15 @@ def test_registering_goes_back_where_it_was_sent_from_and_only_here(dojo, store)
         },
     )
     assert answer.headers["location"] == "/sockets/"  # never off the dojo
+
+
+def test_a_class_server_tells_learners_to_log_their_cli_in(store, authority, clock):
+    from web.conftest import Harness
+
+    dojo = Harness(store, authority, clock, public_url="https://dojo.example.org/")
+    client, _ = dojo.signed_in("alice")
+    page = client.get("/sockets/client/")
+    assert "<pre><code>sockdojo run client\n</code></pre>" in page.text  # no --account here
+    assert "sockdojo login https://dojo.example.org" in page.text
+    for open_client in dojo.clients:
+        open_client.close()

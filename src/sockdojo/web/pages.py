@@ -108,9 +108,12 @@ async def _challenge_response(
     states = await as_viewer(request, dojo.challenge_states)
     viewer = await current_viewer(request)
     index = next(i for i, state in enumerate(states) if state.challenge.id == challenge.id)
-    # Flags are minted per account: the CLI must act as the web account to earn this one, so
-    # the description's own commands are shown with that account, once, where they are taught.
-    command = "sockdojo " if viewer is None else f"sockdojo --account {viewer.name} "
+    # Flags are minted per account: the CLI must act as the web account to earn this one. On a
+    # class server (it has a public URL) learners' CLIs log in to it and act as their account;
+    # elsewhere the description's commands are shown with the account, once, where taught.
+    class_url = request.app.state.public_url
+    local = viewer is not None and class_url is None
+    command = f"sockdojo --account {viewer.name} " if local and viewer else "sockdojo "
     return await render(
         request,
         "challenge.html",
@@ -121,6 +124,7 @@ async def _challenge_response(
             "next": states[index + 1].challenge if index + 1 < len(states) else None,
             "description": _description(challenge, command),
             "refused": refused,
+            "class_url": class_url,
         },
         status_code=status_code,
         headers=headers,
