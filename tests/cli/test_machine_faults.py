@@ -207,7 +207,7 @@ def test_twelve_first_runs_at_once(
     # Each imports what a first run needs, waits for the pipe to close, then runs the real
     # command in this same process: the twelve meet in the migrations, not in start-up.
     starter = (
-        "import os, sys, runpy, alembic.command, sockdojo.cli.main, sockdojo.local; "
+        "import os, sys, runpy, alembic.command, sockdojo.cli.main, sockdojo.local_dojo; "
         "os.read(int(sys.argv[1]), 1); sys.argv = sys.argv[2:]; "
         "runpy.run_module('sockdojo', run_name='__main__')"
     )

@@ -17,7 +17,7 @@ import pytest
 
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import LoginAttempt
-from sockdojo.web.dojo import Limits
+from sockdojo.web.dojo import WebLimits
 from support import Processes, serve_dojo
 
 BURST = 40
@@ -73,7 +73,7 @@ def test_a_burst_of_wrong_logins_gets_no_more_checks_than_the_limit(
     answers = _burst(base, lambda _n: {"name": "victim", "password": "a wrong password"}, "/login")
     checked = [answer for answer in answers if answer.status_code == 400]
     refused = [answer for answer in answers if answer.status_code == 429]
-    limit = Limits().login_failures_per_name
+    limit = WebLimits().login_failures_per_name
     # The limit, exactly: each checked attempt was reserved before its check. (Some may be
     # refused as busy, 429 too, and are not counted.)
     assert 1 <= len(checked) <= limit
@@ -104,7 +104,7 @@ def test_a_burst_of_registrations_from_one_address_gets_the_limit(
         "/register",
     )
     made = [answer for answer in answers if answer.status_code == 303]
-    limit = Limits().registrations_per_client
+    limit = WebLimits().registrations_per_client
     assert 1 <= len(made) <= limit
     assert all(answer.status_code in (303, 429) for answer in answers)
     store = Store(with_database)

@@ -16,7 +16,7 @@ import click
 
 if TYPE_CHECKING:
     from sockdojo.cli.remote import ClassServer, RemoteDojo, RunReporter
-    from sockdojo.local import LocalDojo
+    from sockdojo.local_dojo import LocalDojo
 
 _reporter: RunReporter | None = None
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sockdojo.challenges.outcome import CheckResult
     from sockdojo.cli.remote import RemoteDojo, RemoteOutcome
     from sockdojo.errors import SockdojoError
-    from sockdojo.local import LocalDojo
+    from sockdojo.local_dojo import LocalDojo
     from sockdojo.mistakes import Diagnosis
     from sockdojo.net.protocol import FlagSource
     from sockdojo.submissions import SubmitOutcome
@@ -28,7 +28,7 @@ CHALLENGE_IDS = [challenge.id for challenge in registry.CHALLENGES]
 
 def _dojo(ctx: click.Context) -> LocalDojo:
     from sockdojo.config import Settings
-    from sockdojo.local import LocalDojo
+    from sockdojo.local_dojo import LocalDojo
 
     obj = ctx.find_root().obj
     assert isinstance(obj, dict)

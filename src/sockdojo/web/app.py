@@ -21,7 +21,7 @@ from sockdojo.storage.models import utcnow
 from sockdojo.web import api, class_api, class_pages, instructor, pages
 from sockdojo.web.classroom import ClassLimits, Classroom
 from sockdojo.web.context import DatabaseUnavailable, make_templates
-from sockdojo.web.dojo import Limits, WebDojo
+from sockdojo.web.dojo import WebDojo, WebLimits
 from sockdojo.web.errors import (
     InternalErrors,
     database_unavailable,
@@ -42,7 +42,7 @@ def create_app(
     passwords: Passwords | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
     scoreboard: ScoreboardSource | None = None,
-    limits: Limits | None = None,
+    limits: WebLimits | None = None,
     secure_cookies: bool = False,
     class_limits: ClassLimits | None = None,
     public_url: str | None = None,
@@ -75,7 +75,7 @@ def create_app(
                 session_cookie=SESSION_COOKIE,
                 same_site="lax",
                 https_only=secure_cookies,
-                max_age=int((limits or Limits()).session_lifetime.total_seconds()),
+                max_age=int((limits or WebLimits()).session_lifetime.total_seconds()),
             ),
         ],
         exception_handlers={

@@ -38,7 +38,7 @@ BUSY_RETRY_SECONDS = 2
 
 
 @dataclass(frozen=True)
-class Limits:
+class WebLimits:
     """How much of each thing an account or a client may do, and over which period.
 
     Failed logins are counted per (name, client address) and per client address alone, so a
@@ -161,7 +161,7 @@ class WebDojo:
         passwords: Passwords | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         scoreboard: ScoreboardSource | None = None,
-        limits: Limits | None = None,
+        limits: WebLimits | None = None,
     ) -> None:
         self.store = store
         self.authority = authority
@@ -170,7 +170,7 @@ class WebDojo:
         # The live scoreboard (one per process, caught up with the database per request);
         # SqlScoreboard gives the same boards, a GROUP BY over every solve each time.
         self.scoreboard = scoreboard or LiveScoreboard(store)
-        self.limits = limits or Limits()
+        self.limits = limits or WebLimits()
 
     def now(self) -> dt.datetime:
         return self.clock()
