@@ -13,11 +13,10 @@ from sockdojo.cli.ui import paint, say, say_json
 from sockdojo.config import DEFAULT_HOST, DEFAULT_PORT, default_account_name, valid_account_name
 
 if TYPE_CHECKING:
-    from sockdojo.challenges.outcome import CheckResult
+    from sockdojo.challenges.run_output import RunOutput
     from sockdojo.cli.remote import RemoteDojo, RemoteOutcome
     from sockdojo.errors import SockdojoError
     from sockdojo.local_dojo import LocalDojo
-    from sockdojo.mistakes import Diagnosis
     from sockdojo.net.protocol import FlagSource
     from sockdojo.submissions import SubmitOutcome
 
@@ -209,27 +208,14 @@ def _after_correct(outcome: SubmitOutcome | RemoteOutcome) -> str:
     return rest[:1].upper() + rest[1:]
 
 
-def _print_diagnosis(diagnosis: Diagnosis) -> None:
+def _output() -> RunOutput:
+    """How a run prints its end in this terminal (colour only on a terminal)."""
+    from sockdojo.challenges.run_output import RunOutput
     from sockdojo.cli.class_mode import note_diagnosis
 
-    note_diagnosis(diagnosis.code)
-    say(f"  {diagnosis.saw}")
-    say(f"  {paint('Why:', 'yellow')} {diagnosis.why}")
-    say(f"  {paint('Next:', 'yellow')} {diagnosis.next_step}")
-
-
-def _finish_check(result: CheckResult) -> None:
-    say()
-    if result.passed:
-        say(paint("PASSED", "green", bold=True) + "  " + result.summary)
-        for note in result.notes:
-            say(f"  Note: {note}")
-        say("  Then submit it: sockdojo submit 'FLAG'")
-        sys.exit(0)
-    say(paint("FAILED", "red", bold=True) + "  " + result.summary)
-    if result.diagnosis is not None:
-        _print_diagnosis(result.diagnosis)
-    sys.exit(1)
+    return RunOutput(
+        say, submit="submit it: sockdojo submit 'FLAG'", paint=paint, on_diagnosis=note_diagnosis
+    )
 
 
 @cli.command("run")
@@ -332,53 +318,27 @@ def _serve_challenge(
     from sockdojo.challenges.client import ClientChallengeProtocol
     from sockdojo.challenges.eight_ball import EightBallProtocol
     from sockdojo.challenges.serving import bind_failure, serve
+    from sockdojo.cli.class_mode import note_passed
     from sockdojo.net.accept_loop import Peer, listening_socket
     from sockdojo.net.protocol import ServerProtocol
 
+    output = _output()
     try:
         sock = listening_socket(host, port)
     except OSError as error:
-        say(paint("FAILED", "red", bold=True) + f"  Could not start the {challenge.id} server.")
-        _print_diagnosis(bind_failure(host, port, error))
-        sys.exit(1)
+        sys.exit(output.cannot_serve(challenge, bind_failure(host, port, error)))
 
     def factory(_peer: Peer) -> ServerProtocol:
         if challenge.id == "client":
             return ClientChallengeProtocol(prefix.encode())
         return EightBallProtocol(prefix.encode())
 
-    what = (
-        "Connect your client to it and send something; it answers with your flag."
-        if challenge.id == "client"
-        else "Connect your client, read the banner, ask a question, read the answer."
-    )
-    say(paint(f"{challenge.title}", "cyan", bold=True) + f": listening on {host}:{port} (TCP).")
-    stops = "Ctrl-C stops it" + (" (--once: so does the first flag)." if once else ".")
-    say(f"{what} Use another terminal. {stops}")
+    output.serving(challenge, host, port, once)
     report = serve(sock, factory, say, flag=flag, once=once, udp_hint=challenge.id == "client")
-    from sockdojo.cli.class_mode import note_passed
-
     note_passed(report.flags_delivered > 0)
-    say()
-    say(f"Stopped after {_count(report.connections, 'connection')}.")
-    if report.flags_delivered:
-        say(
-            f"{_count(report.flags_delivered, 'flag')} read by your client. "
-            "Submit the flag your client printed: sockdojo submit 'FLAG'"
-        )
-    if report.flags_unread:
-        say(
-            f"{_count(report.flags_unread, 'flag')} sent, but your client closed before reading "
-            "it: keep calling recv() until it returns b'' (we close right after the flag)."
-        )
-    if not report.flags_delivered and not report.flags_unread:
-        say("No flag was handed out.")
+    output.served(report)
     if report.flag_error is not None:
         raise report.flag_error  # a class server that does not answer: one sentence, exit 1
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _check_challenge(
@@ -388,15 +348,11 @@ def _check_challenge(
     from sockdojo.challenges.server_loop import check_server_loop
     from sockdojo.net.transcript import Transcript
 
-    say(
-        paint(challenge.title, "cyan", bold=True) + f": connecting to your server on {host}:{port}."
-    )
+    output = _output()
+    output.checking(challenge, host, port)
     transcript = Transcript(echo=say)
-    if challenge.id == "server":
-        result = check_server(host, port, flag, prefix, transcript)
-    else:
-        result = check_server_loop(host, port, flag, prefix, transcript)
-    _finish_check(result)
+    check = check_server if challenge.id == "server" else check_server_loop
+    sys.exit(output.verdict(check(host, port, flag, prefix, transcript)))
 
 
 def _run_reuse_address(

@@ -21,10 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sockdojo.challenges import registry
-from sockdojo.challenges.outcome import CheckResult
+from sockdojo.challenges.run_output import RunOutput
 from sockdojo.errors import InternalError, MachineProblem, SockdojoError
 from sockdojo.export.file_flag import FileFlagAuthority
-from sockdojo.mistakes import Diagnosis
 
 FLAG_PATH = Path("/flag")
 RUN_COMMAND = "/challenge/run"
@@ -137,24 +136,7 @@ def run(challenge: registry.Challenge, options: argparse.Namespace, flag: FileFl
     return check_challenge(challenge, options, flag)
 
 
-def print_diagnosis(diagnosis: Diagnosis) -> None:
-    say(f"  {platform_words(diagnosis.saw)}")
-    say(f"  Why: {platform_words(diagnosis.why)}")
-    say(f"  Next: {platform_words(diagnosis.next_step)}")
-
-
-def finish_check(result: CheckResult) -> int:
-    say()
-    if result.passed:
-        say("PASSED  " + result.summary)
-        for note in result.notes:
-            say(f"  Note: {note}")
-        say(f"  Then {SUBMIT_HERE}")
-        return 0
-    say("FAILED  " + platform_words(result.summary))
-    if result.diagnosis is not None:
-        print_diagnosis(result.diagnosis)
-    return 1
+OUTPUT = RunOutput(say, submit=SUBMIT_HERE, words=platform_words)
 
 
 def serve_challenge(
@@ -170,23 +152,14 @@ def serve_challenge(
     try:
         sock = listening_socket(host, port)
     except OSError as error:
-        say(f"FAILED  Could not start the {challenge.id} server.")
-        print_diagnosis(bind_failure(host, port, error))
-        return 1
+        return OUTPUT.cannot_serve(challenge, bind_failure(host, port, error))
 
     def factory(_peer: Peer) -> ServerProtocol:
         if challenge.id == "client":
             return ClientChallengeProtocol(flag.prefix.encode())
         return EightBallProtocol(flag.prefix.encode())
 
-    what = (
-        "Connect your client to it and send something; it answers with your flag."
-        if challenge.id == "client"
-        else "Connect your client, read the banner, ask a question, read the answer."
-    )
-    say(f"{challenge.title}: listening on {host}:{port} (TCP).")
-    stops = "Ctrl-C stops it" + (" (--once: so does the first flag)." if once else ".")
-    say(f"{what} Use another terminal. {stops}")
+    OUTPUT.serving(challenge, host, port, once)
     report = serve(
         sock,
         factory,
@@ -195,25 +168,8 @@ def serve_challenge(
         once=once,
         udp_hint=challenge.id == "client",
     )
-    say()
-    say(f"Stopped after {_count(report.connections, 'connection')}.")
-    if report.flags_delivered:
-        say(
-            f"{_count(report.flags_delivered, 'flag')} read by your client. "
-            f"Take the flag your client printed and {SUBMIT_HERE}"
-        )
-    if report.flags_unread:
-        say(
-            f"{_count(report.flags_unread, 'flag')} sent, but your client closed before reading "
-            "it: keep calling recv() until it returns b'' (we close right after the flag)."
-        )
-    if not report.flags_delivered and not report.flags_unread:
-        say("No flag was handed out.")
+    OUTPUT.served(report)
     return 0
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def check_challenge(
@@ -224,10 +180,10 @@ def check_challenge(
     from sockdojo.net.transcript import Transcript
 
     host, port = options.host, options.port
-    say(f"{challenge.title}: connecting to your server on {host}:{port}.")
+    OUTPUT.checking(challenge, host, port)
     transcript = Transcript(echo=lambda text: say(platform_words(text)))
     check = check_server if challenge.id == "server" else check_server_loop
-    return finish_check(check(host, port, flag.flag_line, flag.prefix, transcript))
+    return OUTPUT.verdict(check(host, port, flag.flag_line, flag.prefix, transcript))
 
 
 def run_reuse_address(options: argparse.Namespace, flag: FileFlagAuthority) -> int:
