@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, select, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -360,10 +360,6 @@ class Store:
                 session.add(
                     Module(id=MODULE_ID, title=MODULE_TITLE, launched_at=dt.datetime.now(dt.UTC))
                 )
-
-    def ping(self) -> bool:
-        with self.engine.connect() as connection:
-            return connection.execute(select(1)).scalar() == 1
 
     def dispose(self) -> None:
         self.engine.dispose()
