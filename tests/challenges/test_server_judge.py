@@ -185,6 +185,11 @@ def test_stopping_after_the_first_versus_crashing_later() -> None:
     assert loop_code(served(1), served(2), refused(3)) == "stopped-while-serving"
 
 
+def test_a_connection_reset_as_it_connects_is_a_read_problem_not_a_restart() -> None:
+    reset = Attempt(2, Connect.RESET, kernel_view=True, listener_before=L1, refusals=0)
+    assert loop_code(served(1), reset) == "closed-before-reading"
+
+
 def test_a_first_connection_reset_is_a_read_problem_even_if_the_server_then_ends() -> None:
     reset = served(1, delivery=Delivery(54, 54, End.RESET, None, True), listener_gone=True)
     assert loop_code(reset) == "closed-before-reading"
@@ -276,3 +281,15 @@ def test_every_server_loop_history_gets_a_verdict(history: list[Attempt]) -> Non
     if result.passed:
         assert made[-1].flag and not made[-1].withheld
         assert all(a.connect is Connect.CONNECTED for a in made)
+
+
+def test_a_reset_as_it_connects_counts_no_refusal() -> None:
+    # The observer's record of a connect that ended in a reset: its one try was not refused
+    # (counting it as one made the server-loop judge call a reset a restart).
+    from sockdojo.challenges import observe
+    from sockdojo.net.connect import ConnectFailure
+
+    reset = observe._failed(2, AT, ConnectFailure(Connect.RESET, 1, 0.01, "reset"), False)
+    assert reset.refusals == 0
+    refused = observe._failed(2, AT, ConnectFailure(Connect.REFUSED, 3, 0.4, "refused"), False)
+    assert refused.refusals == 3

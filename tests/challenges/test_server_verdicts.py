@@ -206,6 +206,19 @@ def test_a_loop_that_crashes_on_the_second_connection(processes: Processes, port
     assert "the learner's bug" in processes.stop(server)
 
 
+def test_a_reset_as_we_connect_is_a_read_problem_not_a_restart(
+    processes: Processes, port: int
+) -> None:
+    # The reset may come before connect() even returns: that try was no refusal, and the
+    # server that reset it is the one that served connection 1, not a new one.
+    for _ in range(10):
+        server = misbehaving(processes, "read-then-reset", port)
+        wait_listening_quietly(port)
+        passed, code, _ = loop_code(port)
+        assert (passed, code) == (False, "closed-before-reading")
+        processes.stop(server)
+
+
 def test_a_loop_that_closes_at_once_is_told_so(processes: Processes, port: int) -> None:
     misbehaving(processes, "close-at-once-loop", port)
     wait_listening_quietly(port)

@@ -79,6 +79,14 @@ elif mode == "crash-on-second":  # a loop whose body fails on the second connect
             raise RuntimeError("the learner's bug")
         print(read_all(conn).decode(), flush=True)
         conn.close()
+elif mode == "read-then-reset":  # a loop that reads the first connection, resets the next
+    sock = listener()
+    conn, _ = sock.accept()
+    print(read_all(conn).decode(), flush=True)
+    conn.close()
+    while True:
+        conn, _ = sock.accept()
+        reset(conn)
 elif mode == "half-close":  # ends its side first, then reads everything
     conn, _ = listener().accept()
     conn.shutdown(socket.SHUT_WR)

@@ -125,7 +125,9 @@ def _failed(number: int, at: Address, failure: ConnectFailure, kernel: bool) -> 
     return Attempt(
         number,
         failure.kind,
-        refusals=failure.attempts,
+        # Every try of a refused connection was a refusal; otherwise the last try failed some
+        # other way (a reset as it connected: the server was there, not restarting).
+        refusals=failure.attempts if failure.kind is Connect.REFUSED else failure.attempts - 1,
         seconds=failure.seconds,
         detail=failure.detail,
         kernel_view=kernel,
