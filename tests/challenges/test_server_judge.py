@@ -288,8 +288,10 @@ def test_a_reset_as_it_connects_counts_no_refusal() -> None:
     # (counting it as one made the server-loop judge call a reset a restart).
     from sockdojo.challenges import observe
     from sockdojo.net.connect import ConnectFailure
+    from support import free_port
 
-    reset = observe._failed(2, AT, ConnectFailure(Connect.RESET, 1, 0.01, "reset"), False)
+    at = Address("127.0.0.1", free_port())  # a refused record looks at the port: a free one
+    reset = observe._failed(2, at, ConnectFailure(Connect.RESET, 1, 0.01, "reset"), False)
     assert reset.refusals == 0
-    refused = observe._failed(2, AT, ConnectFailure(Connect.REFUSED, 3, 0.4, "refused"), False)
+    refused = observe._failed(2, at, ConnectFailure(Connect.REFUSED, 3, 0.4, "refused"), False)
     assert refused.refusals == 3
