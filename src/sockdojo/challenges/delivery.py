@@ -92,7 +92,7 @@ def deliver(
     if sent:
         transcript.sent(payload[:sent])
     if error is not None:
-        transcript.event(f"the server reset the connection while we were sending ({_words(error)})")
+        _reset(transcript, error, " while we were sending")
         watch.look(sock)
         return Delivery(len(payload), sent, End.RESET, watch.unread, watch.accepted)
     torn_down = False
@@ -101,10 +101,7 @@ def deliver(
     except OSError as shutdown_error:
         # ENOTCONN here: the reset arrived between our send and our shutdown.
         torn_down = True
-        words = _words(shutdown_error)
-        transcript.event(
-            "the server reset the connection" + ("" if words == "reset" else f" ({words})")
-        )
+        _reset(transcript, shutdown_error)
     return _watch_reply(sock, len(payload), transcript, watch, wait, settle, torn_down)
 
 
@@ -130,16 +127,16 @@ def _watch_reply(
         except TimeoutError:
             chunk = None
         except OSError as error:
-            transcript.event(f"the server reset the connection ({_words(error)})")
+            if not torn_down:  # else we said so already
+                _reset(transcript, error)
             end = End.RESET
             break
         if chunk == b"":
-            end = End.RESET if torn_down else End.CLOSED
-            transcript.event(
-                "the server reset the connection"
-                if torn_down
-                else "the server closed the connection"
-            )
+            end = End.RESET if torn_down else _after_eof(sock, watch, deadline)
+            if end is End.CLOSED:
+                transcript.event("the server closed the connection")
+            elif not torn_down:
+                transcript.event("the server closed its side, then reset the connection")
             break
         if chunk:
             if len(reply) < REPLY_LIMIT:
@@ -175,6 +172,13 @@ def _after_eof(sock: socket.socket, watch: _Watch, deadline: float) -> End:
     except OSError:
         pending = 0
     return End.RESET if pending in (errno.ECONNRESET, errno.EPIPE) else End.CLOSED
+
+
+def _reset(transcript: Transcript, error: OSError, when: str = "") -> None:
+    words = _words(error)
+    transcript.event(
+        f"the server reset the connection{when}" + ("" if words == "reset" else f" ({words})")
+    )
 
 
 def _words(error: OSError) -> str:
