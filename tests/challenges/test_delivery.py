@@ -109,3 +109,19 @@ def test_a_peer_that_reads_a_few_bytes_and_waits(listener: socket.socket) -> Non
     done.set()
     assert delivery.end is End.OPEN
     assert delivery.read == 10
+
+
+@needs_kernel
+def test_a_peer_that_half_closes_and_never_reads_is_not_taken_for_a_reader(
+    listener: socket.socket,
+) -> None:
+    done = threading.Event()
+
+    def half_and_idle(conn: socket.socket) -> None:
+        conn.shutdown(socket.SHUT_WR)
+        done.wait(3)
+
+    delivery = talk(listener, half_and_idle)
+    done.set()
+    assert delivery.end is End.OPEN
+    assert delivery.unread == len(PAYLOAD)
