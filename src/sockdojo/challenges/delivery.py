@@ -158,8 +158,9 @@ def _watch_reply(
 
 def _after_eof(sock: socket.socket, watch: _Watch, deadline: float) -> End:
     """The server sent its end of stream. That is not proof it read our bytes (a server may
-    half-close first and read afterwards), so where the kernel shows its socket we watch the
-    bytes drain, or the socket go; a close with our bytes unread comes back as a reset."""
+    half-close first and read afterwards): while the kernel still shows its socket we watch the
+    bytes drain, and a close with our bytes unread comes back as a reset. (Once both ends of
+    stream have crossed, the kernel no longer pairs the two sockets: then only a reset tells.)"""
     for _ in range(int((deadline - time.monotonic()) / POLL) + 2):
         peer = watch.look(sock)
         if peer is None or _unread(peer) == 0:
