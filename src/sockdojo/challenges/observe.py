@@ -58,15 +58,11 @@ def connect(
         )
         attempt = _failed(number, at, failure, kernel)
         if failure.kind is Connect.RESET and kernel and seen[0] is not None:
-            before = seen[0]
-            now = listener(at.host, at.port)
-            gone = now is None or now.inode != before.inode
-            late = (
-                wait_for_listener(at.host, at.port, other_than=before.inode, window=RESTART_WINDOW)
-                if gone and number > 1
-                else None
+            window = RESTART_WINDOW if number > 1 else 0.0
+            gone, late = _listener_after_reset(at, seen[0], window, transcript)
+            attempt = replace(
+                attempt, listener_before=seen[0], listener_gone=gone, replacement=late
             )
-            attempt = replace(attempt, listener_before=before, listener_gone=gone, replacement=late)
         if number > 1 and failure.kind is Connect.REFUSED and attempt.kernel_view:
             # A shell loop restarting a one-shot server may take a while to listen again:
             # a new listener that turns up now is a restart, not a server that stopped.
@@ -114,6 +110,21 @@ def _connect(
         if wait_for_listener(at.host, at.port, other_than=0, window=BIND_TO_LISTEN) is None:
             raise
         return connect_with_retry(at.host, at.port, window=window, stats=stats, before_each=look)
+
+
+def _listener_after_reset(
+    at: Address, before: Listener, window: float, transcript: Transcript
+) -> tuple[bool, Listener | None]:
+    """After a reset: whether the listener that took the connection is gone (the server's
+    program ended under it), and the new one that took its place within `window`, if any."""
+    now = listener(at.host, at.port)
+    gone = now is None or now.inode != before.inode
+    replacement = None
+    if gone and window > 0:
+        replacement = wait_for_listener(at.host, at.port, other_than=before.inode, window=window)
+        if replacement is not None:
+            transcript.event("a new listening socket took its place")
+    return gone, replacement
 
 
 def _failed(number: int, at: Address, failure: ConnectFailure, kernel: bool) -> Attempt:
@@ -175,15 +186,7 @@ def converse(
     replacement = None
     before = attempt.listener_before or attempt.listener_after
     if delivery.end is End.RESET and attempt.kernel_view and before is not None:
-        # The server's program ended under this connection if its listener went with it.
-        now = listener(at.host, at.port)
-        gone = now is None or now.inode != before.inode
-        if gone and replacement_window > 0:
-            replacement = wait_for_listener(
-                at.host, at.port, other_than=before.inode, window=replacement_window
-            )
-            if replacement is not None:
-                transcript.event("a new listening socket took its place")
+        gone, replacement = _listener_after_reset(at, before, replacement_window, transcript)
     return replace(
         attempt,
         delivery=delivery,
