@@ -1,3 +1,3 @@
-from sockdojo.cli.main import main
+from sockdojo.cli.entry import main
 
 main()

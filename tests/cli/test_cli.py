@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,14 +16,11 @@ from sockdojo.challenges import registry
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def test_help_is_fast_and_lists_the_commands(cli: Cli) -> None:
-    started = time.monotonic()
+def test_help_lists_the_commands_without_the_database_layer(cli: Cli) -> None:
     result = cli("--help")
     assert result.returncode == 0
     for command in ("list", "show", "run", "submit"):
         assert command in result.stdout
-    # Generous bound: --help must not import the database layer.
-    assert time.monotonic() - started < 5
     check = subprocess.run(
         [
             sys.executable,

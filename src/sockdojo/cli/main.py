@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 import click
@@ -388,6 +389,28 @@ register_login_commands(cli)
 from sockdojo.cli.export_commands import register as register_export_commands  # noqa: E402
 
 register_export_commands(cli)
+
+
+def render_help(words: tuple[str, ...]) -> str | None:
+    """What `sockdojo WORDS... --help` prints, or None when WORDS is not a command path.
+
+    The same contexts click builds when it parses `--help` (names, parents, settings), asked for
+    the same text its help option echoes; `help_cache` keeps it for the next time.
+    """
+    command: click.Command = cli
+    with ExitStack() as stack:
+        ctx = stack.enter_context(cli.make_context("sockdojo", [], resilient_parsing=True))
+        for word in words:
+            if not isinstance(command, click.Group):
+                return None
+            sub = command.get_command(ctx, word)
+            if sub is None:
+                return None
+            command = sub
+            ctx = stack.enter_context(
+                command.make_context(word, [], parent=ctx, resilient_parsing=True)
+            )
+        return ctx.get_help() + "\n"
 
 
 def main() -> None:
