@@ -18,12 +18,12 @@ import pytest
 
 from sockdojo.challenges import serving
 from sockdojo.challenges.reuse_address import run_reuse_address
-from sockdojo.challenges.reuse_address.proof import Timing
+from sockdojo.challenges.reuse_address.proof import HOST_SHARES, Timing
 from sockdojo.challenges.server import check_server
 from sockdojo.challenges.server_loop import check_server_loop
 from sockdojo.net import kernel_view
 from sockdojo.net.transcript import Transcript
-from sockdojo.sandbox import isolation
+from sockdojo.sandbox import Limits, isolation
 from support import Processes, free_port, wait_listening_quietly
 
 FLAG = b"sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}\n"
@@ -37,7 +37,9 @@ def blind(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernel_view, "_sock_diag", lambda port, states: None)
     monkeypatch.setattr(kernel_view, "_FILES", (Path("/nonexistent/tcp"),))
     monkeypatch.setattr(kernel_view, "owners", lambda inodes: {})
+    monkeypatch.setattr(kernel_view, "_seen", False)  # as in a process that never saw sockets
     assert kernel_view.tcp_sockets() is None
+    assert not kernel_view.sees_sockets()
 
 
 @pytest.fixture
@@ -170,4 +172,14 @@ def test_the_behaviour_proof_says_what_it_could_not_isolate(tmp_path: Path) -> N
     # No namespace: it ran on this machine's network, and the run says what it shared with us.
     assert proof["outcome"] == "bound"
     assert proof["isolation"] == "this machine's network"
-    assert proof["not_isolated"], proof
+    # The driver ran the program as the launching side found this (forced) machine allows, not
+    # as its own probe of the real Linux would have (its own root: nothing shared but the
+    # network), and looked for TIME_WAIT with no kernel view, as it must on macOS.
+    kind = isolation.confinement(False)
+    assert kind is not None and kind is not isolation.Confinement.OWN_ROOT
+    shared = isolation.program_policy(
+        Limits(), network=False, cgroup_procs=None, die_with_parent=True
+    )
+    assert shared is not None and shared.not_isolated()
+    assert proof["not_isolated"] == [*shared.not_isolated(), HOST_SHARES], proof
+    assert proof["time_wait"] is None, proof

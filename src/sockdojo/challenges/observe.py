@@ -15,7 +15,6 @@ from dataclasses import replace
 from sockdojo.challenges import client, eight_ball
 from sockdojo.challenges.delivery import deliver
 from sockdojo.challenges.port_facts import (
-    kernel_sees_sockets,
     listener,
     own_server,
     refused_facts,
@@ -40,7 +39,7 @@ def connect(
     number: int, at: Address, window: float, transcript: Transcript
 ) -> tuple[Attempt, socket.socket | None]:
     """Connect to the learner's server; the record, and the socket when it connected."""
-    kernel = kernel_sees_sockets()
+    kernel = kernel_view.sees_sockets()
     seen: list[Listener | None] = [None]
 
     def look() -> None:

@@ -38,10 +38,6 @@ def listener(host: str, port: int) -> Listener | None:
     return Listener(found.inode, found.local_host, found.local_port, found.ipv6)
 
 
-def kernel_sees_sockets() -> bool:
-    return kernel_view.tcp_sockets(0) is not None
-
-
 def wait_for_listener(host: str, port: int, *, other_than: int, window: float) -> Listener | None:
     """A listener at host:port that is not `other_than`, if one appears within `window`."""
     deadline = time.monotonic() + window

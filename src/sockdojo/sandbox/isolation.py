@@ -120,10 +120,19 @@ def confinement(network: bool) -> Confinement | None:
 
 
 def program_policy(
-    limits: Limits, *, network: bool, cgroup_procs: str | None, die_with_parent: bool
+    limits: Limits,
+    *,
+    network: bool,
+    cgroup_procs: str | None,
+    die_with_parent: bool,
+    kind: Confinement | None = None,
 ) -> LaunchPolicy | None:
-    """The policy for a learner's program here, or None if `network` cannot be private."""
-    kind = confinement(network)
+    """The policy for a learner's program here, or None if `network` cannot be private.
+
+    `kind`: the confinement the process that started this one found (it probed the same
+    machine); without it, this process probes.
+    """
+    kind = kind or confinement(network)
     if kind is None:
         return None
     policy = _policy(kind, limits, network=network)

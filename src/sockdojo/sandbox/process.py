@@ -27,7 +27,7 @@ from typing import IO, Literal
 
 from sockdojo.errors import InternalError
 from sockdojo.sandbox.cgroup import PidsCgroup
-from sockdojo.sandbox.isolation import program_policy
+from sockdojo.sandbox.isolation import Confinement, program_policy
 from sockdojo.sandbox.launcher import SETUP_FAILED, SETUP_MARKER
 from sockdojo.sandbox.limits import Limits
 from sockdojo.sandbox.policy import LaunchPolicy, interpreter
@@ -253,6 +253,8 @@ class Sandbox:
     Use as a context manager; `close()` kills whatever is left and removes the directory.
     `network="private"` runs each start in fresh namespaces (raises SandboxError if the machine
     cannot). `workdir` and `cgroup`, when given, belong to the caller, who removes them.
+    `confinement`, when given, is what the process that started this one found the machine
+    allows (so both agree, and the probe runs once).
     """
 
     def __init__(
@@ -267,6 +269,7 @@ class Sandbox:
         contain_forks: bool = True,
         die_with_parent: bool = False,
         namespace_init: bool = False,
+        confinement: Confinement | None = None,
         on_start: Callable[[SandboxedProcess], None] | None = None,
     ) -> None:
         self.program = program
@@ -283,6 +286,7 @@ class Sandbox:
         # guess, and the numbers must agree: on the host `kill(-1)` would end the user's session.
         self._namespace_init = namespace_init and os.getpid() == 2 and os.getppid() == 1
         self._policy: LaunchPolicy | None = None
+        self._confinement = confinement
         self._on_start = on_start
         self.processes: list[SandboxedProcess] = []
 
@@ -305,6 +309,7 @@ class Sandbox:
             network=self.network == "private",
             cgroup_procs=self._cgroup.procs_file if self._cgroup else None,
             die_with_parent=self._die_with_parent,
+            kind=self._confinement,
         )
         if self._policy is None:
             raise SandboxError("this machine does not allow a private network namespace")

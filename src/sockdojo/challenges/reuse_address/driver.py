@@ -28,6 +28,7 @@ from sockdojo.challenges.reuse_address.proof_protocol import (
     step_line,
 )
 from sockdojo.challenges.reuse_address.proof_steps import run_steps
+from sockdojo.net import kernel_view
 from sockdojo.sandbox import (
     Limits,
     PidsCgroup,
@@ -37,6 +38,7 @@ from sockdojo.sandbox import (
     become_subreaper,
     kill_descendants,
 )
+from sockdojo.sandbox.isolation import Confinement
 
 PR_SET_DUMPABLE = 4
 
@@ -70,7 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cgroup")
     parser.add_argument("--namespace-init", action="store_true")
     parser.add_argument("--host", action="store_true")
+    # What the launching side found this machine allows (host runs only: inside namespaces of
+    # our own the driver's view differs from its parent's, so it probes for itself there).
+    parser.add_argument("--confinement", choices=[kind.name for kind in Confinement])
+    parser.add_argument("--no-kernel-view", action="store_true")
     args = parser.parse_args(argv)
+    if args.no_kernel_view:
+        kernel_view.go_blind()
 
     _not_dumpable()
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -99,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             contain_forks=False,  # the cgroup, if any, is the caller's
             die_with_parent=args.host,
             namespace_init=args.namespace_init,
+            confinement=Confinement[args.confinement] if args.confinement else None,
             on_start=started,
         ) as box:
             result = run_steps(box, args.port, timing, step, alone=not args.host)

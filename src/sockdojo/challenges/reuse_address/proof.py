@@ -49,7 +49,9 @@ from sockdojo.challenges.reuse_address.proof_protocol import (
     read_line,
 )
 from sockdojo.challenges.reuse_address.proof_steps import last_line
+from sockdojo.net import kernel_view
 from sockdojo.sandbox import Limits, PidsCgroup, PrivateNetwork, private_network
+from sockdojo.sandbox.isolation import confinement
 
 __all__ = ["Outcome", "Placement", "ProofResult", "Step", "Timing", "proof_limits", "prove"]
 
@@ -100,6 +102,11 @@ def prove(
                 argv.append("--namespace-init")
             if chosen is None:
                 argv.append("--host")
+                kind = confinement(False)
+                if kind is not None:
+                    argv += ["--confinement", kind.name]
+            if not kernel_view.sees_sockets():
+                argv.append("--no-kernel-view")
             command = chosen.command(argv) if chosen is not None else argv
             result = _run_driver(command, program, workdir, timing, on_step, host=chosen is None)
             result.isolation = where  # the driver only knows the network it is in, not why
