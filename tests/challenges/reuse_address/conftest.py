@@ -24,16 +24,27 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def no_sandbox_litter() -> Iterator[Callable[[], None]]:
-    """Temporary directories and cgroups made by the proof are gone afterwards."""
+def no_sandbox_litter(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+    """Temporary directories and cgroups made by the proof are gone afterwards.
+
+    The proof makes its folders in a temporary folder of this test's own (world-writable and
+    sticky, like /tmp, so a program confined as nobody can still be handed its files): another
+    test run on the same machine cannot make this one's check fail.
+    """
+    import shutil
     import tempfile
 
-    tmp = Path(tempfile.gettempdir())
-    before = {p.name for p in tmp.glob("sockdojo-proof-*")}
+    tmp = Path(tempfile.mkdtemp(prefix="sockdojo-test-tmp-"))
+    tmp.chmod(0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
 
     def check() -> None:
-        after = {p.name for p in tmp.glob("sockdojo-proof-*")}
-        assert after <= before, f"temporary directories left: {after - before}"
+        left = sorted(p.name for p in tmp.iterdir())
+        assert not left, f"temporary directories left: {left}"
 
-    yield check
-    check()
+    try:
+        yield check
+        check()
+    finally:
+        monkeypatch.undo()
+        shutil.rmtree(tmp, ignore_errors=True)
