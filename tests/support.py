@@ -8,8 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 LEARNERS = Path(__file__).parent / "learners"
 
@@ -19,6 +24,39 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def burst(count: int, work: Callable[[int], T], timeout: float = 120.0) -> list[T]:
+    """`work(0)` … `work(count - 1)` on as many threads, released together by one barrier.
+
+    The answers in order of the numbers; an exception in any of them fails the test.
+    """
+    barrier = threading.Barrier(count)
+    answers: dict[int, T] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(number: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            answer = work(number)
+        except BaseException as error:  # handed to the test, which fails with it
+            with lock:
+                errors.append(error)
+            return
+        with lock:
+            answers[number] = answer
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    if errors:
+        raise errors[0]
+    assert len(answers) == count, f"{count - len(answers)} of {count} did not finish in time"
+    return [answers[n] for n in range(count)]
 
 
 def wait_listening(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from class_mode.harness import ClassHarness
-from class_mode.laptops import PASSWORD, ClassServer
+from class_mode.laptops import PASSWORD, ClassServer, start_class_server
 from sockdojo.flags import HmacFlagAuthority
 from sockdojo.storage.database import Store
-from support import Processes, free_port, sockdojo_command, wait_listening
+from support import Processes, sockdojo_command
 from web.conftest import Clock
 
 
@@ -38,8 +38,6 @@ def clock_now() -> Clock:
 @pytest.fixture
 def class_server(tmp_path: Path, processes: Processes) -> Iterator[ClassServer]:
     home = tmp_path / "server"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SOCKDOJO_HOME": str(home), "NO_COLOR": "1"}
     made = subprocess.run(
         sockdojo_command("account", "add", "teacher", "--admin", "--password-stdin"),
@@ -51,9 +49,6 @@ def class_server(tmp_path: Path, processes: Processes) -> Iterator[ClassServer]:
         check=False,
     )
     assert made.returncode == 0, made.stderr
-    server = processes.start(
-        sockdojo_command("serve", "--port", str(port), "--public-url", url), env=env
-    )
-    wait_listening(port)
-    yield ClassServer(url, home, server)
-    processes.stop(server)
+    server = start_class_server(processes, home)
+    yield server
+    processes.stop(server.process)

@@ -8,15 +8,17 @@ laptop would have of its own: home, data directory, config directory, environmen
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from support import Processes, sockdojo_command
+from support import Processes, free_port, sockdojo_command, wait_listening
 
 PASSWORD = "a long class password"
 NEW_TOKEN = re.compile(r'<code id="new-token">([^<]+)</code>')
@@ -98,3 +100,26 @@ class ClassServer:
 
     def secret(self) -> bytes:
         return (self.home / "flag-secret").read_bytes().strip()
+
+
+@contextlib.contextmanager
+def clients(url: str, count: int) -> Iterator[list[httpx.Client]]:
+    """`count` HTTP clients made beforehand, so a burst's requests leave together."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(httpx.Client(base_url=url, timeout=30)) for _ in range(count)]
+
+
+def start_class_server(
+    processes: Processes, home: Path, *, database_url: str | None = None
+) -> ClassServer:
+    """A real `sockdojo serve` on a free port, its data in `home` (and `database_url`)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SOCKDOJO_HOME": str(home), "NO_COLOR": "1"}
+    if database_url is not None:
+        env["SOCKDOJO_DATABASE_URL"] = database_url
+    server = processes.start(
+        sockdojo_command("serve", "--port", str(port), "--public-url", url), env=env
+    )
+    wait_listening(port, timeout=30)
+    return ClassServer(url, home, server)

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import httpx
 
-from class_mode.laptops import PASSWORD
-from support import Processes, free_port, sockdojo_command, wait_listening
+from class_mode.laptops import PASSWORD, clients, start_class_server
+from support import Processes, burst
 
 BURST = 40
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -19,15 +17,8 @@ GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 def test_one_token_for_a_burst_of_polls(
     tmp_path: Path, processes: Processes, database_url: str
 ) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "SOCKDOJO_HOME": str(tmp_path / "server"),
-        "SOCKDOJO_DATABASE_URL": database_url,
-    }
-    server = processes.start(sockdojo_command("serve", "--port", str(port)), env=env)
-    wait_listening(port, timeout=30)
-    url = f"http://127.0.0.1:{port}"
+    server = start_class_server(processes, tmp_path / "server", database_url=database_url)
+    url = server.url
     with httpx.Client(base_url=url, timeout=30) as browser:
         started = browser.post("/api/v1/device/code", data={"client_host": "laptop"}).json()
         csrf = browser.get("/api/v1/me").json()["csrf_token"]
@@ -44,26 +35,17 @@ def test_one_token_for_a_burst_of_polls(
         # Far too large for anything of ours: refused before it is read.
         huge = browser.post("/api/v1/device/token", content=b"x" * (1 << 20))
         assert huge.status_code == 413
-    barrier = threading.Barrier(BURST)
-    answers: list[tuple[int, str]] = []
-    lock = threading.Lock()
 
-    def poll() -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            barrier.wait(timeout=30)
-            answer = client.post(
-                "/api/v1/device/token",
-                data={"grant_type": GRANT, "device_code": started["device_code"]},
-            )
+    def poll(client: httpx.Client) -> tuple[int, str]:
+        answer = client.post(
+            "/api/v1/device/token",
+            data={"grant_type": GRANT, "device_code": started["device_code"]},
+        )
         body = answer.json()
-        with lock:
-            answers.append((answer.status_code, body.get("access_token") or body["error"]))
+        return answer.status_code, body.get("access_token") or body["error"]
 
-    threads = [threading.Thread(target=poll) for _ in range(BURST)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with clients(url, BURST) as polling:
+        answers = burst(BURST, lambda n: poll(polling[n]))
     granted = [value for status, value in answers if status == 200]
     assert len(answers) == BURST
     assert len(granted) == 1, answers
@@ -73,4 +55,4 @@ def test_one_token_for_a_burst_of_polls(
     with httpx.Client(base_url=url, timeout=30) as cli:
         me = cli.get("/api/v1/tokens/current", headers={"Authorization": f"Bearer {granted[0]}"})
     assert me.json()["account"]["name"] == "ada"
-    processes.stop(server)
+    processes.stop(server.process)

@@ -3,17 +3,15 @@ a logged-in CLI that never loads the database layer."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import httpx
 
-from class_mode.laptops import ClassServer, Laptop, web_account_token
-from support import Processes, free_port, sockdojo_command, wait_listening
+from class_mode.laptops import ClassServer, Laptop, clients, start_class_server, web_account_token
+from support import Processes, burst
 
 BURST = 40
 LIMIT = 30
@@ -22,45 +20,25 @@ LIMIT = 30
 def test_the_minting_limit_holds_under_a_burst(
     tmp_path: Path, processes: Processes, database_url: str
 ) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "SOCKDOJO_HOME": str(tmp_path / "server"),
-        "SOCKDOJO_DATABASE_URL": database_url,
-    }
-    server = processes.start(sockdojo_command("serve", "--port", str(port)), env=env)
-    wait_listening(port, timeout=30)
-    url = f"http://127.0.0.1:{port}"
-    token = web_account_token(url, "ada")
-    barrier = threading.Barrier(BURST)
-    statuses: list[int] = []
-    lock = threading.Lock()
+    server = start_class_server(processes, tmp_path / "server", database_url=database_url)
+    token = web_account_token(server.url, "ada")
 
-    def mint() -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            barrier.wait(timeout=30)
-            answer = client.post(
-                "/api/v1/modules/sockets/challenges/client/flag",
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        with lock:
-            statuses.append(answer.status_code)
+    def mint(client: httpx.Client) -> int:
+        answer = client.post(
+            "/api/v1/modules/sockets/challenges/client/flag",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return answer.status_code
 
-    threads = [threading.Thread(target=mint) for _ in range(BURST)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with clients(server.url, BURST) as minting:
+        statuses = burst(BURST, lambda n: mint(minting[n]))
     assert sorted(statuses) == [200] * LIMIT + [429] * (BURST - LIMIT)
-    processes.stop(server)
+    processes.stop(server.process)
 
 
 def test_a_logged_in_cli_does_not_import_sqlalchemy(tmp_path: Path, processes: Processes) -> None:
-    port = free_port()
-    env = {**os.environ, "SOCKDOJO_HOME": str(tmp_path / "server")}
-    server = processes.start(sockdojo_command("serve", "--port", str(port)), env=env)
-    wait_listening(port)
-    url = f"http://127.0.0.1:{port}"
+    server = start_class_server(processes, tmp_path / "server")
+    url = server.url
     machine = Laptop("ada", tmp_path / "ada", processes)
     machine.run("login", url, "--with-token", input=web_account_token(url, "ada"))
     for args in (("whoami",), ("list",), ("submit", "sockdojo{nope}"), ("scoreboard",)):
@@ -80,7 +58,7 @@ def test_a_logged_in_cli_does_not_import_sqlalchemy(tmp_path: Path, processes: P
     # --local: the embedded dojo, which does use the database.
     local = machine.run("--local", "whoami")
     assert "local dojo" in local.stdout
-    processes.stop(server)
+    processes.stop(server.process)
 
 
 def test_wrong_flags_over_the_limit_are_shown_as_a_wait(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import LoginAttempt
 from sockdojo.web.dojo import WebLimits
-from support import Processes, serve_dojo
+from support import Processes, burst, serve_dojo
 
 BURST = 40
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -29,25 +28,15 @@ def _burst(base: str, form: Callable[[int], dict[str, str]], path: str) -> list[
     """POST `form(i)` to `path` from 40 browsers at once; their answers."""
     clients = [httpx.Client(base_url=base, timeout=120) for _ in range(BURST)]
     tokens = [CSRF_INPUT.findall(client.get(path).text)[0] for client in clients]
-    barrier = threading.Barrier(BURST)
-    answers: list[httpx.Response | None] = [None] * BURST
-
-    def post(number: int) -> None:
-        barrier.wait(timeout=60)
-        answers[number] = clients[number].post(
-            path, data={"csrf_token": tokens[number], **form(number)}
+    try:
+        return burst(
+            BURST,
+            lambda n: clients[n].post(path, data={"csrf_token": tokens[n], **form(n)}),
+            timeout=180,
         )
-
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(BURST)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    for client in clients:
-        client.close()
-    done = [answer for answer in answers if answer is not None]
-    assert len(done) == BURST
-    return done
+    finally:
+        for client in clients:
+            client.close()
 
 
 @pytest.fixture(params=["1", "2"], ids=["one-process", "two-workers"])

@@ -8,6 +8,7 @@ import time
 from argon2 import PasswordHasher
 
 from sockdojo.web.passwords import Passwords, PasswordsBusy
+from support import burst
 
 
 class CountingHasher(PasswordHasher):
@@ -35,24 +36,14 @@ def test_at_most_the_slots_run_and_beyond_the_queue_callers_are_refused_at_once(
     hasher = CountingHasher()
     passwords = Passwords(hasher, slots=2, queue=3)
     stored = passwords.hash("a right password")
-    barrier = threading.Barrier(40)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt() -> None:
-        barrier.wait(timeout=30)
+    def attempt(_: int) -> str:
         try:
-            outcome = "right" if passwords.verify(stored, "a right password") else "wrong"
+            return "right" if passwords.verify(stored, "a right password") else "wrong"
         except PasswordsBusy:
-            outcome = "busy"
-        with lock:
-            outcomes.append(outcome)
+            return "busy"
 
-    threads = [threading.Thread(target=attempt) for _ in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = burst(40, attempt)
     assert len(outcomes) == 40
     assert hasher.most <= 2
     assert outcomes.count("busy") > 0
