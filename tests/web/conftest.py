@@ -101,22 +101,29 @@ class Harness:
         return token
 
     def register(
-        self, client: TestClient, name: str, password: str = PASSWORD, confirm: str | None = None
+        self,
+        client: TestClient,
+        name: str,
+        password: str = PASSWORD,
+        confirm: str | None = None,
+        next: str | None = None,
     ) -> httpx.Response:
-        return client.post(
-            "/register",
-            data={
-                "csrf_token": self.csrf(client),
-                "name": name,
-                "password": password,
-                "confirm": password if confirm is None else confirm,
-            },
-        )
+        form = {"name": name, "password": password}
+        form["confirm"] = password if confirm is None else confirm
+        return self._post_form(client, "/register", form, next)
 
-    def login(self, client: TestClient, name: str, password: str = PASSWORD) -> httpx.Response:
-        return client.post(
-            "/login", data={"csrf_token": self.csrf(client), "name": name, "password": password}
-        )
+    def login(
+        self, client: TestClient, name: str, password: str = PASSWORD, next: str | None = None
+    ) -> httpx.Response:
+        return self._post_form(client, "/login", {"name": name, "password": password}, next)
+
+    def _post_form(
+        self, client: TestClient, path: str, form: dict[str, str], next: str | None
+    ) -> httpx.Response:
+        data = {"csrf_token": self.csrf(client), **form}
+        if next is not None:
+            data["next"] = next
+        return client.post(path, data=data)
 
     def signed_in(self, name: str, **kind: bool) -> tuple[TestClient, Account]:
         """A client signed in as a new account `name` (admin=True / hidden=True as asked)."""

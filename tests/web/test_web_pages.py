@@ -266,15 +266,7 @@ def test_login_returns_to_the_page_asked_for(dojo):
     client = dojo.client()
     form = client.get("/login?next=/sockets/server/").text
     assert 'name="next" value="/sockets/server/"' in form
-    answer = client.post(
-        "/login",
-        data={
-            "csrf_token": dojo.csrf(client),
-            "name": "alice",
-            "password": "correct horse battery",
-            "next": "/sockets/server/",
-        },
-    )
+    answer = dojo.login(client, "alice", "correct horse battery", next="/sockets/server/")
     assert answer.headers["location"] == "/sockets/server/"
 
 
@@ -294,29 +286,11 @@ def test_registering_goes_back_where_it_was_sent_from_and_only_here(dojo, store)
     client = dojo.client()
     page = client.get("/register?next=/device%3Fuser_code%3DBCDF-GHJK")
     assert 'name="next" value="/device?user_code=BCDF-GHJK"' in page.text
-    answer = client.post(
-        "/register",
-        data={
-            "csrf_token": dojo.csrf(client),
-            "name": "newbie",
-            "password": "a good password",
-            "confirm": "a good password",
-            "next": "/device?user_code=BCDF-GHJK",
-        },
-    )
+    answer = dojo.register(client, "newbie", next="/device?user_code=BCDF-GHJK")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/device?user_code=BCDF-GHJK"
     elsewhere = dojo.client()
-    answer = elsewhere.post(
-        "/register",
-        data={
-            "csrf_token": dojo.csrf(elsewhere),
-            "name": "other",
-            "password": "a good password",
-            "confirm": "a good password",
-            "next": "https://evil.example/",
-        },
-    )
+    answer = dojo.register(elsewhere, "other", next="https://evil.example/")
     assert answer.headers["location"] == "/sockets/"  # never off the dojo
 
 

@@ -319,15 +319,7 @@ def test_security_headers(dojo):
 def test_login_never_redirects_off_site(dojo, target):
     dojo.account("alice", password="correct horse battery")
     client = dojo.client()
-    answer = client.post(
-        "/login",
-        data={
-            "csrf_token": dojo.csrf(client),
-            "name": "alice",
-            "password": "correct horse battery",
-            "next": target,
-        },
-    )
+    answer = dojo.login(client, "alice", "correct horse battery", next=target)
     assert answer.headers["location"] == "/sockets/"
 
 
