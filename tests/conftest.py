@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import Processes, free_port, processes_mentioning, sockdojo_command
+from support import Processes, free_port, processes_mentioning, run_sockdojo
 
 
 @pytest.fixture
@@ -36,15 +36,7 @@ def cli(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     def run(
         *args: str, timeout: float = 30, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            sockdojo_command(*args),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            check=False,
-        )
+        return run_sockdojo(*args, input=input, timeout=timeout)
 
     return run
 

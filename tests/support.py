@@ -84,6 +84,25 @@ def sockdojo_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "sockdojo", *args]
 
 
+def run_sockdojo(
+    *args: str,
+    input: str | None = None,
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The real `sockdojo` command, run to completion (no terminal, stdin closed unless given)."""
+    return subprocess.run(
+        sockdojo_command(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        env=env,
+        check=False,
+    )
+
+
 class Processes:
     """Background processes started by a test, each in its own group, all killed afterwards."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from support import Processes, free_port, sockdojo_command, wait_listening
+from support import Processes, free_port, run_sockdojo, sockdojo_command, wait_listening
 
 PASSWORD = "a long class password"
 NEW_TOKEN = re.compile(r'<code id="new-token">([^<]+)</code>')
@@ -58,16 +58,13 @@ class Laptop:
     def run(
         self, *args: str, input: str | None = None, timeout: float = 60, **extra: str
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            sockdojo_command(*args),
-            capture_output=True,
-            text=True,
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            timeout=timeout,
-            env=self.env(**extra),
-            check=False,
-        )
+        return run_sockdojo(*args, input=input, timeout=timeout, env=self.env(**extra))
+
+    def log_in(self, server: str) -> None:
+        """`sockdojo login --with-token` with a token made on the server's account page."""
+        token = web_account_token(server, self.name)
+        logged = self.run("login", server, "--with-token", input=token)
+        assert logged.returncode == 0, logged.stdout + logged.stderr
 
     def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:
         return self.processes.start(sockdojo_command(*args), env=self.env(**extra))

@@ -65,8 +65,7 @@ def test_wrong_flags_over_the_limit_are_shown_as_a_wait(
     tmp_path: Path, processes: Processes, class_server: ClassServer
 ) -> None:
     machine = Laptop("ada", tmp_path / "ada", processes)
-    token = web_account_token(class_server.url, "ada")
-    assert machine.run("login", class_server.url, "--with-token", input=token).returncode == 0
+    machine.log_in(class_server.url)
     for _ in range(10):
         wrong = machine.run("submit", "sockdojo{not-a-real-flag}")
         assert wrong.returncode == 1

@@ -224,8 +224,7 @@ def test_the_server_stopped_in_the_middle_of_a_run(
     tmp_path: Path, processes: Processes, class_server: ClassServer
 ) -> None:
     dana = laptop(tmp_path, processes, "dana")
-    token = web_account_token(class_server.url, "dana")
-    assert dana.run("login", class_server.url, "--with-token", input=token).returncode == 0
+    dana.log_in(class_server.url)
     run = dana.start("run", "reuse-address", str(REUSE_OK))
     assert run.stdout is not None
     for _ in range(40):
@@ -246,8 +245,7 @@ def test_a_server_that_stops_answering_is_named_and_the_run_ends(
     tmp_path: Path, processes: Processes, class_server: ClassServer
 ) -> None:
     erin = laptop(tmp_path, processes, "erin")
-    token = web_account_token(class_server.url, "erin")
-    assert erin.run("login", class_server.url, "--with-token", input=token).returncode == 0
+    erin.log_in(class_server.url)
     port = free_port()
     # The challenge starts without the server: its flag is only minted once a client earns it.
     os.kill(class_server.process.pid, signal.SIGSTOP)
