@@ -372,7 +372,7 @@ def main() -> None:
             shown = shown_counts(port)
         from sqlalchemy import func, select
 
-        from sockdojo.scoreboard.history import solve_counts
+        from sockdojo.scoreboard.counted_solves import solve_counts
         from sockdojo.storage.database import Store
         from sockdojo.storage.models import Solve
 

@@ -1,5 +1,5 @@
-"""`SqlScoreboard`: every question answered with fresh queries (`query`, `history`, `badges`),
-the reference that a faster engine is checked against."""
+"""`SqlScoreboard`: every question answered with fresh queries (`query`, `counted_solves`,
+`badges`), the reference that a faster engine is checked against."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import datetime as dt
 from collections.abc import Collection
 
 from sockdojo.scoreboard.badges import badges_for
-from sockdojo.scoreboard.history import counted_solve_times, solve_counts
+from sockdojo.scoreboard.counted_solves import counted_solve_times, solve_counts
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, HackerView, ModuleView
-from sockdojo.scoreboard.query import board, launch_date
+from sockdojo.scoreboard.query import board
+from sockdojo.storage.admin import launch_date
 from sockdojo.storage.database import Store
 
 
