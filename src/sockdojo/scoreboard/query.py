@@ -18,27 +18,22 @@ from sockdojo.storage.admin import launch_date
 from sockdojo.storage.models import Account, Solve
 
 
-class Ranked(NamedTuple):
-    rank: int
-    account_id: int
-    name: str
-    score: int
-    last_solve_at: dt.datetime
-
-
-def ranked_rows(
+def board(
     session: Session,
     module_id: str,
     days: int,
     now: dt.datetime,
     viewer_id: int | None,
     limit: int = DEFAULT_LIMIT,
-) -> list[Ranked]:
-    """Ranks 1..limit and the viewer's: one GROUP BY over the window's counted solves, ranked
-    in SQL."""
+    *,
+    with_badges: bool = True,
+) -> Board:
+    """Ranks 1..limit and the viewer's row: one GROUP BY over the window's counted solves,
+    ranked in SQL, then the badges of the rows found (unless `with_badges` is off: the
+    benchmarks' baseline)."""
     launched_at = launch_date(session, module_id)
     if launched_at is None or not module_challenge_ids(module_id):
-        return []
+        return Board((), None)
     totals = (
         select(
             Solve.account_id.label("account_id"),
@@ -67,7 +62,7 @@ def ranked_rows(
     is_viewer: ColumnElement[bool] = (
         ranked.c.account_id == viewer_id if viewer_id is not None else false()
     )
-    found = session.execute(
+    rows = session.execute(
         select(
             ranked.c.rank,
             ranked.c.account_id,
@@ -79,32 +74,20 @@ def ranked_rows(
         .where(or_(ranked.c.rank <= limit, is_viewer))
         .order_by(ranked.c.rank)
     )
-    return [Ranked(int(r[0]), int(r[1]), str(r[2]), int(r[3]), r[4]) for r in found]
+    found = [Ranked(int(r[0]), int(r[1]), str(r[2]), int(r[3]), r[4]) for r in rows]
+    ids = [r.account_id for r in found]
+    badges = badges_for(session, module_id, ids, now) if with_badges else {}
+    rows_found = [
+        Row(r.rank, r.account_id, r.name, badges.get(r.account_id, ()), r.score, r.last_solve_at)
+        for r in found
+    ]
+    me = next((row for row in rows_found if row.account_id == viewer_id), None)
+    return Board(tuple(row for row in rows_found if row.rank <= limit), me)
 
 
-def board(
-    session: Session,
-    module_id: str,
-    days: int,
-    now: dt.datetime,
-    viewer_id: int | None,
-    limit: int = DEFAULT_LIMIT,
-) -> Board:
-    found = ranked_rows(session, module_id, days, now, viewer_id, limit)
-    badges = badges_for(session, module_id, [r.account_id for r in found], now)
-    return board_of(
-        [
-            Row(
-                r.rank, r.account_id, r.name, badges.get(r.account_id, ()), r.score, r.last_solve_at
-            )
-            for r in found
-        ],
-        viewer_id,
-        limit,
-    )
-
-
-def board_of(rows: list[Row], viewer_id: int | None, limit: int) -> Board:
-    """The page (ranks 1..limit) and the viewer's row, from the rows `ranked_rows` found."""
-    me = next((row for row in rows if row.account_id == viewer_id), None)
-    return Board(tuple(row for row in rows if row.rank <= limit), me)
+class Ranked(NamedTuple):
+    rank: int
+    account_id: int
+    name: str
+    score: int
+    last_solve_at: dt.datetime

@@ -17,8 +17,10 @@ from sockdojo.storage.database import Store
 class SqlScoreboard:
     """`ScoreboardSource` answering every question with a fresh query."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, board_badges: bool = True) -> None:
         self.store = store
+        # Off only for the benchmarks' baseline: boards without their badge queries.
+        self.board_badges = board_badges
 
     def board(
         self,
@@ -29,7 +31,9 @@ class SqlScoreboard:
         limit: int = DEFAULT_LIMIT,
     ) -> Board:
         with self.store.session() as session:
-            return board(session, module_id, days, now, viewer_id, limit)
+            return board(
+                session, module_id, days, now, viewer_id, limit, with_badges=self.board_badges
+            )
 
     def badges(self, module_id: str, account_id: int, now: dt.datetime) -> tuple[Badge, ...]:
         with self.store.session() as session:
