@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
 from generate_scoreboard_data import SYNTHETIC, Dataset, dataset  # noqa: E402
-from scoreboard_baseline import GroupByScoreboard  # noqa: E402
+from scoreboard_baseline import group_by_scoreboard  # noqa: E402
 from sqlalchemy import delete  # noqa: E402
 
 from sockdojo.challenges import registry  # noqa: E402
@@ -77,7 +77,7 @@ def bench_module(
     out: list[str] = []
     now = data.now
     rng = random.Random(7)
-    baseline = GroupByScoreboard(store)
+    baseline = group_by_scoreboard(store)
 
     # Cold start, three times, each a new LiveScoreboard (a new process's first question):
     # the 30-day board (the 30- and 7-day windows are built), then the first all-time board

@@ -127,7 +127,7 @@ def server(
 
 def baseline_app() -> object:
     """The web dojo with the straightforward SQL board (for uvicorn --factory)."""
-    from scoreboard_baseline import GroupByScoreboard
+    from scoreboard_baseline import group_by_scoreboard
 
     from sockdojo.config import Settings
     from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
@@ -141,7 +141,7 @@ def baseline_app() -> object:
         store,
         HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix),
         secret_key=load_or_create_session_key(settings.home),
-        scoreboard=GroupByScoreboard(store),
+        scoreboard=group_by_scoreboard(store),
     )
 
 
@@ -372,7 +372,7 @@ def main() -> None:
             shown = shown_counts(port)
         from sqlalchemy import func, select
 
-        from sockdojo.scoreboard.history import solve_counts
+        from sockdojo.scoreboard.counted_solves import solve_counts
         from sockdojo.storage.database import Store
         from sockdojo.storage.models import Solve
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import Badge
+from sockdojo.scoreboard.counting import counts, ranked
 
 CHALLENGES = [challenge.id for challenge in registry.CHALLENGES]
 HOUR = dt.timedelta(hours=1)
@@ -38,7 +39,7 @@ class Solved:
 
 def reference(people, solves, grants, launch, now, days, viewer, limit):
     """The rules of `sockdojo.scoreboard`, spelled out naively."""
-    eligible = {p.id for p in people if not p.hidden and not p.admin}
+    eligible = {p.id for p in people if ranked(hidden=p.hidden, admin=p.admin)}
     start = now - dt.timedelta(days=days) if days else None
 
     def counted(s: Solved) -> bool:
@@ -46,8 +47,7 @@ def reference(people, solves, grants, launch, now, days, viewer, limit):
             s.module == "sockets"
             and s.challenge in CHALLENGES
             and s.account in eligible
-            and launch <= s.when <= now
-            and (start is None or s.when > start)
+            and counts(s.when, launched_at=launch, now=now, start=start)
         )
 
     totals: dict[int, list[dt.datetime]] = {}

@@ -8,7 +8,7 @@ import pytest
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import Badge
-from sockdojo.scoreboard.query import window_start
+from sockdojo.scoreboard.counting import window_start
 
 ALL = [challenge.id for challenge in registry.CHALLENGES]
 

@@ -304,3 +304,26 @@ def test_a_class_server_tells_learners_to_log_their_cli_in(store, authority, clo
     assert "sockdojo login https://dojo.example.org" in page.text
     for open_client in dojo.clients:
         open_client.close()
+
+
+def test_the_shared_parts_of_the_module_page_follow_each_viewer_and_each_solve(dojo):
+    """The board rows and the chart are rendered once per distinct board (web/fragments.py):
+    one viewer's mark never shows on another's page, and a solve shows on the next page."""
+    now = dojo.clock.now
+    top_client, top = dojo.signed_in("top")
+    dojo.solve(top, "client", now - dt.timedelta(hours=2))
+    other_client, other = dojo.signed_in("other")
+    dojo.solve(other, "client", now - dt.timedelta(hours=1))
+    anonymous = dojo.client()
+    for _ in range(2):  # the second round from the remembered fragments
+        html = top_client.get("/sockets/").text
+        assert re.search(r'<tr class="mine">\s*<td class="rank">1</td>', html)
+        html = other_client.get("/sockets/").text
+        assert re.search(r'<tr class="mine">\s*<td class="rank">2</td>', html)
+        html = anonymous.get("/sockets/").text
+        assert '<tr class="mine">' not in html
+        assert rows_of(html) == [("1", "top", "1"), ("2", "other", "1")]
+    dojo.solve(other, "server", now - dt.timedelta(minutes=1))
+    html = anonymous.get("/sockets/").text
+    assert rows_of(html) == [("1", "other", "2"), ("2", "top", "1")]
+    assert 'data-hacker="other"' in html and "(2)</span>" in html  # the chart's legend

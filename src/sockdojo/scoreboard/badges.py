@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import modules
+from sockdojo.scoreboard.counting import ranked_account
 from sockdojo.scoreboard.model import Badge
-from sockdojo.storage.models import Account, BadgeGrant, Module, Solve
+from sockdojo.storage.admin import launch_date
+from sockdojo.storage.models import Account, BadgeGrant, Solve
 
 COMPLETION_EMOJI = "🏆"
 FIRST_BLOOD_EMOJI = "🩸"
@@ -23,9 +25,9 @@ def _challenges(module_id: str) -> tuple[registry.Challenge, ...]:
 
 def first_bloods(session: Session, module_id: str, now: dt.datetime) -> dict[str, int]:
     """For each challenge solved by an eligible account since launch, who solved it first."""
-    module = session.get(Module, module_id)
+    launched_at = launch_date(session, module_id)
     challenges = _challenges(module_id)
-    if module is None or not challenges:
+    if launched_at is None or not challenges:
         return {}
     numbered = (
         select(
@@ -42,10 +44,9 @@ def first_bloods(session: Session, module_id: str, now: dt.datetime) -> dict[str
         .where(
             Solve.module_id == module_id,
             Solve.challenge_id.in_([c.id for c in challenges]),
-            Solve.solved_at >= module.launched_at,
+            Solve.solved_at >= launched_at,
             Solve.solved_at <= now,
-            Account.is_hidden.is_(False),
-            Account.is_admin.is_(False),
+            ranked_account(),
         )
         .subquery()
     )

@@ -6,54 +6,16 @@ Kept free of caching and cleverness on purpose: a faster engine can be checked a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from sockdojo.scoreboard import modules
 from sockdojo.scoreboard.badges import badges_for
+from sockdojo.scoreboard.counting import counted_solve_conditions, module_challenge_ids
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, Board, Row
-from sockdojo.storage.models import Account, Module, Solve
-
-
-def module_challenge_ids(module_id: str) -> tuple[str, ...]:
-    """The module's current challenges: Sockets' from the registry, others from `modules`."""
-    return tuple(challenge.id for challenge in modules.challenges(module_id))
-
-
-def window_start(days: int, now: dt.datetime) -> dt.datetime | None:
-    """The exclusive lower bound of the window, or None for all time (`days == 0`)."""
-    if days < 0:
-        raise ValueError(f"days must be 0 (all time) or positive, got {days}")
-    return None if days == 0 else now - dt.timedelta(days=days)
-
-
-def launch_date(session: Session, module_id: str) -> dt.datetime | None:
-    module = session.get(Module, module_id)
-    return module.launched_at if module is not None else None
-
-
-def eligible_account() -> ColumnElement[bool]:
-    """Accounts that appear on boards and can take first blood (join Account first)."""
-    return (Account.is_hidden.is_(False)) & (Account.is_admin.is_(False))
-
-
-def counted_solve_conditions(
-    module_id: str, days: int, now: dt.datetime, launched_at: dt.datetime
-) -> list[ColumnElement[bool]]:
-    """Which solves count for a window (needs Solve joined with Account)."""
-    conditions: list[ColumnElement[bool]] = [
-        Solve.module_id == module_id,
-        Solve.challenge_id.in_(module_challenge_ids(module_id)),
-        Solve.solved_at >= launched_at,
-        Solve.solved_at <= now,
-        eligible_account(),
-    ]
-    start = window_start(days, now)
-    if start is not None:
-        conditions.append(Solve.solved_at > start)
-    return conditions
+from sockdojo.storage.admin import launch_date
+from sockdojo.storage.models import Account, Solve
 
 
 def board(
@@ -63,7 +25,12 @@ def board(
     now: dt.datetime,
     viewer_id: int | None,
     limit: int = DEFAULT_LIMIT,
+    *,
+    with_badges: bool = True,
 ) -> Board:
+    """Ranks 1..limit and the viewer's row: one GROUP BY over the window's counted solves,
+    ranked in SQL, then the badges of the rows found (unless `with_badges` is off: the
+    benchmarks' baseline)."""
     launched_at = launch_date(session, module_id)
     if launched_at is None or not module_challenge_ids(module_id):
         return Board((), None)
@@ -95,31 +62,32 @@ def board(
     is_viewer: ColumnElement[bool] = (
         ranked.c.account_id == viewer_id if viewer_id is not None else false()
     )
-    found: list[Any] = list(
-        session.execute(
-            select(
-                ranked.c.rank,
-                ranked.c.account_id,
-                Account.name,
-                ranked.c.score,
-                ranked.c.last_solve_at,
-            )
-            .join(Account, Account.id == ranked.c.account_id)
-            .where(or_(ranked.c.rank <= limit, is_viewer))
-            .order_by(ranked.c.rank)
+    rows = session.execute(
+        select(
+            ranked.c.rank,
+            ranked.c.account_id,
+            Account.name,
+            ranked.c.score,
+            ranked.c.last_solve_at,
         )
+        .join(Account, Account.id == ranked.c.account_id)
+        .where(or_(ranked.c.rank <= limit, is_viewer))
+        .order_by(ranked.c.rank)
     )
-    badges = badges_for(session, module_id, [row.account_id for row in found], now)
-    rows = [
-        Row(
-            rank=int(row.rank),
-            account_id=int(row.account_id),
-            hacker=str(row.name),
-            badges=badges.get(row.account_id, ()),
-            score=int(row.score),
-            last_solve_at=row.last_solve_at,
-        )
-        for row in found
+    found = [Ranked(int(r[0]), int(r[1]), str(r[2]), int(r[3]), r[4]) for r in rows]
+    ids = [r.account_id for r in found]
+    badges = badges_for(session, module_id, ids, now) if with_badges else {}
+    rows_found = [
+        Row(r.rank, r.account_id, r.name, badges.get(r.account_id, ()), r.score, r.last_solve_at)
+        for r in found
     ]
-    me = next((row for row in rows if row.account_id == viewer_id), None)
-    return Board(tuple(row for row in rows if row.rank <= limit), me)
+    me = next((row for row in rows_found if row.account_id == viewer_id), None)
+    return Board(tuple(row for row in rows_found if row.rank <= limit), me)
+
+
+class Ranked(NamedTuple):
+    rank: int
+    account_id: int
+    name: str
+    score: int
+    last_solve_at: dt.datetime

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sockdojo.storage.models import Account, Module, Solve
@@ -14,6 +14,16 @@ from sockdojo.storage.models import Account, Module, Solve
 
 def all_accounts(session: Session) -> list[Account]:
     return list(session.scalars(select(Account).order_by(Account.id)))
+
+
+def solves_per_account(session: Session, module_id: str) -> dict[int, int]:
+    """How many solves of the module each account has (any time, any challenge)."""
+    rows = session.execute(
+        select(Solve.account_id, func.count(Solve.id))
+        .where(Solve.module_id == module_id)
+        .group_by(Solve.account_id)
+    )
+    return {int(account_id): int(count) for account_id, count in rows}
 
 
 def set_hidden(session: Session, account_id: int, hidden: bool) -> Account | None:
@@ -30,11 +40,10 @@ def set_password_hash(session: Session, account_id: int, password_hash: str) -> 
     account.password_hash = password_hash
 
 
-def launch_date(session: Session, module_id: str) -> dt.datetime:
+def launch_date(session: Session, module_id: str) -> dt.datetime | None:
+    """When the module opened in this dojo (nothing counts before); None: no such module."""
     module = session.get(Module, module_id)
-    if module is None:
-        raise LookupError(f"no module {module_id!r}")
-    return module.launched_at
+    return module.launched_at if module is not None else None
 
 
 def set_launch_date(session: Session, module_id: str, when: dt.datetime) -> None:

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sockdojo.storage.models import BadgeGrant
+from sockdojo.storage.models import Account, BadgeGrant
 
 EMOJI_LIMIT = 16
 TITLE_LIMIT = 100
@@ -41,3 +41,14 @@ def grant(
 def revoke(session: Session, badge_id: int) -> bool:
     result = session.execute(delete(BadgeGrant).where(BadgeGrant.id == badge_id))
     return bool(getattr(result, "rowcount", 0))
+
+
+def granted(session: Session, module_id: str) -> list[tuple[BadgeGrant, str]]:
+    """The module's granted badges with their holder's name, in the order they were given."""
+    rows = session.execute(
+        select(BadgeGrant, Account.name)
+        .join(Account, Account.id == BadgeGrant.account_id)
+        .where(BadgeGrant.module_id == module_id)
+        .order_by(BadgeGrant.created_at, BadgeGrant.id)
+    )
+    return [(grant, str(name)) for grant, name in rows]

@@ -99,10 +99,13 @@ def create_app(
 
 
 def warm_up(app: Starlette) -> None:
-    """Load the scoreboard before the first request rather than during it."""
+    """Load the scoreboard before the first request rather than during it: the module page's
+    default window, and the all-time board (its per-account totals), which every hacker page
+    shows; without it the first hacker pages of each worker wait seconds for the totals."""
     dojo = app.state.dojo
     assert isinstance(dojo, WebDojo)
     dojo.board(None, DEFAULT_DAYS, limit=0)
+    dojo.board(None, 0, limit=0)
 
 
 def release_connections(app: Starlette) -> None:

@@ -21,6 +21,7 @@ from sockdojo.errors import MachineProblem
 from sockdojo.scoreboard.model import DEFAULT_DAYS, WINDOWS
 from sockdojo.verdict import Verdict
 from sockdojo.web.dojo import Viewer, WebDojo
+from sockdojo.web.fragments import fragment_renderer
 from sockdojo.web.passwords import WAIT_SECONDS
 from sockdojo.web.security import (
     BEARER_REFUSED,
@@ -231,6 +232,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["window_names"] = WINDOW_NAMES
     env.globals["windows"] = WINDOWS
     env.globals["verdict_names"] = VERDICT_NAMES
+    env.globals["fragment"] = fragment_renderer(env)
     return Jinja2Templates(env=env)
 
 

@@ -15,18 +15,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from sqlalchemy import func, select
-
 from sockdojo.challenges import registry
 from sockdojo.config import valid_account_name
 from sockdojo.flags import FlagAuthority
 from sockdojo.scoreboard import Badge, Board, ScoreboardSource
+from sockdojo.scoreboard.counting import window_start
 from sockdojo.scoreboard.live import LiveScoreboard
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS
-from sockdojo.scoreboard.query import window_start
 from sockdojo.storage import accounts, admin, badges, web_auth
 from sockdojo.storage.database import Store
-from sockdojo.storage.models import Account, BadgeGrant, Solve, utcnow
+from sockdojo.storage.models import Account, utcnow
 from sockdojo.storage.solves import solved_challenges
 from sockdojo.submissions import SubmitOutcome, WrongFlagLimit, submit_flag
 from sockdojo.web.chart import Cell, LineChart, activity_grid, solves_over_time
@@ -313,9 +311,8 @@ class WebDojo:
         )
         board = view.board
         launched_at = view.launched_at
-        if launched_at is None:  # no launch date: there is no module (this raises)
-            with self.store.session() as session:
-                launched_at = admin.launch_date(session, MODULE_ID)
+        if launched_at is None:  # no launch date: there is no module
+            raise LookupError(f"no module {MODULE_ID!r}")
         top = board.rows[:CHART_HACKERS]
         start = window_start(days, now)
         chart_start = max(start, launched_at) if start is not None else launched_at
@@ -409,14 +406,7 @@ class WebDojo:
 
     def admin_page(self) -> AdminPage:
         with self.store.session() as session:
-            counts = {
-                int(account_id): int(count)
-                for account_id, count in session.execute(
-                    select(Solve.account_id, func.count(Solve.id))
-                    .where(Solve.module_id == MODULE_ID)
-                    .group_by(Solve.account_id)
-                )
-            }
+            counts = admin.solves_per_account(session, MODULE_ID)
             summaries = tuple(
                 AccountSummary(
                     id=account.id,
@@ -431,14 +421,11 @@ class WebDojo:
             )
             granted = tuple(
                 GrantedBadge(grant.id, name, grant.emoji, grant.title, grant.created_at)
-                for grant, name in session.execute(
-                    select(BadgeGrant, Account.name)
-                    .join(Account, Account.id == BadgeGrant.account_id)
-                    .where(BadgeGrant.module_id == MODULE_ID)
-                    .order_by(BadgeGrant.created_at, BadgeGrant.id)
-                )
+                for grant, name in badges.granted(session, MODULE_ID)
             )
             launched_at = admin.launch_date(session, MODULE_ID)
+        if launched_at is None:
+            raise LookupError(f"no module {MODULE_ID!r}")
         return AdminPage(summaries, granted, launched_at)
 
     def set_hidden(self, account_id: int, hidden: bool) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, bindparam, column, text
+from sqlalchemy import BigInteger, Boolean, Integer, Select, String, bindparam, column, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
@@ -28,9 +28,10 @@ from sqlalchemy.sql.elements import BindParameter, TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.types import TypeEngine
 
-from sockdojo.scoreboard.history import counted_solve_times, solve_counts
+from sockdojo.scoreboard.counted_solves import counted_solve_times, solve_counts
+from sockdojo.scoreboard.counting import unranked_account
 from sockdojo.scoreboard.live.keys import from_us
-from sockdojo.storage.models import UtcDateTime
+from sockdojo.storage.models import Account, UtcDateTime
 
 T = TypeVar("T")
 
@@ -175,7 +176,7 @@ class _LoadSql:
     solve_ids_above: TextualSelect
     max_account: TextualSelect
     launch: TextualSelect
-    ineligible: TextualSelect
+    ineligible: Select[int]
     log: TextualSelect
     module_challenges: TextualSelect
     totals: TextualSelect
@@ -196,9 +197,7 @@ class _LoadSql:
                 " WHERE id = :module",
                 BigInteger,
             ),
-            ineligible=_query(
-                "SELECT id FROM accounts WHERE is_hidden = :yes OR is_admin = :yes", Integer
-            ),
+            ineligible=select(Account.id).where(unranked_account()),
             log=_query(
                 f"SELECT account_id, {_us('solved_at', postgres=postgres)}"  # noqa: S608
                 f" FROM solves{by_time} WHERE {IN_MODULE}"
@@ -377,7 +376,7 @@ class Reader:
 
     def ineligible(self) -> set[int]:
         """Hidden and admin accounts."""
-        return {cast("int", row[0]) for row in self._rows(self._loading.ineligible, yes=True)}
+        return {cast("int", row[0]) for row in self._rows(self._loading.ineligible)}
 
     # What a load reads
 

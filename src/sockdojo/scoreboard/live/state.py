@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sockdojo.scoreboard import modules
 from sockdojo.scoreboard.badges import COMPLETION_EMOJI, FIRST_BLOOD_EMOJI
+from sockdojo.scoreboard.counting import ranked
 from sockdojo.scoreboard.live.keys import encode_all
 from sockdojo.scoreboard.live.ranking import UNKNOWN, Base, Column, Log, Window
 from sockdojo.scoreboard.live.reader import Aggregate, NewSolve, Total
@@ -160,7 +161,7 @@ class ModuleState:
             self.counts = None
             number = self.index.get(solve.challenge)
             if number is not None:
-                eligible = not (solve.hidden or solve.admin)
+                eligible = ranked(hidden=solve.hidden, admin=solve.admin)
                 self.solved(solve.account, number, solve.when, eligible)
         self.watermark.saw(seen)
 

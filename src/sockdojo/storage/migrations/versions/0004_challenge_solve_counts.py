@@ -9,7 +9,7 @@
   concurrent submissions behind each other's disk flush (155 instead of 230 solves/s).
 * `ix_accounts_unranked`: a partial index of the hidden and admin accounts (a handful), so that
   their solves are found without reading every account. Its condition is written exactly as
-  `sockdojo.scoreboard.history` queries it: both databases use a partial index only for a
+  `sockdojo.scoreboard.counted_solves` queries it: both databases use a partial index only for a
   query whose condition implies the index's.
 
 Revision ID: 0004

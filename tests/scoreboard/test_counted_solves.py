@@ -16,12 +16,9 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from sockdojo.challenges import registry
-from sockdojo.scoreboard.history import solve_counts
-from sockdojo.scoreboard.query import (
-    counted_solve_conditions,
-    launch_date,
-    module_challenge_ids,
-)
+from sockdojo.scoreboard.counted_solves import solve_counts
+from sockdojo.scoreboard.counting import counted_solve_conditions, module_challenge_ids
+from sockdojo.storage.admin import launch_date
 from sockdojo.storage.models import Account, Solve
 
 from .conftest import NOW, Scenario, apply_step

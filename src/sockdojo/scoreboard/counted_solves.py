@@ -1,4 +1,5 @@
-"""Solves over time and per challenge: what the module page's chart and counts are drawn from."""
+"""The counted solves the module page draws: each account's solve times (the chart) and the
+number per challenge (the counts beside each challenge)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,18 @@ from sqlalchemy import (
     column,
     func,
     literal,
-    or_,
     select,
     table,
     union_all,
 )
 from sqlalchemy.orm import Session
 
-from sockdojo.scoreboard.query import (
+from sockdojo.scoreboard.counting import (
     counted_solve_conditions,
-    launch_date,
     module_challenge_ids,
+    unranked_account,
 )
+from sockdojo.storage.admin import launch_date
 from sockdojo.storage.models import Account, Solve
 
 
@@ -63,11 +64,6 @@ CHALLENGE_SOLVES = table(
     column("shard", Integer),
     column("solves", Integer),
 )
-
-
-def unranked_account() -> ColumnElement[bool]:
-    """Hidden or admin accounts, written as migration 0004's partial index is, so it is used."""
-    return or_(Account.is_hidden.is_(True), Account.is_admin.is_(True))
 
 
 def solve_counts(session: Session, module_id: str, now: dt.datetime) -> dict[str, int]:
