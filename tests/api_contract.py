@@ -116,11 +116,13 @@ def client(**options: Any) -> httpx.Client:
     return httpx.Client(event_hooks={"response": [check]}, **options)
 
 
-def get(url: str, **options: Any) -> httpx.Response:
-    with client() as checked:
+def get(url: str, *, cookies: dict[str, str] | None = None, **options: Any) -> httpx.Response:
+    """httpx.get, checked."""
+    with client(cookies=cookies) as checked:
         return checked.get(url, **options)
 
 
-def post(url: str, **options: Any) -> httpx.Response:
-    with client() as checked:
+def post(url: str, *, cookies: dict[str, str] | None = None, **options: Any) -> httpx.Response:
+    """httpx.post, checked."""
+    with client(cookies=cookies) as checked:
         return checked.post(url, **options)

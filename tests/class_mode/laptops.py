@@ -14,8 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+import api_contract
 from support import Processes, sockdojo_command
 
 PASSWORD = "a long class password"
@@ -76,7 +75,7 @@ class Laptop:
 
 def web_account_token(server: str, name: str) -> str:
     """Register `name` on the web dojo and make a token on its account page, as a browser."""
-    with httpx.Client(base_url=server, timeout=10) as browser:
+    with api_contract.client(base_url=server, timeout=10) as browser:
         csrf = browser.get("/api/v1/me").json()["csrf_token"]
         registered = browser.post(
             "/register",

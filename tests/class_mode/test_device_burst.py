@@ -7,8 +7,7 @@ import os
 import threading
 from pathlib import Path
 
-import httpx
-
+import api_contract
 from class_mode.laptops import PASSWORD
 from support import Processes, free_port, sockdojo_command, wait_listening
 
@@ -28,7 +27,7 @@ def test_one_token_for_a_burst_of_polls(
     server = processes.start(sockdojo_command("serve", "--port", str(port)), env=env)
     wait_listening(port, timeout=30)
     url = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=url, timeout=30) as browser:
+    with api_contract.client(base_url=url, timeout=30) as browser:
         started = browser.post("/api/v1/device/code", data={"client_host": "laptop"}).json()
         csrf = browser.get("/api/v1/me").json()["csrf_token"]
         browser.post(
@@ -49,7 +48,7 @@ def test_one_token_for_a_burst_of_polls(
     lock = threading.Lock()
 
     def poll() -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with api_contract.client(base_url=url, timeout=30) as client:
             barrier.wait(timeout=30)
             answer = client.post(
                 "/api/v1/device/token",
@@ -70,7 +69,7 @@ def test_one_token_for_a_burst_of_polls(
     assert sorted(value for status, value in answers if status != 200) == ["invalid_grant"] * (
         BURST - 1
     )
-    with httpx.Client(base_url=url, timeout=30) as cli:
+    with api_contract.client(base_url=url, timeout=30) as cli:
         me = cli.get("/api/v1/tokens/current", headers={"Authorization": f"Bearer {granted[0]}"})
     assert me.json()["account"]["name"] == "ada"
     processes.stop(server)

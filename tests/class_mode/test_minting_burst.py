@@ -10,8 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-import httpx
-
+import api_contract
 from class_mode.laptops import ClassServer, Laptop, web_account_token
 from support import Processes, free_port, sockdojo_command, wait_listening
 
@@ -37,7 +36,7 @@ def test_the_minting_limit_holds_under_a_burst(
     lock = threading.Lock()
 
     def mint() -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with api_contract.client(base_url=url, timeout=30) as client:
             barrier.wait(timeout=30)
             answer = client.post(
                 "/api/v1/modules/sockets/challenges/client/flag",

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
+import api_contract
 from support import (
     Processes,
     flag_from_client_challenge,
@@ -111,9 +111,9 @@ def test_cli_acts_as_the_web_account_and_serve_shows_it(
     server = processes.sockdojo("serve", "--port", str(web_port))
     wait_listening(web_port)
     base = f"http://127.0.0.1:{web_port}"
-    scoreboard = httpx.get(f"{base}/api/v1/modules/sockets/scoreboard", timeout=10).json()
+    scoreboard = api_contract.get(f"{base}/api/v1/modules/sockets/scoreboard", timeout=10).json()
     assert scoreboard["rows"][0]["hacker"] == "alice"
-    page = httpx.get(f"{base}/sockets/", timeout=10)
+    page = api_contract.get(f"{base}/sockets/", timeout=10)
     assert page.status_code == 200 and "30-Day Scoreboard" in page.text
     console = processes.stop(server)
     assert f"http://127.0.0.1:{web_port}/" in console
@@ -234,7 +234,7 @@ def test_serve_with_workers_forks_them_from_one_warm_process(
     assert Path(f"/proc/{new}/cmdline").read_bytes() == command
     seen = {answering_process(web_port, replaced) for _ in range(200)}
     assert new in seen
-    assert httpx.get(f"{base}/sockets/", timeout=10).status_code == 200
+    assert api_contract.get(f"{base}/sockets/", timeout=10).status_code == 200
 
     console = processes.stop(server)
     assert server.returncode == 0, console

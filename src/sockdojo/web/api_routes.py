@@ -61,7 +61,7 @@ RETRY_AFTER = "Retry-After"
 @dataclass(frozen=True)
 class Reply:
     """One documented answer: its shape (a `Shape` subclass or a type msgspec can describe;
-    a tuple for any one of several), what it means, and the headers it carries."""
+    a tuple for any one of several), what it means, and the headers it always carries."""
 
     shape: Any
     description: str
@@ -102,7 +102,8 @@ SESSION = Security((("session",),))
 COMMON_REPLIES: dict[int, Reply] = {
     401: Reply(Error, "The API token sent is unknown, revoked or expired"),
     500: Reply(Error, "Something went wrong on our side"),
-    503: Reply(Error, "The dojo cannot reach its database", (RETRY_AFTER,)),
+    # With a Retry-After header when its database is the cause (not for the connection cap).
+    503: Reply(Error, "The dojo cannot reach its database, or is over its connection cap"),
 }
 
 

@@ -25,7 +25,11 @@ SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer"},
 }
 HEADERS = {
-    "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}},
+    "Retry-After": {
+        "description": "Seconds to wait",
+        "required": True,
+        "schema": {"type": "integer"},
+    },
 }
 
 
