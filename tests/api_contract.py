@@ -92,6 +92,18 @@ def validate(method: str, path: str, status: int, headers: httpx.Headers, body: 
         )
 
 
+def conforms(method: str, path: str, status: int, body: Any) -> None:
+    """`body` (parsed JSON, from anywhere: the CLI's --json too) is what the document declares
+    for that answer of that operation."""
+    validate(
+        method,
+        path,
+        status,
+        httpx.Headers({"content-type": "application/json"}),
+        json.dumps(body).encode(),
+    )
+
+
 def _where(error: Any) -> str:
     return f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}"
 

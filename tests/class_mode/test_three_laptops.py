@@ -156,6 +156,8 @@ def test_three_laptops_solve_on_one_class_server(
 
     # The class board shows exactly what they did.
     board = json.loads(cyd.run("scoreboard", "--json", **as_cyd).stdout)
+    # The server's own shape, as the API declares it.
+    api_contract.conforms("GET", "/api/v1/modules/sockets/scoreboard", 200, board)
     assert sorted((row["hacker"], row["score"]) for row in board["rows"]) == [
         ("ada", 1),
         ("bob", 1),

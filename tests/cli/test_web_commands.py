@@ -26,6 +26,7 @@ from support import (
 )
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
+BOARD = "/api/v1/modules/sockets/scoreboard"
 
 
 def test_start_up_imports_nothing_heavy_for_the_web_commands() -> None:
@@ -106,6 +107,10 @@ def test_cli_acts_as_the_web_account_and_serve_shows_it(
     assert submitted.returncode == 0, submitted.stdout
     mine = cli("--account", "alice", "scoreboard").stdout
     assert "Sockets: 30-day scoreboard" in mine and "alice" in mine
+    # --json prints the API's scoreboard shape, the viewer's own row included.
+    local = json.loads(cli("--account", "alice", "scoreboard", "--json").stdout)
+    api_contract.conforms("GET", BOARD, 200, local)
+    assert local["me"] == local["rows"][0] and local["me"]["awards"][0]["kind"] == "first_blood"
 
     web_port = free_port()
     server = processes.sockdojo("serve", "--port", str(web_port))
@@ -113,6 +118,7 @@ def test_cli_acts_as_the_web_account_and_serve_shows_it(
     base = f"http://127.0.0.1:{web_port}"
     scoreboard = api_contract.get(f"{base}/api/v1/modules/sockets/scoreboard", timeout=10).json()
     assert scoreboard["rows"][0]["hacker"] == "alice"
+    assert scoreboard == {**local, "me": None}  # the same rows, to the byte; anonymous here
     page = api_contract.get(f"{base}/sockets/", timeout=10)
     assert page.status_code == 200 and "30-Day Scoreboard" in page.text
     console = processes.stop(server)
