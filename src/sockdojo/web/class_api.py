@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -280,6 +281,20 @@ TOO_LARGE = Reply(shapes.Error, "Body too large")
 NOT_JSON = Reply(shapes.Error, "Body is neither JSON nor (device endpoints) a form")
 BAD_BODY = Reply(shapes.Error, "Not a valid request body")
 
+
+def _with_token(
+    path: str, endpoint: Callable[[Request], Awaitable[Response]], shape: Any, method: str = "GET"
+) -> ApiRoute:
+    """A route that takes nothing but the API token and answers `shape`."""
+    return ApiRoute(
+        path,
+        endpoint,
+        method=method,
+        security=BEARER,
+        replies={200: Reply(shape, "OK"), 401: NO_TOKEN},
+    )
+
+
 ROUTES = [
     ApiRoute(
         "/device/code",
@@ -306,19 +321,8 @@ ROUTES = [
             415: NOT_JSON,
         },
     ),
-    ApiRoute(
-        "/tokens/current",
-        current_token,
-        security=BEARER,
-        replies={200: Reply(shapes.CurrentToken, "OK"), 401: NO_TOKEN},
-    ),
-    ApiRoute(
-        "/tokens/current",
-        revoke_current_token,
-        method="DELETE",
-        security=BEARER,
-        replies={200: Reply(shapes.Revoked, "OK"), 401: NO_TOKEN},
-    ),
+    _with_token("/tokens/current", current_token, shapes.CurrentToken),
+    _with_token("/tokens/current", revoke_current_token, shapes.Revoked, method="DELETE"),
     ApiRoute(
         "/modules/{module}/challenges/{challenge}/flag",
         mint_flag,
@@ -351,10 +355,5 @@ ROUTES = [
             429: LIMITED,
         },
     ),
-    ApiRoute(
-        "/runs",
-        my_runs,
-        security=BEARER,
-        replies={200: Reply(shapes.Runs, "OK"), 401: NO_TOKEN},
-    ),
+    _with_token("/runs", my_runs, shapes.Runs),
 ]
