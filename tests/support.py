@@ -160,10 +160,12 @@ def serve_dojo(
         [sys.executable, "-u", "-m", "sockdojo", "serve", "--port", str(port), *extra], **popen
     )
     base = f"http://127.0.0.1:{port}"
+    import api_contract  # the web stack: only for the tests that serve a dojo
+
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(base + "/api/v1/modules", timeout=5).status_code == 200:
+            if api_contract.get(base + "/api/v1/modules", timeout=5).status_code == 200:
                 return process, base
         if process.poll() is not None:
             raise AssertionError(f"sockdojo serve stopped: {process.communicate()[0]}")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+import api_contract
 from support import Processes, free_port, run_sockdojo, sockdojo_command, wait_listening
 
 PASSWORD = "a long class password"
@@ -75,7 +76,7 @@ class Laptop:
 
 def web_account_token(server: str, name: str) -> str:
     """Register `name` on the web dojo and make a token on its account page, as a browser."""
-    with httpx.Client(base_url=server, timeout=10) as browser:
+    with api_contract.client(base_url=server, timeout=10) as browser:
         csrf = browser.get("/api/v1/me").json()["csrf_token"]
         registered = browser.post(
             "/register",
@@ -103,7 +104,8 @@ class ClassServer:
 def clients(url: str, count: int) -> Iterator[list[httpx.Client]]:
     """`count` HTTP clients made beforehand, so a burst's requests leave together."""
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(httpx.Client(base_url=url, timeout=30)) for _ in range(count)]
+        made = (api_contract.client(base_url=url, timeout=30) for _ in range(count))
+        yield [stack.enter_context(client) for client in made]
 
 
 def start_class_server(

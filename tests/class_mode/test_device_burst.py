@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+import api_contract
 from class_mode.laptops import PASSWORD, clients, start_class_server
 from support import Processes, burst
 
@@ -19,7 +20,7 @@ def test_one_token_for_a_burst_of_polls(
 ) -> None:
     server = start_class_server(processes, tmp_path / "server", database_url=database_url)
     url = server.url
-    with httpx.Client(base_url=url, timeout=30) as browser:
+    with api_contract.client(base_url=url, timeout=30) as browser:
         started = browser.post("/api/v1/device/code", data={"client_host": "laptop"}).json()
         csrf = browser.get("/api/v1/me").json()["csrf_token"]
         browser.post(
@@ -52,7 +53,7 @@ def test_one_token_for_a_burst_of_polls(
     assert sorted(value for status, value in answers if status != 200) == ["invalid_grant"] * (
         BURST - 1
     )
-    with httpx.Client(base_url=url, timeout=30) as cli:
+    with api_contract.client(base_url=url, timeout=30) as cli:
         me = cli.get("/api/v1/tokens/current", headers={"Authorization": f"Bearer {granted[0]}"})
     assert me.json()["account"]["name"] == "ada"
     processes.stop(server.process)

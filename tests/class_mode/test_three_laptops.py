@@ -18,8 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+import api_contract
 from class_mode.laptops import PASSWORD, ClassServer, Laptop, web_account_token
 from support import (
     LEARNERS,
@@ -140,7 +139,7 @@ def test_three_laptops_solve_on_one_class_server(
     # and the report carries its code.
     failed = cyd.run("run", "server", "--port", str(free_port()), **as_cyd)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    with httpx.Client(base_url=class_server.url, timeout=10) as http:
+    with api_contract.client(base_url=class_server.url, timeout=10) as http:
         cyd_runs = http.get("/api/v1/runs", headers={"Authorization": f"Bearer {cyd_token}"})
     last = cyd_runs.json()["runs"][0]
     assert (last["challenge"], last["passed"]) == ("server", False)
@@ -157,6 +156,8 @@ def test_three_laptops_solve_on_one_class_server(
 
     # The class board shows exactly what they did.
     board = json.loads(cyd.run("scoreboard", "--json", **as_cyd).stdout)
+    # The server's own shape, as the API declares it.
+    api_contract.conforms("GET", "/api/v1/modules/sockets/scoreboard", 200, board)
     assert sorted((row["hacker"], row["score"]) for row in board["rows"]) == [
         ("ada", 1),
         ("bob", 1),
@@ -165,12 +166,12 @@ def test_three_laptops_solve_on_one_class_server(
     assert board["me"]["hacker"] == "cyd"
 
     # Every run reported to the server, each to its own learner.
-    with httpx.Client(base_url=class_server.url, timeout=10) as http:
+    with api_contract.client(base_url=class_server.url, timeout=10) as http:
         runs = http.get("/api/v1/runs", headers={"Authorization": f"Bearer {bob_token}"}).json()
     assert [(run["challenge"], run["passed"]) for run in runs["runs"]] == [("server", True)]
 
     # The instructor view and its grade book show the same.
-    with httpx.Client(base_url=class_server.url, timeout=10) as teacher:
+    with api_contract.client(base_url=class_server.url, timeout=10) as teacher:
         csrf = teacher.get("/api/v1/me").json()["csrf_token"]
         signed = teacher.post(
             "/login", data={"csrf_token": csrf, "name": "teacher", "password": PASSWORD}

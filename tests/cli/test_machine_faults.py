@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+import api_contract
 from sockdojo.challenges import registry
 from sockdojo.storage.database import HEAD_REVISION
 from sockdojo.storage.models import Account, Module
@@ -294,7 +295,7 @@ def start_server(processes: Processes) -> tuple[subprocess.Popen[str], str]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(base + "/api/v1/modules", timeout=5).status_code == 200:
+            if api_contract.get(base + "/api/v1/modules", timeout=5).status_code == 200:
                 return server, base
         except httpx.HTTPError:
             time.sleep(0.05)
@@ -331,7 +332,9 @@ def test_database_deleted_under_a_running_server(home: Path, processes: Processe
     made = subprocess.run(sockdojo_command("list"), capture_output=True, timeout=30, check=False)
     assert made.returncode == 0
     assert dojo.submit(base, ada, third).status_code == 503
-    page = httpx.get(base + "/sockets/", timeout=10, cookies={"sockdojo_session": ada.cookie})
+    page = api_contract.get(
+        base + "/sockets/", timeout=10, cookies={"sockdojo_session": ada.cookie}
+    )
     assert page.status_code == 503
     assert "cannot save or read anything" in page.text and str(home) not in page.text
     # The operator is told, in the sentence, on the server's console.

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
+import api_contract
 from support import (
     Processes,
     flag_from_client_challenge,
@@ -26,6 +26,7 @@ from support import (
 )
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
+BOARD = "/api/v1/modules/sockets/scoreboard"
 
 
 def test_start_up_imports_nothing_heavy_for_the_web_commands() -> None:
@@ -106,14 +107,19 @@ def test_cli_acts_as_the_web_account_and_serve_shows_it(
     assert submitted.returncode == 0, submitted.stdout
     mine = cli("--account", "alice", "scoreboard").stdout
     assert "Sockets: 30-day scoreboard" in mine and "alice" in mine
+    # --json prints the API's scoreboard shape, the viewer's own row included.
+    local = json.loads(cli("--account", "alice", "scoreboard", "--json").stdout)
+    api_contract.conforms("GET", BOARD, 200, local)
+    assert local["me"] == local["rows"][0] and local["me"]["awards"][0]["kind"] == "first_blood"
 
     web_port = free_port()
     server = processes.sockdojo("serve", "--port", str(web_port))
     wait_listening(web_port)
     base = f"http://127.0.0.1:{web_port}"
-    scoreboard = httpx.get(f"{base}/api/v1/modules/sockets/scoreboard", timeout=10).json()
+    scoreboard = api_contract.get(f"{base}/api/v1/modules/sockets/scoreboard", timeout=10).json()
     assert scoreboard["rows"][0]["hacker"] == "alice"
-    page = httpx.get(f"{base}/sockets/", timeout=10)
+    assert scoreboard == {**local, "me": None}  # the same rows, to the byte; anonymous here
+    page = api_contract.get(f"{base}/sockets/", timeout=10)
     assert page.status_code == 200 and "30-Day Scoreboard" in page.text
     console = processes.stop(server)
     assert f"http://127.0.0.1:{web_port}/" in console
@@ -234,7 +240,7 @@ def test_serve_with_workers_forks_them_from_one_warm_process(
     assert Path(f"/proc/{new}/cmdline").read_bytes() == command
     seen = {answering_process(web_port, replaced) for _ in range(200)}
     assert new in seen
-    assert httpx.get(f"{base}/sockets/", timeout=10).status_code == 200
+    assert api_contract.get(f"{base}/sockets/", timeout=10).status_code == 200
 
     console = processes.stop(server)
     assert server.returncode == 0, console

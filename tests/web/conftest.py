@@ -13,6 +13,7 @@ import httpx
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
+import api_contract
 from sockdojo.flags import HmacFlagAuthority
 from sockdojo.storage import accounts
 from sockdojo.storage.admin import set_launch_date
@@ -63,6 +64,8 @@ class Harness:
     def client(self) -> TestClient:
         """A fresh browser: its own cookie jar."""
         client = TestClient(self.app, follow_redirects=False)
+        # Every API answer it gets is checked against the OpenAPI document.
+        client.event_hooks = {"request": [], "response": [api_contract.check]}
         self.clients.append(client)
         return client
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+import api_contract
 from support import Processes, free_port, serve_dojo
 
 PROXY = Path(__file__).with_name("tcp_proxy.py")
@@ -53,20 +54,20 @@ def test_a_hung_database_gets_a_clear_503_and_static_files_still_serve(
     monkeypatch.setenv("SOCKDOJO_DATABASE_URL", proxied)
     _, base = serve_dojo(processes, "--workers", workers)
     for page in PAGES:
-        assert httpx.get(base + page, timeout=30).status_code == 200, page
+        assert api_contract.get(base + page, timeout=30).status_code == 200, page
 
     os.kill(proxy_pid, signal.SIGSTOP)
     answers: dict[int, httpx.Response] = {}
 
     def probe(number: int) -> None:
-        answers[number] = httpx.get(base + PAGES[number % len(PAGES)], timeout=60)
+        answers[number] = api_contract.get(base + PAGES[number % len(PAGES)], timeout=60)
 
     # More requests than there are database threads: every one is answered all the same.
     probes = [threading.Thread(target=probe, args=(n,)) for n in range(40)]
     for thread in probes:
         thread.start()
     # Meanwhile, static files come from the disk, not the database.
-    statics = [httpx.get(base + "/static/style.css", timeout=30) for _ in range(10)]
+    statics = [api_contract.get(base + "/static/style.css", timeout=30) for _ in range(10)]
     for thread in probes:
         thread.join(timeout=120)
     assert all(answer.status_code == 200 for answer in statics)
@@ -85,11 +86,11 @@ def test_a_hung_database_gets_a_clear_503_and_static_files_still_serve(
     # Once the database answers again, so does the dojo (bounded wait for the stuck threads).
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if httpx.get(base + PAGES[0], timeout=30).status_code == 200:
+        if api_contract.get(base + PAGES[0], timeout=30).status_code == 200:
             break
         time.sleep(0.2)
     for page in PAGES:
-        assert httpx.get(base + page, timeout=30).status_code == 200, page
+        assert api_contract.get(base + page, timeout=30).status_code == 200, page
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)

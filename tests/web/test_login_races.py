@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import api_contract
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import LoginAttempt
 from sockdojo.web.dojo import WebLimits
@@ -26,7 +27,7 @@ RIGHT = "the right password"
 
 def _burst(base: str, form: Callable[[int], dict[str, str]], path: str) -> list[httpx.Response]:
     """POST `form(i)` to `path` from 40 browsers at once; their answers."""
-    clients = [httpx.Client(base_url=base, timeout=120) for _ in range(BURST)]
+    clients = [api_contract.client(base_url=base, timeout=120) for _ in range(BURST)]
     tokens = [CSRF_INPUT.findall(client.get(path).text)[0] for client in clients]
     try:
         return burst(
@@ -75,7 +76,7 @@ def test_a_burst_of_wrong_logins_gets_no_more_checks_than_the_limit(
         store.dispose()
     assert stored == len(checked)
     # The right password, now, is refused too: the limit holds until the period has passed.
-    client = httpx.Client(base_url=base, timeout=60)
+    client = api_contract.client(base_url=base, timeout=60)
     token = CSRF_INPUT.findall(client.get("/login").text)[0]
     late = client.post("/login", data={"csrf_token": token, "name": "victim", "password": RIGHT})
     client.close()

@@ -1,13 +1,25 @@
-"""The JSON API, in process, against its contract and its OpenAPI description."""
+"""The JSON API, in process, against its contract and its OpenAPI description (every answer
+the harness's clients get is also checked against that description: `api_contract`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import typing
 
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+import api_contract
+from sockdojo import api_shapes
 from sockdojo.challenges import registry
-from sockdojo.web import api, class_api, instructor
+from sockdojo.scoreboard import WINDOWS
+from sockdojo.storage.device_codes import Poll
+from sockdojo.web import class_api
+from sockdojo.web.api_routes import PREFIX, ApiRoute
 from sockdojo.web.openapi import document
 
 BOARD = "/api/v1/modules/sockets/scoreboard"
@@ -181,22 +193,26 @@ def test_openapi_describes_every_api_route(dojo):
     served = dojo.client().get("/api/v1/openapi.json")
     assert served.status_code == 200
     described = served.json()
-    assert described == document()
+    assert described == document(dojo.app.routes) == api_contract.served_document()
     assert described["openapi"].startswith("3.1")
     routes: dict[str, set[str]] = {}
-    for route in [*api.ROUTES, *class_api.ROUTES, *instructor.ROUTES]:
-        if isinstance(route, Route) and route.path.startswith(api.PREFIX):
+    for route in dojo.app.routes:
+        if isinstance(route, Route) and route.path.startswith(PREFIX):
+            # Every route under the API declares what it takes and answers.
+            assert isinstance(route, ApiRoute), route.path
             methods = {method.lower() for method in (route.methods or ())} - {"head"}
             routes.setdefault(route.path, set()).update(methods)
     paths = {path: set(operations) for path, operations in described["paths"].items()}
     assert paths == routes
     for operations in described["paths"].values():
         for operation in operations.values():
-            assert operation["responses"]
+            assert operation["summary"]
+            assert {"200", "201"} & set(operation["responses"])
+            assert {"500", "503"} <= set(operation["responses"])
 
 
 def test_openapi_schema_references_resolve(dojo):
-    described = document()
+    described = document(dojo.app.routes)
     schemas = described["components"]["schemas"]
 
     def walk(node):
@@ -210,3 +226,64 @@ def test_openapi_schema_references_resolve(dojo):
                 walk(value)
 
     walk(described)
+    for schema in schemas.values():
+        Draft202012Validator.check_schema(schema)
+
+
+def test_the_contract_check_refuses_what_the_document_does_not_declare(dojo):
+    """The check every API test runs can fail: answers the document does not declare."""
+    alice = dojo.account("alice")
+    dojo.solve(alice, "client")
+    answer = dojo.client().get(BOARD)
+    board = answer.json()
+    headers, status = answer.headers, answer.status_code
+
+    def refused(body, *, code=status, path=BOARD):
+        with pytest.raises(api_contract.ContractBroken):
+            api_contract.validate("GET", path, code, headers, json.dumps(body).encode())
+
+    api_contract.validate("GET", BOARD, status, headers, answer.content)  # as served: fine
+    row = board["rows"][0]
+    refused({**board, "rows": [{k: v for k, v in row.items() if k != "awards"}]})  # missing
+    refused({**board, "rows": [{**row, "account_id": 1}]})  # a field not declared
+    refused({**board, "rows": [{**row, "score": "1"}]})  # wrong type
+    refused({**board, "days": 1})  # not a window
+    refused({**board, "me": {**row, "awards": [{"emoji": "x", "title": "t", "kind": "gold"}]}})
+    refused(board, code=418)  # a status the operation does not declare
+    refused(board, path="/api/v1/nowhere")  # a path the document does not have
+    with pytest.raises(api_contract.ContractBroken):  # not JSON at all
+        api_contract.validate("GET", BOARD, 200, httpx.Headers({"content-type": "text/html"}), b"")
+    with pytest.raises(api_contract.ContractBroken):  # a 429 without its Retry-After
+        api_contract.validate(
+            "POST",
+            "/api/v1/modules/sockets/submissions",
+            429,
+            headers,
+            b'{"error": "Slow down.", "retry_after": 3}',
+        )
+
+
+def test_the_harness_clients_check_every_api_answer(dojo):
+    """A handler that answers a shape the document does not declare fails the test that
+    calls it, with no check written in that test."""
+
+    async def half_a_module(request):
+        return JSONResponse({"modules": [{"id": "sockets", "title": "Sockets"}]})
+
+    # Ahead of the real route: the same path, a shape the document does not declare.
+    dojo.app.router.routes.insert(0, Route("/api/v1/modules", half_a_module))
+    client = dojo.client()
+    assert client.get("/sockets/").status_code == 200  # not the API: not checked
+    with pytest.raises(api_contract.ContractBroken, match="challenges"):
+        client.get("/api/v1/modules")
+
+
+def test_shapes_agree_with_the_types_they_mirror():
+    """What `api_shapes` cannot import (it must stay light), it restates; here it is kept so."""
+    assert api_shapes.WINDOWS == WINDOWS
+    assert set(class_api.OAUTH_ERRORS) | {Poll.GRANTED} == set(Poll)
+    assert all(code == poll.value for poll, code in class_api.OAUTH_ERRORS.items())
+    assert set(typing.get_args(api_shapes.OAuthErrorCode)) == {
+        *class_api.OAUTH_ERRORS.values(),
+        "unsupported_grant_type",
+    }

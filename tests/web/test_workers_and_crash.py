@@ -25,6 +25,7 @@ import httpx
 import itsdangerous
 import pytest
 
+import api_contract
 from sockdojo.challenges import registry
 from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
 from sockdojo.storage import accounts
@@ -64,7 +65,7 @@ class Dojo:
         return Hacker(account.id, name, self.signer.sign(payload).decode(), csrf)
 
     def submit(self, base: str, hacker: Hacker, challenge: registry.Challenge) -> httpx.Response:
-        return httpx.post(
+        return api_contract.post(
             base + SUBMIT,
             json={"flag": self.authority.mint(hacker.id, challenge.number)},
             headers={"X-CSRF-Token": hacker.csrf},
@@ -91,7 +92,7 @@ def serve(processes: Processes, *extra: str) -> tuple[subprocess.Popen[str], str
 
 
 def scores(base: str, days: int = 30) -> dict[str, int]:
-    answer = httpx.get(base + SCOREBOARD, params={"days": days}, timeout=20)
+    answer = api_contract.get(base + SCOREBOARD, params={"days": days}, timeout=20)
     answer.raise_for_status()
     return {row["hacker"]: row["score"] for row in answer.json()["rows"]}
 
@@ -158,7 +159,7 @@ def test_every_acknowledged_solve_survives_a_sigkill_during_a_burst(dojo, proces
     _, base = serve(processes)
     for hacker in hackers:
         mine = sum(1 for account, _ in acknowledged if account == hacker.id)
-        answer = httpx.get(
+        answer = api_contract.get(
             base + SCOREBOARD,
             params={"days": 0},
             cookies={"sockdojo_session": hacker.cookie},

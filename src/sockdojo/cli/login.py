@@ -13,7 +13,7 @@ import time
 
 import click
 
-from sockdojo.cli.ui import paint, say, say_json
+from sockdojo.cli.ui import paint, say, say_json, say_shape
 
 # No single poll loop may outlive the device code (10 minutes) by much, whatever the server says.
 LONGEST_WAIT = 15 * 60
@@ -204,31 +204,26 @@ def class_scoreboard(ctx: click.Context, days: int, limit: int, as_json: bool) -
     if server is None:
         return False
     board = server.scoreboard(days)
-    rows = [r for r in board.get("rows", []) if isinstance(r, dict)][:limit]
-    me = board.get("me") if isinstance(board.get("me"), dict) else None
+    rows = board.rows[:limit]
+    me = board.me
     if as_json:
-        say_json(
-            {
-                "days": days,
-                "rows": [
-                    {k: r.get(k) for k in ("rank", "hacker", "badges", "score")} for r in rows
-                ],
-                "me": {k: me.get(k) for k in ("rank", "hacker", "score")} if me else None,
-            }
-        )
+        from sockdojo.api_shapes import Scoreboard
+
+        # The server's own shape, cut to --limit rows.
+        say_shape(Scoreboard(days=board.days, rows=rows, me=me))
         return True
     lines = [
         BoardLine(
-            int(r["rank"]),
-            str(r["hacker"]),
-            int(r["score"]),
-            "".join(str(b) for b in r.get("badges", [])),
-            me is not None and r.get("hacker") == me.get("hacker"),
+            r.rank,
+            r.hacker,
+            r.score,
+            "".join(r.badges),
+            me is not None and r.hacker == me.hacker,
         )
         for r in rows
     ]
     if me is not None and not any(line.mine for line in lines):
-        lines.append(BoardLine(int(me["rank"]), str(me["hacker"]), int(me["score"]), "", True))
+        lines.append(BoardLine(me.rank, me.hacker, me.score, "", True))
     print_board(days, lines)
     return True
 

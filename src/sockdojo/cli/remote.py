@@ -27,6 +27,8 @@ from sockdojo.verdict import Verdict
 if TYPE_CHECKING:
     import datetime as dt
 
+    from sockdojo.api_shapes import Scoreboard
+
 TIMEOUT = 10.0
 # A run report must never hold a run up: it gets this long, then is dropped.
 REPORT_TIMEOUT = 2.0
@@ -173,8 +175,19 @@ class ClassServer:
             str(body["message"]),
         )
 
-    def scoreboard(self, days: int) -> dict[str, Any]:
-        return self.get_json(f"/modules/{MODULE}/scoreboard", {"days": str(days)})
+    def scoreboard(self, days: int) -> Scoreboard:
+        import msgspec
+
+        from sockdojo.api_shapes import Scoreboard
+
+        body = self.get_json(f"/modules/{MODULE}/scoreboard", {"days": str(days)})
+        try:
+            return msgspec.convert(body, Scoreboard)
+        except msgspec.ValidationError as wrong:
+            raise ServerUnreachable(
+                f"The class server {self.url} answered a scoreboard this sockdojo cannot read "
+                f"({wrong}): update it with pip install -U sockdojo"
+            ) from None
 
     def mint(self, challenge_id: str, run_key: str) -> str:
         response = self.request(

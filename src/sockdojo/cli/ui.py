@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from sockdojo.api_shapes import Shape
 
 
 def _colour_enabled() -> bool:
@@ -26,3 +29,10 @@ def say(text: str = "") -> None:
 
 def say_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=False))
+
+
+def say_shape(shape: Shape) -> None:
+    """One of the API's shapes, printed as `say_json` prints any document."""
+    import msgspec
+
+    say_json(msgspec.to_builtins(shape))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from sockdojo.cli.ui import paint, say, say_json
+from sockdojo.cli.ui import paint, say, say_json, say_shape
 from sockdojo.config import valid_account_name
 
 if TYPE_CHECKING:
@@ -274,25 +274,10 @@ def scoreboard(ctx: click.Context, days: str, limit: int, as_json: bool) -> None
     if board.me is not None and board.me not in rows:
         rows.append(board.me)
     if as_json:
-        say_json(
-            {
-                "days": int(days),
-                "rows": [
-                    {
-                        "rank": r.rank,
-                        "hacker": r.hacker,
-                        "badges": [b.emoji for b in r.badges],
-                        "score": r.score,
-                    }
-                    for r in board.rows
-                ],
-                "me": (
-                    {"rank": board.me.rank, "hacker": board.me.hacker, "score": board.me.score}
-                    if board.me
-                    else None
-                ),
-            }
-        )
+        from sockdojo.api_shapes import scoreboard_of
+
+        # The API's shape: the same document as the logged-in CLI (and the server) prints.
+        say_shape(scoreboard_of(board, int(days)))
         return
     print_board(
         int(days),

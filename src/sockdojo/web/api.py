@@ -1,17 +1,34 @@
-"""The JSON API, version 1. `openapi.py` describes it; a test keeps the two in step."""
+"""The JSON API, version 1: the module, its challenges and scoreboard, flags, hackers.
+
+Each route declares what it takes and answers (`api_routes.ApiRoute`), in the shapes of
+`sockdojo.api_shapes`; `openapi.py` builds the served document from those declarations.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
+from msgspec import Meta
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
+from sockdojo import api_shapes as shapes
 from sockdojo.challenges import registry
-from sockdojo.scoreboard import Row
+from sockdojo.scoreboard.model import DEFAULT_DAYS
+from sockdojo.web.api_routes import (
+    JSON,
+    RETRY_AFTER,
+    SESSION_AND_CSRF,
+    ApiRoute,
+    Body,
+    ModuleId,
+    Query,
+    Reply,
+    answer,
+)
 from sockdojo.web.context import (
     as_viewer,
     check_text,
@@ -25,8 +42,10 @@ from sockdojo.web.dojo import ChallengeState, RateLimited
 from sockdojo.web.openapi import document
 from sockdojo.web.security import check_api_csrf, csrf_token
 
-PREFIX = "/api/v1"
 BODY_LIMIT = 8 * 1024
+NO_MODULE = Reply(shapes.Error, "No such module")
+DAYS_QUERY = Annotated[shapes.Days, Meta(extra_json_schema={"default": DEFAULT_DAYS})]
+SUBMISSION_HELP = 'Send {"flag": "...", "challenge": "..." (optional)}.'
 
 
 def _module(request: Request) -> str:
@@ -36,157 +55,202 @@ def _module(request: Request) -> str:
     return str(module)
 
 
-def row_json(row: Row) -> dict[str, Any]:
-    return {
-        "rank": row.rank,
-        "hacker": row.hacker,
-        "badges": [badge.emoji for badge in row.badges],
-        "score": row.score,
-        "last_solve_at": row.last_solve_at.isoformat(),
-        "awards": [
-            {"emoji": badge.emoji, "title": badge.title, "kind": badge.kind} for badge in row.badges
-        ],
-    }
-
-
-def challenge_json(state: ChallengeState) -> dict[str, Any]:
+def challenge_shape(state: ChallengeState) -> shapes.Challenge:
     challenge = state.challenge
-    return {
-        "id": challenge.id,
-        "number": challenge.number,
-        "title": challenge.title,
-        "summary": challenge.summary,
-        "run": challenge.run_usage,
-        "solved": state.solved,
-        "solved_at": state.solved_at.isoformat() if state.solved_at else None,
-        "solves": state.solves,
-    }
+    return shapes.Challenge(
+        id=challenge.id,
+        number=challenge.number,
+        title=challenge.title,
+        summary=challenge.summary,
+        run=challenge.run_usage,
+        solved=state.solved,
+        solved_at=state.solved_at.isoformat() if state.solved_at else None,
+        solves=state.solves,
+    )
+
+
+def slow_down(limited: RateLimited) -> Response:
+    """A 429 for an account over one of its limits (the Retry-After header says it too)."""
+    return answer(
+        shapes.SlowDown(error=limited.message, retry_after=limited.retry_after),
+        429,
+        {RETRY_AFTER: str(limited.retry_after)},
+    )
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(document())
+    """This description"""
+    # Built once per app, from its own route table.
+    state = request.app.state
+    if getattr(state, "openapi", None) is None:
+        state.openapi = document(request.app.routes)
+    return answer(state.openapi)
 
 
 async def modules(request: Request) -> Response:
+    """The dojo's modules"""
     states = await as_viewer(request, dojo_of(request).challenge_states)
-    return JSONResponse(
-        {
-            "modules": [
-                {
-                    "id": registry.MODULE_ID,
-                    "title": registry.MODULE_TITLE,
-                    "challenges": len(states),
-                    "solved": sum(state.solved for state in states),
-                }
-            ]
-        }
+    module = shapes.Module(
+        id=registry.MODULE_ID,
+        title=registry.MODULE_TITLE,
+        challenges=len(states),
+        solved=sum(state.solved for state in states),
     )
+    return answer(shapes.Modules(modules=[module]))
 
 
 async def challenges(request: Request) -> Response:
+    """The module's challenges, with the viewer's solved state"""
     _module(request)
     states = await as_viewer(request, dojo_of(request).challenge_states)
-    return JSONResponse({"challenges": [challenge_json(state) for state in states]})
+    return answer(shapes.Challenges(challenges=[challenge_shape(state) for state in states]))
 
 
 async def scoreboard(request: Request) -> Response:
+    """The module's scoreboard over a window
+
+    Score: the module's challenges solved within the last `days` days (0: all time) and since
+    the module's launch. Ranks are unique: score, then who reached it first, then account id.
+    Hidden and admin accounts are left out.
+    """
     _module(request)
     days = parse_days(request.query_params.get("days"))
     board = await as_viewer(request, dojo_of(request).board, days)
-    return JSONResponse(
-        {
-            "days": days,
-            "rows": [row_json(row) for row in board.rows],
-            "me": row_json(board.me) if board.me else None,
-        }
-    )
+    return answer(shapes.scoreboard_of(board, days))
+
+
+def _submission(body: bytes) -> shapes.Submission:
+    try:
+        payload: Any = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nested a thousand levels deep
+        raise HTTPException(400, "The body is not valid JSON.") from None
+    try:
+        submission = msgspec.convert(payload, shapes.Submission)
+    except msgspec.ValidationError:
+        flag_ok = isinstance(payload, dict) and isinstance(payload.get("flag"), str)
+        # With a flag in order, what is wrong is the challenge: not a string.
+        raise HTTPException(
+            400, "There is no such challenge in this module." if flag_ok else SUBMISSION_HELP
+        ) from None
+    # A NUL in a flag is kept (as U+FFFD) and judged "not a flag", as from the CLI.
+    check_text(submission.flag.replace("\x00", ""), "flag")
+    if submission.challenge is not None:
+        check_text(submission.challenge, "challenge")
+        if not registry.get(submission.challenge):
+            raise HTTPException(400, "There is no such challenge in this module.")
+    return submission
 
 
 async def submissions(request: Request) -> Response:
+    """Submit a flag"""
     _module(request)
     check_api_csrf(request)
     viewer = await require_viewer(request)
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+    if request.headers.get("content-type", "").split(";")[0].strip() != JSON:
         raise HTTPException(415, 'Send the flag as JSON: {"flag": "..."}.')
     body = await request.body()
     if len(body) > BODY_LIMIT:
         raise HTTPException(413, "That request is far too large to hold a flag.")
+    submission = _submission(body)
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: nested a thousand levels deep
-        raise HTTPException(400, "The body is not valid JSON.") from None
-    flag = payload.get("flag") if isinstance(payload, dict) else None
-    challenge = payload.get("challenge") if isinstance(payload, dict) else None
-    if not isinstance(flag, str):
-        raise HTTPException(400, 'Send {"flag": "...", "challenge": "..." (optional)}.')
-    # A NUL in a flag is kept (as U+FFFD) and judged "not a flag", as from the CLI.
-    check_text(flag.replace("\x00", ""), "flag")
-    if challenge is not None and isinstance(challenge, str):
-        check_text(challenge, "challenge")
-    if challenge is not None and (not isinstance(challenge, str) or not registry.get(challenge)):
-        raise HTTPException(400, "There is no such challenge in this module.")
-    try:
-        outcome = await in_database(dojo_of(request).submit, viewer, flag, challenge, "api")
-    except RateLimited as limited:
-        return JSONResponse(
-            {"error": limited.message, "retry_after": limited.retry_after},
-            status_code=429,
-            headers={"Retry-After": str(limited.retry_after)},
+        outcome = await in_database(
+            dojo_of(request).submit, viewer, submission.flag, submission.challenge, "api"
         )
-    return JSONResponse(
-        {
-            "correct": outcome.correct,
-            "verdict": outcome.verdict.value,
-            "challenge": outcome.challenge_id,
-            "message": outcome.message,
-        }
+    except RateLimited as limited:
+        return slow_down(limited)
+    return answer(
+        shapes.Judged(
+            correct=outcome.correct,
+            verdict=outcome.verdict,
+            challenge=outcome.challenge_id,
+            message=outcome.message,
+        )
     )
 
 
 async def me(request: Request) -> Response:
+    """The signed-in account (or null) and the session's CSRF token"""
     viewer = await current_viewer(request)
     account = (
-        {"name": viewer.name, "admin": viewer.is_admin, "hidden": viewer.is_hidden}
+        shapes.Account(name=viewer.name, admin=viewer.is_admin, hidden=viewer.is_hidden)
         if viewer
         else None
     )
     # Reading this needs the session cookie and same-origin access, which is what the CSRF
     # token stands for: handing it out here lets scripts on our pages make API POSTs.
-    return JSONResponse({"account": account, "csrf_token": csrf_token(request)})
+    return answer(shapes.Me(account=account, csrf_token=csrf_token(request)))
 
 
 async def hacker(request: Request) -> Response:
+    """A hacker's badges, solves and standings"""
     viewer = await current_viewer(request)
     page = await in_database(dojo_of(request).hacker_page, request.path_params["name"], viewer)
     if page is None:
         raise HTTPException(404, "There is no hacker by that name.")
-    return JSONResponse(
-        {
-            "hacker": page.name,
-            "admin": page.is_admin,
-            "hidden": page.is_hidden,
-            "badges": [
-                {"emoji": badge.emoji, "title": badge.title, "kind": badge.kind}
-                for badge in page.badges
-            ],
-            "solves": [
-                {"challenge": challenge.id, "solved_at": when.isoformat()}
+    return answer(
+        shapes.Hacker(
+            hacker=page.name,
+            admin=page.is_admin,
+            hidden=page.is_hidden,
+            badges=[shapes.award_of(badge) for badge in page.badges],
+            solves=[
+                shapes.HackerSolve(challenge=challenge.id, solved_at=when.isoformat())
                 for challenge, when in page.solves
             ],
-            "standings": [
-                {"days": standing.days, "rank": standing.rank, "score": standing.score}
+            standings=[
+                shapes.Standing(days=standing.days, rank=standing.rank, score=standing.score)
                 for standing in page.standings
             ],
-        }
+        )
     )
 
 
+def _ok(shape: Any, description: str = "OK") -> dict[int, Reply]:
+    return {200: Reply(shape, description)}
+
+
 ROUTES = [
-    Route(f"{PREFIX}/openapi.json", openapi, name="openapi"),
-    Route(f"{PREFIX}/me", me),
-    Route(f"{PREFIX}/modules", modules),
-    Route(f"{PREFIX}/modules/{{module}}/challenges", challenges),
-    Route(f"{PREFIX}/modules/{{module}}/scoreboard", scoreboard),
-    Route(f"{PREFIX}/modules/{{module}}/submissions", submissions, methods=["POST"]),
-    Route(f"{PREFIX}/hackers/{{name}}", hacker),
+    ApiRoute("/openapi.json", openapi, name="openapi", replies=_ok(dict[str, Any])),
+    ApiRoute("/me", me, replies=_ok(shapes.Me)),
+    ApiRoute("/modules", modules, replies=_ok(shapes.Modules)),
+    ApiRoute(
+        "/modules/{module}/challenges",
+        challenges,
+        path_params={"module": ModuleId},
+        replies={**_ok(shapes.Challenges), 404: NO_MODULE},
+    ),
+    ApiRoute(
+        "/modules/{module}/scoreboard",
+        scoreboard,
+        path_params={"module": ModuleId},
+        query=[Query("days", DAYS_QUERY, "The window in days (0: all time)")],
+        replies={
+            **_ok(shapes.Scoreboard),
+            400: Reply(shapes.Error, "days is not 30, 7 or 0"),
+            404: NO_MODULE,
+        },
+    ),
+    ApiRoute(
+        "/modules/{module}/submissions",
+        submissions,
+        method="POST",
+        path_params={"module": ModuleId},
+        body=Body(shapes.Submission),
+        security=SESSION_AND_CSRF,
+        replies={
+            200: Reply(shapes.Judged, "Checked and stored (right or wrong)"),
+            400: Reply(shapes.Error, "Not a valid submission"),
+            401: Reply(shapes.Error, "Not signed in (or a refused API token)"),
+            403: Reply(shapes.Error, "Missing or wrong CSRF token"),
+            404: NO_MODULE,
+            413: Reply(shapes.Error, "Body too large"),
+            415: Reply(shapes.Error, "Body is not JSON"),
+            429: Reply(shapes.SlowDown, "Too many wrong flags in the last minute", (RETRY_AFTER,)),
+        },
+    ),
+    ApiRoute(
+        "/hackers/{name}",
+        hacker,
+        replies={**_ok(shapes.Hacker), 404: Reply(shapes.Error, "No such hacker (or hidden)")},
+    ),
 ]

@@ -32,6 +32,16 @@ from sockdojo.web.passwords import Passwords
 from sockdojo.web.security import BodyLimit, SecurityHeaders
 
 SESSION_COOKIE = "sockdojo_session"
+# The route table: the API's routes among them declare what they take and answer, and the
+# OpenAPI document is built from them (`openapi.document`).
+ROUTES = [
+    *pages.ROUTES,
+    *api.ROUTES,
+    *class_pages.ROUTES,
+    *class_api.ROUTES,
+    *instructor.ROUTES,
+    Mount("/static", StaticFiles(packages=[("sockdojo.web", "static")]), name="static"),
+]
 
 
 def create_app(
@@ -57,14 +67,7 @@ def create_app(
     if len(secret_key) < 32:
         raise ValueError("the session secret key must be at least 32 characters")
     app = Starlette(
-        routes=[
-            *pages.ROUTES,
-            *api.ROUTES,
-            *class_pages.ROUTES,
-            *class_api.ROUTES,
-            *instructor.ROUTES,
-            Mount("/static", StaticFiles(packages=[("sockdojo.web", "static")]), name="static"),
-        ],
+        routes=ROUTES,
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(InternalErrors),

@@ -7,17 +7,29 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
+from sockdojo import api_shapes as shapes
 from sockdojo.challenges import registry
 from sockdojo.storage import device_codes
 from sockdojo.storage.device_codes import Poll
-from sockdojo.web.api import PREFIX
+from sockdojo.web.api import slow_down
+from sockdojo.web.api_routes import (
+    BEARER,
+    FORM,
+    JSON,
+    RETRY_AFTER,
+    ApiRoute,
+    Body,
+    ModuleId,
+    Reply,
+    answer,
+)
 from sockdojo.web.classroom import Classroom, RunInput
 from sockdojo.web.context import in_database, require_viewer
 from sockdojo.web.dojo import FormError, RateLimited, Viewer
@@ -26,10 +38,17 @@ from sockdojo.web.security import BEARER_REFUSED, bearer_token, client_address
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 BODY_LIMIT = 8 * 1024
 FIELD_LIMIT = 64
-DIAGNOSES_LIMIT = 20
-# Diagnosis codes as `sockdojo.mistakes` names them: "nothing-listening", "udp-server".
-DIAGNOSIS_CODE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+DIAGNOSIS_CODE = re.compile(shapes.DIAGNOSIS_CODE)
+NO_STORE = {"Cache-Control": "no-store"}
 
+# What a poll that gave no token answers (RFC 8628 section 3.5), and why.
+OAUTH_ERRORS: dict[Poll, shapes.OAuthErrorCode] = {
+    Poll.PENDING: "authorization_pending",
+    Poll.SLOW_DOWN: "slow_down",
+    Poll.EXPIRED: "expired_token",
+    Poll.DENIED: "access_denied",
+    Poll.INVALID: "invalid_grant",
+}
 POLL_DESCRIPTIONS = {
     Poll.PENDING: "The code has not been approved yet: keep polling.",
     Poll.SLOW_DOWN: "Polling too often: wait the interval (now 5 seconds longer).",
@@ -85,18 +104,11 @@ def _text(fields: dict[str, Any], name: str, *, required: bool = False) -> str:
     return value[:FIELD_LIMIT]
 
 
-def _limited(limited: RateLimited) -> Response:
-    return JSONResponse(
-        {"error": limited.message, "retry_after": limited.retry_after},
-        status_code=429,
-        headers={"Retry-After": str(limited.retry_after)},
-    )
-
-
 # Device authorization (RFC 8628)
 
 
 async def device_code(request: Request) -> Response:
+    """Start a device login (RFC 8628 section 3.1)"""
     fields = await _fields(request)
     try:
         code, user_code = await in_database(
@@ -106,28 +118,31 @@ async def device_code(request: Request) -> Response:
             client_address(request),
         )
     except RateLimited as limited:
-        return _limited(limited)
+        return slow_down(limited)
     base = public_url(request)
     shown = device_codes.shown_user_code(user_code)
-    return JSONResponse(
-        {
-            "device_code": code,
-            "user_code": shown,
-            "verification_uri": f"{base}/device",
-            "verification_uri_complete": f"{base}/device?user_code={shown}",
-            "expires_in": int(device_codes.LIFETIME.total_seconds()),
-            "interval": device_codes.INTERVAL,
-        },
-        headers={"Cache-Control": "no-store"},
+    return answer(
+        shapes.DeviceCode(
+            device_code=code,
+            user_code=shown,
+            verification_uri=f"{base}/device",
+            verification_uri_complete=f"{base}/device?user_code={shown}",
+            expires_in=int(device_codes.LIFETIME.total_seconds()),
+            interval=device_codes.INTERVAL,
+        ),
+        headers=NO_STORE,
     )
 
 
 async def device_token(request: Request) -> Response:
+    """Poll for the device login's token (RFC 8628 section 3.4)"""
     fields = await _fields(request)
     if fields.get("grant_type") != GRANT_TYPE:
-        return JSONResponse(
-            {"error": "unsupported_grant_type", "error_description": f"Use {GRANT_TYPE}."},
-            status_code=400,
+        return answer(
+            shapes.OAuthError(
+                error="unsupported_grant_type", error_description=f"Use {GRANT_TYPE}."
+            ),
+            400,
         )
     code = fields.get("device_code")
     if not isinstance(code, str) or not code or len(code) > 128:
@@ -135,24 +150,23 @@ async def device_token(request: Request) -> Response:
     else:
         result = await in_database(classroom_of(request).poll_device, code)
     if result.outcome is not Poll.GRANTED:
-        return JSONResponse(
-            {
-                "error": result.outcome.value,
-                "error_description": POLL_DESCRIPTIONS[result.outcome],
-            },
-            status_code=400,
-            headers={"Cache-Control": "no-store"},
+        return answer(
+            shapes.OAuthError(
+                error=OAUTH_ERRORS[result.outcome],
+                error_description=POLL_DESCRIPTIONS[result.outcome],
+            ),
+            400,
+            NO_STORE,
         )
     assert result.token is not None
     assert result.expires_at is not None
     lifetime = result.expires_at - classroom_of(request).now()
-    return JSONResponse(
-        {
-            "access_token": result.token,
-            "token_type": "Bearer",
-            "expires_in": int(lifetime.total_seconds()),
-        },
-        headers={"Cache-Control": "no-store"},
+    return answer(
+        shapes.DeviceToken(
+            access_token=result.token,
+            expires_in=int(lifetime.total_seconds()),
+        ),
+        headers=NO_STORE,
     )
 
 
@@ -160,28 +174,27 @@ async def device_token(request: Request) -> Response:
 
 
 async def current_token(request: Request) -> Response:
+    """The account of the token in use"""
     viewer = await require_token(request)
-    return JSONResponse(
-        {
-            "account": {"name": viewer.name, "admin": viewer.is_admin, "hidden": viewer.is_hidden},
-            "server": public_url(request),
-        }
-    )
+    account = shapes.Account(name=viewer.name, admin=viewer.is_admin, hidden=viewer.is_hidden)
+    return answer(shapes.CurrentToken(account=account, server=public_url(request)))
 
 
 async def revoke_current_token(request: Request) -> Response:
+    """Revoke the token in use (logout)"""
     viewer = await require_token(request)
     assert viewer.token_id is not None
     # Revoked meanwhile (FormError) is the outcome asked for.
     with contextlib.suppress(FormError):
         await in_database(classroom_of(request).revoke_token, viewer, viewer.token_id)
-    return JSONResponse({"revoked": True})
+    return answer(shapes.Revoked(revoked=True))
 
 
 # Flags and runs
 
 
 async def mint_flag(request: Request) -> Response:
+    """Mint the token's account's flag for a challenge (a CLI run)"""
     if request.path_params["module"] != registry.MODULE_ID:
         raise HTTPException(404, "There is no such module.")
     challenge = registry.get(request.path_params["challenge"])
@@ -194,8 +207,8 @@ async def mint_flag(request: Request) -> Response:
     try:
         flag = await in_database(classroom_of(request).mint, viewer, challenge, run_key)
     except RateLimited as limited:
-        return _limited(limited)
-    return JSONResponse({"flag": flag, "challenge": challenge.id})
+        return slow_down(limited)
+    return answer(shapes.MintedFlag(flag=flag, challenge=challenge.id))
 
 
 def _run_input(fields: dict[str, Any]) -> RunInput:
@@ -211,7 +224,7 @@ def _run_input(fields: dict[str, Any]) -> RunInput:
         raise HTTPException(400, "duration_ms must be a whole number of milliseconds.")
     if (
         not isinstance(diagnoses, list)
-        or len(diagnoses) > DIAGNOSES_LIMIT
+        or len(diagnoses) > shapes.DIAGNOSES_LIMIT
         or not all(
             isinstance(code, str) and DIAGNOSIS_CODE.fullmatch(code) is not None
             for code in diagnoses
@@ -230,44 +243,117 @@ def _run_input(fields: dict[str, Any]) -> RunInput:
 
 
 async def report_run(request: Request) -> Response:
+    """Store a CLI run's report"""
     viewer = await require_token(request)
     run = _run_input(await _fields(request))
     try:
         await in_database(classroom_of(request).record_run, viewer, run)
     except RateLimited as limited:
-        return _limited(limited)
-    return JSONResponse({"recorded": True}, status_code=201)
+        return slow_down(limited)
+    return answer(shapes.Recorded(recorded=True), 201)
 
 
 async def my_runs(request: Request) -> Response:
+    """The token's account's last runs"""
     viewer = await require_token(request)
     found = await in_database(classroom_of(request).last_runs, viewer.id)
-    return JSONResponse(
-        {
-            "runs": [
-                {
-                    "challenge": run.challenge_id,
-                    "passed": run.passed,
-                    "diagnoses": list(run.diagnoses),
-                    "duration_ms": run.duration_ms,
-                    "version": run.version,
-                    "platform": run.platform,
-                    "at": run.created_at.isoformat(),
-                }
+    return answer(
+        shapes.Runs(
+            runs=[
+                shapes.Run(
+                    challenge=run.challenge_id,
+                    passed=run.passed,
+                    diagnoses=list(run.diagnoses),
+                    duration_ms=run.duration_ms,
+                    version=run.version,
+                    platform=run.platform,
+                    at=run.created_at.isoformat(),
+                )
                 for run in found
             ]
-        }
+        )
+    )
+
+
+NO_TOKEN = Reply(shapes.Error, "No live API token sent")
+LIMITED = Reply(shapes.SlowDown, "Over the per-account limit", (RETRY_AFTER,))
+TOO_LARGE = Reply(shapes.Error, "Body too large")
+NOT_JSON = Reply(shapes.Error, "Body is neither JSON nor (device endpoints) a form")
+BAD_BODY = Reply(shapes.Error, "Not a valid request body")
+
+
+def _with_token(
+    path: str, endpoint: Callable[[Request], Awaitable[Response]], shape: Any, method: str = "GET"
+) -> ApiRoute:
+    """A route that takes nothing but the API token and answers `shape`."""
+    return ApiRoute(
+        path,
+        endpoint,
+        method=method,
+        security=BEARER,
+        replies={200: Reply(shape, "OK"), 401: NO_TOKEN},
     )
 
 
 ROUTES = [
-    Route(f"{PREFIX}/device/code", device_code, methods=["POST"]),
-    Route(f"{PREFIX}/device/token", device_token, methods=["POST"]),
-    Route(f"{PREFIX}/tokens/current", current_token, methods=["GET"]),
-    Route(f"{PREFIX}/tokens/current", revoke_current_token, methods=["DELETE"]),
-    Route(
-        f"{PREFIX}/modules/{{module}}/challenges/{{challenge}}/flag", mint_flag, methods=["POST"]
+    ApiRoute(
+        "/device/code",
+        device_code,
+        method="POST",
+        body=Body(shapes.DeviceCodeRequest, (FORM, JSON), required=False),
+        replies={
+            200: Reply(shapes.DeviceCode, "OK"),
+            400: BAD_BODY,
+            413: TOO_LARGE,
+            415: NOT_JSON,
+            429: LIMITED,
+        },
     ),
-    Route(f"{PREFIX}/runs", report_run, methods=["POST"]),
-    Route(f"{PREFIX}/runs", my_runs, methods=["GET"]),
+    ApiRoute(
+        "/device/token",
+        device_token,
+        method="POST",
+        body=Body(shapes.DeviceTokenRequest, (FORM, JSON)),
+        replies={
+            200: Reply(shapes.DeviceToken, "OK"),
+            400: Reply((shapes.OAuthError, shapes.Error), "Not (yet) granted, or not a request"),
+            413: TOO_LARGE,
+            415: NOT_JSON,
+        },
+    ),
+    _with_token("/tokens/current", current_token, shapes.CurrentToken),
+    _with_token("/tokens/current", revoke_current_token, shapes.Revoked, method="DELETE"),
+    ApiRoute(
+        "/modules/{module}/challenges/{challenge}/flag",
+        mint_flag,
+        method="POST",
+        path_params={"module": ModuleId},
+        body=Body(shapes.MintRequest, required=False),
+        security=BEARER,
+        replies={
+            200: Reply(shapes.MintedFlag, "OK"),
+            400: BAD_BODY,
+            401: NO_TOKEN,
+            404: Reply(shapes.Error, "No such module or challenge"),
+            413: TOO_LARGE,
+            415: NOT_JSON,
+            429: LIMITED,
+        },
+    ),
+    ApiRoute(
+        "/runs",
+        report_run,
+        method="POST",
+        body=Body(shapes.RunReport),
+        security=BEARER,
+        replies={
+            201: Reply(shapes.Recorded, "Stored"),
+            400: Reply(shapes.Error, "Not a valid report"),
+            401: NO_TOKEN,
+            413: TOO_LARGE,
+            415: NOT_JSON,
+            429: LIMITED,
+        },
+    ),
+    _with_token("/runs", my_runs, shapes.Runs),
 ]

@@ -1,4 +1,4 @@
-"""Every refusal and failure in one shape: JSON `{"error": ...}` under the API, a page elsewhere.
+"""Every refusal and failure in one shape: `api_shapes.Error` under the API, a page elsewhere.
 
 Also what Starlette's own error handling leaves out: an exception in a handler became a bare
 "Internal Server Error" without the security headers (Starlette answers it outside every
@@ -12,10 +12,11 @@ from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sockdojo.errors import MachineProblem
+from sockdojo.web.api_routes import error_answer
 from sockdojo.web.context import DatabaseUnavailable, render
 
 API_PREFIX = "/api/"
@@ -47,7 +48,7 @@ async def error_response(
     """The answer to a refused or failed request. `look_up_viewer=False` for answers that must
     not touch the database (it may be what failed)."""
     if request.url.path.startswith(API_PREFIX):
-        return JSONResponse({"error": message}, status_code=status, headers=headers)
+        return error_answer(message, status, headers)
     return await render(
         request,
         "error.html",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import logging
 import resource
 import time
@@ -28,6 +27,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sockdojo.net.accept_loop import raise_open_file_limit
+from sockdojo.web.api_routes import encode_error
 from sockdojo.web.security import CONTENT_SECURITY_POLICY
 
 HEAD_LIMIT = 16 * 1024
@@ -141,10 +141,10 @@ def _quiet_repeats() -> None:
 
 def refusal(status: int, reason: str, message: str, *, api: bool) -> bytes:
     """A refusal answered before the app sees the request, in the web dojo's one error shape
-    (`web/errors.py`): `{"error": ...}` under the API, a small page elsewhere, with the same
+    (`web/errors.py`): `api_shapes.Error` under the API, a small page elsewhere, with the same
     security headers as every other answer."""
     if api:
-        kind, body = "application/json", json.dumps({"error": message}).encode()
+        kind, body = "application/json", encode_error(message)
     else:
         kind = "text/html; charset=utf-8"
         body = (

@@ -18,16 +18,16 @@ import datetime as dt
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from sockdojo import api_shapes as shapes
 from sockdojo.challenges import registry
 from sockdojo.storage import admin, runs
 from sockdojo.storage.database import Store
-from sockdojo.web.api import PREFIX
+from sockdojo.web.api_routes import SESSION, ApiRoute, Reply, answer
 from sockdojo.web.context import dojo_of, in_database, render, require_admin
 from sockdojo.web.dojo import _csv_safe
 
@@ -37,7 +37,7 @@ GRADEBOOK_NAME = f"sockdojo-{registry.MODULE_ID}-gradebook.csv"
 
 @dataclass(frozen=True)
 class Cell:
-    state: str  # "solved", "attempted" or "not_started"
+    state: shapes.CellState
     solved_at: dt.datetime | None = None
     last_diagnosis: str | None = None
     runs: int = 0
@@ -143,36 +143,36 @@ def gradebook_csv(view: ClassView) -> str:
     return buffer.getvalue()
 
 
-def view_json(view: ClassView) -> dict[str, Any]:
-    return {
-        "challenges": [c.id for c in view.challenges],
-        "learners": [
-            {
-                "hacker": row.name,
-                "hidden": row.hidden,
-                "total": row.total,
-                "challenges": {
-                    challenge.id: {
-                        "state": cell.state,
-                        "solved_at": cell.solved_at.isoformat() if cell.solved_at else None,
-                        "last_diagnosis": cell.last_diagnosis,
-                        "runs": cell.runs,
-                    }
+def view_shape(view: ClassView) -> shapes.ClassView:
+    return shapes.ClassView(
+        challenges=[c.id for c in view.challenges],
+        learners=[
+            shapes.ClassLearner(
+                hacker=row.name,
+                hidden=row.hidden,
+                total=row.total,
+                challenges={
+                    challenge.id: shapes.ClassCell(
+                        state=cell.state,
+                        solved_at=cell.solved_at.isoformat() if cell.solved_at else None,
+                        last_diagnosis=cell.last_diagnosis,
+                        runs=cell.runs,
+                    )
                     for challenge, cell in zip(view.challenges, row.cells, strict=True)
                 },
-            }
+            )
             for row in view.rows
         ],
-        "stuck": [
-            {
-                "challenge": s.challenge_id,
-                "diagnosis": s.code,
-                "learners": list(s.learners),
-                "solved_after": list(s.solved_after),
-            }
+        stuck=[
+            shapes.StuckCode(
+                challenge=s.challenge_id,
+                diagnosis=s.code,
+                learners=list(s.learners),
+                solved_after=list(s.solved_after),
+            )
             for s in view.stuck
         ],
-    }
+    )
 
 
 async def _view(request: Request) -> ClassView:
@@ -196,11 +196,21 @@ async def gradebook(request: Request) -> Response:
 
 
 async def class_json(request: Request) -> Response:
-    return JSONResponse(view_json(await _view(request)))
+    """The instructor view: progress matrix and where the class is stuck"""
+    return answer(view_shape(await _view(request)))
 
 
 ROUTES = [
     Route("/admin/class", instructor_page, name="instructor"),
     Route("/admin/class/gradebook.csv", gradebook, name="gradebook"),
-    Route(f"{PREFIX}/admin/class", class_json),
+    ApiRoute(
+        "/admin/class",
+        class_json,
+        security=SESSION,
+        replies={
+            200: Reply(shapes.ClassView, "OK"),
+            401: Reply(shapes.Error, "Not signed in"),
+            403: Reply(shapes.Error, "Not an admin signed in in a browser"),
+        },
+    ),
 ]

@@ -1,334 +1,154 @@
-"""The API's OpenAPI 3.1 description, written out by hand so that it is exact.
-
-A test checks that every API route is described here and nothing else.
-"""
+"""The API's OpenAPI 3.1 document, built from the app's route table (`api_routes.ApiRoute`:
+paths, methods, parameters, bodies, answers) and the shapes in `sockdojo.api_shapes`
+(their JSON Schemas, as msgspec derives them)."""
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import msgspec
+
 from sockdojo import __version__
-from sockdojo.challenges import registry
-from sockdojo.verdict import CHECKED
+from sockdojo.web.api_routes import COMMON_REPLIES, ApiRoute, Reply
 
-_JSON = "application/json"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {_JSON: {"schema": schema}}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return _ok(_ref("Error"), description)
-
-
-_MODULE = {
-    "name": "module",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "enum": [registry.MODULE_ID]},
+REF = "#/components/schemas/{name}"
+DESCRIPTION = (
+    "Read the module, its challenges and its scoreboard; submit flags. Requests act as the "
+    "account signed in by the session cookie; POSTs must also carry the session's CSRF token "
+    "(GET /api/v1/me) in the X-CSRF-Token header. Or as the account of an API token "
+    "(Authorization: Bearer), which needs no CSRF token and never opens admin API."
+)
+SECURITY_SCHEMES = {
+    "session": {"type": "apiKey", "in": "cookie", "name": "sockdojo_session"},
+    "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
+    "bearer": {"type": "http", "scheme": "bearer"},
 }
-
-_SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {"error": {"type": "string"}},
-    },
-    "Award": {
-        "type": "object",
-        "required": ["emoji", "title", "kind"],
-        "properties": {
-            "emoji": {"type": "string"},
-            "title": {"type": "string"},
-            "kind": {"type": "string", "enum": ["completion", "first_blood", "granted"]},
-        },
-    },
-    "Row": {
-        "type": "object",
-        "required": ["rank", "hacker", "badges", "score", "last_solve_at", "awards"],
-        "properties": {
-            "rank": {"type": "integer", "minimum": 1},
-            "hacker": {"type": "string"},
-            "badges": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "The badges' emoji, in display order.",
-            },
-            "score": {"type": "integer", "minimum": 1},
-            "last_solve_at": {"type": "string", "format": "date-time"},
-            "awards": {"type": "array", "items": _ref("Award")},
-        },
-    },
-    "Scoreboard": {
-        "type": "object",
-        "required": ["days", "rows", "me"],
-        "properties": {
-            "days": {"type": "integer", "enum": [30, 7, 0]},
-            "rows": {"type": "array", "items": _ref("Row")},
-            "me": {
-                "description": (
-                    "The viewer's own row, wherever it ranks; null when anonymous, hidden, "
-                    "an admin, or without solves in the window."
-                ),
-                "oneOf": [_ref("Row"), {"type": "null"}],
-            },
-        },
-    },
-    "Challenge": {
-        "type": "object",
-        "required": ["id", "number", "title", "summary", "run", "solved", "solved_at", "solves"],
-        "properties": {
-            "id": {"type": "string"},
-            "number": {"type": "integer"},
-            "title": {"type": "string"},
-            "summary": {"type": "string"},
-            "run": {"type": "string", "description": "The command that starts it."},
-            "solved": {"type": "boolean"},
-            "solved_at": {"type": ["string", "null"], "format": "date-time"},
-            "solves": {"type": "integer", "description": "Ranked hackers who solved it."},
-        },
-    },
-    "Submission": {
-        "type": "object",
-        "required": ["flag"],
-        "properties": {
-            "flag": {"type": "string"},
-            "challenge": {
-                "type": ["string", "null"],
-                "description": "The challenge it is meant for; omit to take the flag's own.",
-            },
-        },
-    },
-    "Verdict": {
-        "type": "object",
-        "required": ["correct", "verdict", "challenge", "message"],
-        "properties": {
-            "correct": {"type": "boolean"},
-            "verdict": {
-                "type": "string",
-                "enum": [verdict.value for verdict in CHECKED],
-            },
-            "challenge": {"type": ["string", "null"]},
-            "message": {"type": "string"},
-        },
-    },
-    "Me": {
-        "type": "object",
-        "required": ["account", "csrf_token"],
-        "properties": {
-            "account": {
-                "oneOf": [
-                    {
-                        "type": "object",
-                        "required": ["name", "admin", "hidden"],
-                        "properties": {
-                            "name": {"type": "string"},
-                            "admin": {"type": "boolean"},
-                            "hidden": {"type": "boolean"},
-                        },
-                    },
-                    {"type": "null"},
-                ]
-            },
-            "csrf_token": {
-                "type": "string",
-                "description": "Send it back in the X-CSRF-Token header of every POST.",
-            },
-        },
-    },
-    "Hacker": {
-        "type": "object",
-        "required": ["hacker", "admin", "hidden", "badges", "solves", "standings"],
-        "properties": {
-            "hacker": {"type": "string"},
-            "admin": {"type": "boolean"},
-            "hidden": {"type": "boolean"},
-            "badges": {"type": "array", "items": _ref("Award")},
-            "solves": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "challenge": {"type": "string"},
-                        "solved_at": {"type": "string", "format": "date-time"},
-                    },
-                },
-            },
-            "standings": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "days": {"type": "integer"},
-                        "rank": {"type": ["integer", "null"]},
-                        "score": {"type": "integer"},
-                    },
-                },
-            },
-        },
+HEADERS = {
+    "Retry-After": {
+        "description": "Seconds to wait",
+        "required": True,
+        "schema": {"type": "integer"},
     },
 }
 
 
-@cache
-def document() -> dict[str, Any]:
-    from sockdojo.web import class_openapi  # it builds on the helpers above
+def api_routes(routes: Iterable[object]) -> list[ApiRoute]:
+    return [route for route in routes if isinstance(route, ApiRoute)]
 
+
+def document(routes: Iterable[object]) -> dict[str, Any]:
+    """The OpenAPI document of the `ApiRoute`s among `routes` (an app's route table)."""
+    declared = api_routes(routes)
+    shapes = list(_shapes(declared))
+    schemas, components = msgspec.json.schema_components(shapes, ref_template=REF)
+    schema_of = dict(zip(map(id, shapes), schemas, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    answered: list[Any] = []
+
+    def schema(shape: Any) -> Any:
+        if isinstance(shape, tuple):
+            return {"anyOf": [schema_of[id(member)] for member in shape]}
+        return schema_of[id(shape)]
+
+    for route in declared:
+        operation = _operation(route, schema)
+        answered.extend(schema(reply.shape) for reply in _replies(route).values())
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    _close(answered, components)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "sockdojo web dojo API",
             "version": __version__,
-            "description": (
-                "Read the module, its challenges and its scoreboard; submit flags. Requests "
-                "act as the account signed in by the session cookie; POSTs must also carry "
-                "the session's CSRF token (GET /api/v1/me) in the X-CSRF-Token header. "
-                "Or as the account of an API token (Authorization: Bearer), which needs no "
-                "CSRF token and never opens admin API."
-            ),
+            "description": DESCRIPTION,
         },
-        "components": {
-            "schemas": {**_SCHEMAS, **class_openapi.SCHEMAS},
-            "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "sockdojo_session"},
-                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
-                "bearer": {"type": "http", "scheme": "bearer"},
-            },
-        },
-        "paths": {
-            "/api/v1/openapi.json": {
-                "get": {
-                    "summary": "This description",
-                    "responses": {"200": _ok({"type": "object"})},
-                }
-            },
-            "/api/v1/me": {
-                "get": {
-                    "summary": "The signed-in account (or null) and the session's CSRF token",
-                    "responses": {"200": _ok(_ref("Me"))},
-                }
-            },
-            "/api/v1/modules": {
-                "get": {
-                    "summary": "The dojo's modules",
-                    "responses": {
-                        "200": _ok(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "modules": {
-                                        "type": "array",
-                                        "items": {
-                                            "type": "object",
-                                            "properties": {
-                                                "id": {"type": "string"},
-                                                "title": {"type": "string"},
-                                                "challenges": {"type": "integer"},
-                                                "solved": {"type": "integer"},
-                                            },
-                                        },
-                                    }
-                                },
-                            }
-                        )
-                    },
-                }
-            },
-            "/api/v1/modules/{module}/challenges": {
-                "get": {
-                    "summary": "The module's challenges, with the viewer's solved state",
-                    "parameters": [_MODULE],
-                    "responses": {
-                        "200": _ok(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "challenges": {"type": "array", "items": _ref("Challenge")}
-                                },
-                            }
-                        ),
-                        "404": _error("No such module"),
-                    },
-                }
-            },
-            "/api/v1/modules/{module}/scoreboard": {
-                "get": {
-                    "summary": "The module's scoreboard over a window",
-                    "description": (
-                        "Score: the module's challenges solved within the last `days` days "
-                        "(0: all time) and since the module's launch. Ranks are unique: "
-                        "score, then who reached it first, then account id. Hidden and admin "
-                        "accounts are left out."
-                    ),
-                    "parameters": [
-                        _MODULE,
-                        {
-                            "name": "days",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "integer", "enum": [30, 7, 0], "default": 30},
-                        },
-                    ],
-                    "responses": {
-                        "200": _ok(_ref("Scoreboard")),
-                        "400": _error("days is not 30, 7 or 0"),
-                        "404": _error("No such module"),
-                    },
-                }
-            },
-            "/api/v1/modules/{module}/submissions": {
-                "post": {
-                    "summary": "Submit a flag",
-                    "security": [{"session": [], "csrf": []}],
-                    "parameters": [_MODULE],
-                    "requestBody": {
-                        "required": True,
-                        "content": {_JSON: {"schema": _ref("Submission")}},
-                    },
-                    "responses": {
-                        "200": _ok(_ref("Verdict"), "Checked and stored (right or wrong)"),
-                        "400": _error("Not a valid submission"),
-                        "401": _error("Not signed in"),
-                        "403": _error("Missing or wrong CSRF token"),
-                        "404": _error("No such module"),
-                        "413": _error("Body too large"),
-                        "415": _error("Body is not JSON"),
-                        "429": {
-                            "description": "Too many wrong flags in the last minute",
-                            "headers": {
-                                "Retry-After": {
-                                    "description": "Seconds to wait",
-                                    "schema": {"type": "integer"},
-                                }
-                            },
-                            "content": {_JSON: {"schema": _ref("Error")}},
-                        },
-                    },
-                }
-            },
-            "/api/v1/hackers/{name}": {
-                "get": {
-                    "summary": "A hacker's badges, solves and standings",
-                    "parameters": [
-                        {
-                            "name": "name",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {
-                        "200": _ok(_ref("Hacker")),
-                        "404": _error("No such hacker (or hidden)"),
-                    },
-                }
-            },
-            **class_openapi.paths(),
-        },
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
+        "paths": paths,
     }
+
+
+def _replies(route: ApiRoute) -> dict[int, Reply]:
+    return {**COMMON_REPLIES, **route.operation.replies}
+
+
+def _shapes(routes: list[ApiRoute]) -> Iterator[Any]:
+    for route in routes:
+        operation = route.operation
+        yield from (shape for _, shape in _path_params(route))
+        yield from (query.shape for query in operation.query)
+        if operation.body is not None:
+            yield operation.body.shape
+        for reply in _replies(route).values():
+            yield from reply.shapes
+
+
+def _operation(route: ApiRoute, schema: Any) -> dict[str, Any]:
+    declared = route.operation
+    operation: dict[str, Any] = {"summary": route.summary}
+    if route.description:
+        operation["description"] = route.description
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": schema(shape)}
+        for name, shape in _path_params(route)
+    ] + [
+        {"name": query.name, "in": "query", "required": False, "schema": schema(query.shape)}
+        | ({"description": query.description} if query.description else {})
+        for query in declared.query
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if declared.security is not None:
+        operation["security"] = [
+            {scheme: [] for scheme in schemes} for schemes in declared.security.schemes
+        ]
+    if declared.body is not None:
+        operation["requestBody"] = {
+            "required": declared.body.required,
+            "content": {
+                kind: {"schema": schema(declared.body.shape)} for kind in declared.body.media_types
+            },
+        }
+    operation["responses"] = {
+        str(status): _response(reply, schema(reply.shape))
+        for status, reply in sorted(_replies(route).items())
+    }
+    return operation
+
+
+def _path_params(route: ApiRoute) -> Iterator[tuple[str, Any]]:
+    """The route's path parameters in path order; each a string unless declared otherwise."""
+    for name in route.param_convertors:
+        yield name, route.operation.path_params.get(name, str)
+
+
+def _response(reply: Reply, schema: Any) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": reply.description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if reply.headers:
+        response["headers"] = {name: HEADERS[name] for name in reply.headers}
+    return response
+
+
+def _close(answered: list[Any], components: dict[str, Any]) -> None:
+    """Every object the server answers with has exactly its declared fields: a handler that
+    sends another fails the tests' check. (Request bodies stay open: extra fields are ignored.)"""
+    seen: set[str] = set()
+    pending = list(answered)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                name = ref.rsplit("/", 1)[1]
+                if name not in seen:
+                    seen.add(name)
+                    component = components[name]
+                    if component.get("type") == "object" and "properties" in component:
+                        component["additionalProperties"] = False
+                    pending.append(component)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
