@@ -17,17 +17,20 @@ from sockdojo.challenges.reuse_address.facts import (
     LEVEL_NAMES,
     MENTION,
     OPTION_NAMES,
-    SERVER_CLASSES,
     SO_REUSEADDR,
     SO_REUSEPORT,
     SOCKET_CONSTANTS,
     SOL_SOCKET,
 )
 from sockdojo.challenges.reuse_address.findings import Analysis, Finding, Source, make
-from sockdojo.challenges.reuse_address.interpreter import (
+from sockdojo.challenges.reuse_address.library_models import (
+    DEFAULT_SERVER_CLASS,
+    REUSE_ADDRESS_ATTRIBUTE,
+    chain_of,
+)
+from sockdojo.challenges.reuse_address.trace import ClassAttrSet, Event, EventKind, Trace
+from sockdojo.challenges.reuse_address.values import (
     Const,
-    Event,
-    Interpreter,
     Qual,
     Sock,
     Value,
@@ -167,8 +170,8 @@ class _Listener:
 
 
 class Judge:
-    def __init__(self, interp: Interpreter, source: Source, text: str, port: int) -> None:
-        self.interp = interp
+    def __init__(self, trace: Trace, source: Source, text: str, port: int) -> None:
+        self.trace = trace
         self.source = source
         self.text = text
         self.port = port
@@ -195,18 +198,18 @@ class Judge:
         if not any(f.code == finding.code and f.line == finding.line for f in self.findings):
             self.findings.append(finding)
 
-    def events_of(self, sock: Sock, kind: str) -> list[Event]:
-        return [e for e in self.interp.events if e.sock is sock and e.kind == kind]
+    def events_of(self, sock: Sock, kind: EventKind) -> list[Event]:
+        return self.trace.events_of(sock, kind)
 
     def verdict(self) -> Analysis:
-        interp = self.interp
-        if interp.incomplete is not None:
+        trace = self.trace
+        if trace.incomplete is not None:
             # The walk stopped half-way: anything else said now would rest on half a program.
             self.add(
-                "cannot-follow", None, what="the whole program", reason=f": {interp.incomplete}"
+                "cannot-follow", None, what="the whole program", reason=f": {trace.incomplete}"
             )
             return Analysis(tuple(self.findings), runnable=True, reuse_ok=False, summary="")
-        for line, col, name in interp.exec_strings:
+        for line, col, name in trace.exec_strings:
             self.add(
                 "cannot-follow",
                 line,
@@ -227,7 +230,7 @@ class Judge:
 
     def listening_sockets(self) -> list[Sock]:
         found = []
-        for sock in self.interp.sockets:
+        for sock in self.trace.sockets:
             if sock.kind == "udp" or not self.events_of(sock, "bind"):
                 continue
             if self.events_of(sock, "listen") or self.events_of(sock, "accept"):
@@ -235,9 +238,9 @@ class Judge:
         return found
 
     def not_a_server(self) -> None:
-        interp = self.interp
-        bound = [s for s in interp.sockets if self.events_of(s, "bind")]
-        connects = [e for e in interp.events if e.kind == "connect"]
+        trace = self.trace
+        bound = [s for s in trace.sockets if self.events_of(s, "bind")]
+        connects = [e for e in trace.events if e.kind == "connect"]
         if bound:
             sock = bound[0]
             bind = self.events_of(sock, "bind")[0]
@@ -258,8 +261,8 @@ class Judge:
                 "listens: it is a client."
             )
             self.add("not-a-server", first.line, first.col, detail=detail, port=self.port)
-        elif interp.endless_loops:
-            line, col = interp.endless_loops[0]
+        elif trace.endless_loops:
+            line, col = trace.endless_loops[0]
             detail = (
                 f"Your program never gets past the endless loop on line {line} (a `while True:` "
                 "with no break), so nothing after it runs: no bind(), no listen()."
@@ -267,7 +270,7 @@ class Judge:
             self.add("not-a-server", line, col, detail=detail, port=self.port)
         else:
             detail = "Your program never calls bind(), listen() or accept()."
-            first_event = next((e.line for e in interp.events), None)
+            first_event = next((e.line for e in trace.events), None)
             self.add("not-a-server", first_event, detail=detail, port=self.port)
 
     def judge_listener(self, sock: Sock) -> None:
@@ -344,7 +347,7 @@ class Judge:
         """Every way the option is set wrong, all reported: any of them settles the socket."""
         found = [self.option_problem(it, option) for option in it.options]
         found += [self.late_class_setting(it, late) for late in self.late_class_settings(it)]
-        found += [self.option_elsewhere(it, event) for event in self.interp.events]
+        found += [self.option_elsewhere(it, event) for event in self.trace.events]
         return any(found)
 
     def option_problem(self, it: _Listener, option: _Classified) -> bool:
@@ -384,10 +387,10 @@ class Judge:
             return False
         return True
 
-    def late_class_setting(self, it: _Listener, late: tuple[int, int, str]) -> bool:
-        line, col, what = late
+    def late_class_setting(self, it: _Listener, late: ClassAttrSet) -> bool:
+        what = f"{_short(late.owner)}.{late.attr} = {_text_value(late.value)}"
         fields = {"what": what, **self.binding(it.label, it.first_bind)}
-        self.add_fields("option-after-bind", line, col, fields)
+        self.add_fields("option-after-bind", late.line, late.col, fields)
         return True
 
     def option_elsewhere(self, it: _Listener, event: Event) -> bool:
@@ -425,7 +428,7 @@ class Judge:
         return True
 
     def library_reuse_off(self, it: _Listener) -> bool:
-        if it.sock.library_off is None:
+        if not it.sock.library_off:
             return False
         self.library_off(it.sock, it.first_bind)
         return True
@@ -433,7 +436,7 @@ class Judge:
     def explained_elsewhere(self, it: _Listener) -> bool:
         # Code in a string given to exec(), or the option only in a comment or a string: those
         # findings say what is wrong; "missing" on top would only repeat it.
-        return bool(self.interp.exec_strings) or self.mentions()
+        return bool(self.trace.exec_strings) or self.mentions()
 
     def option_missing(self, it: _Listener) -> bool:
         others = sorted({o.option_name for o in it.options if o.kind == "other"})
@@ -479,7 +482,7 @@ class Judge:
             )
             return
         if event.via == "socketserver":
-            library = sock.library or "socketserver.TCPServer"
+            library = sock.library or DEFAULT_SERVER_CLASS
             self.add("via-socketserver", event.line, event.col, library=library, where=event.where)
             self.ok_summaries.append(
                 f"{library} sets SO_REUSEADDR before binding (line {event.line})."
@@ -501,24 +504,23 @@ class Judge:
             f"before `{label}.bind()` (line {bind.line})."
         )
 
-    def late_class_settings(self, it: _Listener) -> list[tuple[int, int, str]]:
+    def late_class_settings(self, it: _Listener) -> list[ClassAttrSet]:
         """`TCPServer.allow_reuse_address = True` after the server was made: too late."""
         sock, bind = it.sock, it.first_bind
         if sock.library is None:
             return []
-        late = []
-        chain = SERVER_CLASSES.get(sock.library, (sock.library,))
-        for seq, owner, attr, value, line, col in self.interp.class_attr_sets:
-            if attr != "allow_reuse_address" or seq < bind.seq or not truth_of(value):
-                continue
-            if owner in chain or owner.startswith("class:"):
-                late.append(
-                    (line, col, f"{_short(owner)}.allow_reuse_address = {_text_value(value)}")
-                )
-        return late
+        chain = chain_of(sock.library)
+        return [
+            late
+            for late in self.trace.class_attr_sets
+            if late.attr == REUSE_ADDRESS_ATTRIBUTE
+            and late.seq >= bind.seq
+            and truth_of(late.value)
+            and (late.owner in chain or late.owner.startswith("class:"))
+        ]
 
     def library_off(self, sock: Sock, bind: Event) -> None:
-        if sock.library_off == "asyncio":
+        if sock.origin == "asyncio":
             detail = (
                 "reuse_address=False tells asyncio not to set SO_REUSEADDR on the server's socket."
             )
@@ -527,7 +529,7 @@ class Judge:
                 "or pass reuse_address=True."
             )
         else:
-            library = sock.library or "socketserver.TCPServer"
+            library = sock.library or DEFAULT_SERVER_CLASS
             short = library.rpartition(".")[2]
             detail = (
                 f"{library} only sets SO_REUSEADDR when its class attribute allow_reuse_address is "
@@ -559,7 +561,7 @@ class Judge:
                     )
                     found = True
                     break
-        for node in ast.walk(self.interp.tree):
+        for node in ast.walk(self.trace.tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 match = MENTION.search(node.value)
                 if match:
