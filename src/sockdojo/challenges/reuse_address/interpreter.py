@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import struct
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from sockdojo.challenges.reuse_address.facts import (
     MENTION,
@@ -88,6 +88,14 @@ class TooComplex(Exception):
     pass
 
 
+class Arguments(NamedTuple):
+    """A call handed to the library: the values of its arguments, and where it is."""
+
+    args: list[Value]
+    kwargs: dict[str, Value]
+    node: ast.AST
+
+
 class Interpreter:
     def __init__(self, tree: ast.Module) -> None:
         self.trace = Trace(tree)
@@ -125,15 +133,8 @@ class Interpreter:
         accepted_from: Sock | None = None,
         library: str | None = None,
     ) -> Sock:
-        sock = Sock(
-            len(self.trace.sockets) + 1,
-            origin,
-            getattr(node, "lineno", 0),
-            label=label,
-            kind=kind,
-            accepted_from=accepted_from,
-            library=library,
-        )
+        line = getattr(node, "lineno", 0)
+        sock = Sock(len(self.trace.sockets) + 1, origin, line, label, kind, accepted_from, library)
         self.trace.sockets.append(sock)
         return sock
 
@@ -623,17 +624,13 @@ class Interpreter:
         return self.unknown(f"attr:{line}:{col}", text_of(node))
 
     def instance_member(self, base: Instance, attr: str) -> Value | None:
-        if attr in base.attrs:
-            return base.attrs[attr]
-        if base.cls is not None:
+        if attr not in base.attrs and base.cls is not None:
             method = find_method(base.cls, attr)
             if method is not None:
                 return method if method.is_static else BoundFunc(method, base)
-            found = class_attribute(base.cls, attr)
-            if found is not None:
-                return found
-        if base.library is None:
-            return None
+        found = self.program_attribute(base, attr)
+        if found is not None or base.library is None:
+            return found
         if attr == "socket" and base.sock is not None:
             return base.sock
         return self.library_attribute(base.library, attr) or Bound(base, attr)
@@ -673,16 +670,17 @@ class Interpreter:
                 return own
         return None
 
-    def instance_attribute(self, inst: Instance, name: str) -> Value | None:
+    def program_attribute(self, inst: Instance, name: str) -> Value | None:
+        """What the program set on the instance or on its class."""
         if name in inst.attrs:
             return inst.attrs[name]
-        if inst.cls is not None:
-            found = class_attribute(inst.cls, name)
-            if found is not None:
-                return found
-        if inst.library is not None:
+        return class_attribute(inst.cls, name) if inst.cls is not None else None
+
+    def instance_attribute(self, inst: Instance, name: str) -> Value | None:
+        found = self.program_attribute(inst, name)
+        if found is None and inst.library is not None:
             return self.library_attribute(inst.library, name)
-        return None
+        return found
 
     # -- calls --------------------------------------------------------------------------------
 
@@ -718,16 +716,16 @@ class Interpreter:
             case ClassVal():
                 return self.instantiate(func, args, kwargs, node)
             case Qual():
-                return self.call_library(func.name, args, kwargs, node, scope)
+                return self.call_library(func.name, Arguments(args, kwargs, node), scope)
             case Bound(receiver=Sock() as sock):
-                return self.socket_method(sock, func.name, args, kwargs, node)
+                return self.socket_method(sock, func.name, Arguments(args, kwargs, node))
             case Bound(receiver=Instance() as inst):
-                return self.server_method(inst, func.name, args, kwargs, node)
+                return self.server_method(inst, func.name, Arguments(args, kwargs, node))
             case Unknown():
                 receiver_key, _, method = func.key.rpartition(".")
                 if method in SOCKET_METHODS and receiver_key in self.unknowns:
                     stand_in = self.stand_in(self.unknowns[receiver_key], node)
-                    return self.socket_method(stand_in, method, args, kwargs, node)
+                    return self.socket_method(stand_in, method, Arguments(args, kwargs, node))
         self.run_callbacks(args, kwargs, node)
         return self.unknown_result(node)
 
@@ -813,70 +811,50 @@ class Interpreter:
         if init is not None:
             self.inline(init, [inst, *args], kwargs, node)
         elif inst.library is not None:
-            self.construct_server(inst, args, kwargs, node)
+            self.construct_server(inst, Arguments(args, kwargs, node))
         return inst
 
     # -- the library, as `library_models` describes it ----------------------------------------
 
-    def call_library(
-        self,
-        name: str,
-        args: list[Value],
-        kwargs: dict[str, Value],
-        node: ast.AST,
-        scope: Scope | None,
-    ) -> Value:
+    def call_library(self, name: str, call: Arguments, scope: Scope | None) -> Value:
+        args, kwargs, node = call
         if name in SOCKET_CONSTRUCTORS:
             udp = number_of(SOCKET_TYPE.get(args, kwargs, Const(1))) == _SOCK_DGRAM
             return self.new_sock("socket", node, kind="udp" if udp else "tcp")
         model = server_function(name)
         if model is not None:
-            return self.library_server(model, args, kwargs, node)
+            return self.library_server(model, call)
         if name == "socket.create_connection":
             sock = self.new_sock("client", node)
             self.record("connect", sock, node)
             return sock
         if name in SERVER_CLASSES:
             inst = Instance(None, name, {})
-            self.construct_server(inst, args, kwargs, node)
+            self.construct_server(inst, call)
             return inst
         if name in LOOP_GETTERS:
             return Qual("asyncio.loop")
         owner, _, method = name.rpartition(".")
         if owner in SERVER_CLASSES and args and isinstance(args[0], Instance):
             # socketserver.TCPServer.server_bind(self), .__init__(self, ...), ...
-            return self.server_method(args[0], method, args[1:], kwargs, node)
+            return self.server_method(args[0], method, call._replace(args=args[1:]))
         if owner in SOCKET_CLASSES and args and isinstance(args[0], Sock):
-            return self.socket_method(args[0], method, args[1:], kwargs, node)
+            return self.socket_method(args[0], method, call._replace(args=args[1:]))
         if name == "struct.pack":
             return _struct_pack(args)
         builtin = name.removeprefix("_socket.").removeprefix("builtins.")
-        return self.call_builtin(builtin, args, kwargs, node, scope)
-
-    def call_builtin(
-        self,
-        name: str,
-        args: list[Value],
-        kwargs: dict[str, Value],
-        node: ast.AST,
-        scope: Scope | None,
-    ) -> Value:
-        if name in ("int", "bool") and len(args) == 1:
-            number = number_of(args[0])
-            truth = truth_of(args[0])
-            if name == "bool" and truth is not None:
-                return Const(truth)
-            if name == "int" and number is not None:
-                return Const(int(number))
-        if name == "super" and scope is not None:
+        converted = _converted(builtin, args)
+        if converted is not None:
+            return converted
+        if builtin == "super" and scope is not None:
             cell = self.lookup("__class_cell__", scope)
             if isinstance(cell, SuperVal):
                 return cell
-        if name in ("exec", "eval") and args:
+        if builtin in ("exec", "eval") and args:
             text = args[0].value if isinstance(args[0], Const) else None
             if isinstance(text, str) and MENTION.search(text):
                 line, col = getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
-                self.trace.exec_strings.append(ExecString(line, col, name))
+                self.trace.exec_strings.append(ExecString(line, col, builtin))
         self.run_callbacks(args, kwargs, node)
         return self.unknown_result(node)
 
@@ -886,11 +864,10 @@ class Interpreter:
         option = (Const(SOL_SOCKET), Const(SO_REUSEADDR), value)
         self.record("setsockopt", sock, node, args=option, via=via, where=where)
 
-    def library_server(
-        self, model: ServerFunction, args: list[Value], kwargs: dict[str, Value], node: ast.AST
-    ) -> Value:
+    def library_server(self, model: ServerFunction, call: Arguments) -> Value:
         """`socket.create_server`, `asyncio.start_server`, `loop.create_server`: the socket it
         makes gets its options, is bound and listens, in that order."""
+        args, kwargs, node = call
         callback = model.callback.of(args, kwargs) if model.callback else None
         given = model.own_socket.of(args, kwargs) if model.own_socket else None
         if isinstance(given, Sock):
@@ -898,7 +875,7 @@ class Interpreter:
             sock = given
         else:
             sock = self.new_sock(model.origin, node, label=model.label)
-            self.library_reuse(model, sock, args, kwargs, node)
+            self.library_reuse(model, sock, call)
             port = None
             if model.address is not None:
                 port = port_of(model.address.get(args, kwargs, Const(None)))
@@ -914,15 +891,9 @@ class Interpreter:
             return sock
         return self.unknown(f"asyncio-server:{getattr(node, 'lineno', 0)}", "server")
 
-    def library_reuse(
-        self,
-        model: ServerFunction,
-        sock: Sock,
-        args: list[Value],
-        kwargs: dict[str, Value],
-        node: ast.AST,
-    ) -> None:
+    def library_reuse(self, model: ServerFunction, sock: Sock, call: Arguments) -> None:
         """SO_REUSEADDR (and SO_REUSEPORT) as the call asks, or as the library's default."""
+        args, kwargs, node = call
         reuse = model.reuse_address.of(args, kwargs) if model.reuse_address else None
         explicit = reuse is not None and not (isinstance(reuse, Const) and reuse.value is None)
         if reuse is None or not explicit:
@@ -938,9 +909,8 @@ class Interpreter:
             option = (Const(SOL_SOCKET), Const(SO_REUSEPORT), Const(1))
             self.record("setsockopt", sock, node, args=option, via=model.via)
 
-    def construct_server(
-        self, inst: Instance, args: list[Value], kwargs: dict[str, Value], node: ast.AST
-    ) -> None:
+    def construct_server(self, inst: Instance, call: Arguments) -> None:
+        args, kwargs, node = call
         library = inst.library or DEFAULT_SERVER_CLASS
         model = SERVER_CLASSES.get(library)
         kind: SockKind = model.kind if model is not None else "tcp"
@@ -955,16 +925,10 @@ class Interpreter:
             if handle is not None and id(handle.node) not in self.called:
                 self.call_uncalled_reachable(handle)
 
-    def server_method(
-        self,
-        inst: Instance,
-        method: str,
-        args: list[Value],
-        kwargs: dict[str, Value],
-        node: ast.AST,
-    ) -> Value:
+    def server_method(self, inst: Instance, method: str, call: Arguments) -> Value:
+        node = call.node
         if method == "__init__":
-            self.construct_server(inst, args, kwargs, node)
+            self.construct_server(inst, call)
             return Const(None)
         sock = inst.sock
         if sock is None:
@@ -995,14 +959,8 @@ class Interpreter:
         address = self.instance_attribute(inst, "server_address") or Const(None)
         self.record("bind", sock, node, via="socketserver", port=port_of(address))
 
-    def socket_method(
-        self,
-        sock: Sock,
-        method: str,
-        args: list[Value],
-        kwargs: dict[str, Value],
-        node: ast.AST,
-    ) -> Value:
+    def socket_method(self, sock: Sock, method: str, call: Arguments) -> Value:
+        args, kwargs, node = call
         if method == "setsockopt":
             call_args = tuple(node.args) if isinstance(node, ast.Call) else ()
             self.record("setsockopt", sock, node, args=tuple(args[:3]), arg_nodes=call_args[:3])
@@ -1100,6 +1058,17 @@ def _library_where(library: str, inst: Instance) -> str:
     if reuses_by_default(library):
         return f" ({library.rpartition('.')[2]} sets it for you)"
     return ""
+
+
+def _converted(builtin: str, args: list[Value]) -> Value | None:
+    """`int(x)` or `bool(x)` of a value the analysis knows."""
+    if builtin not in ("int", "bool") or len(args) != 1:
+        return None
+    if builtin == "bool":
+        truth = truth_of(args[0])
+        return None if truth is None else Const(truth)
+    number = number_of(args[0])
+    return None if number is None else Const(int(number))
 
 
 def _struct_pack(args: list[Value]) -> Value:

@@ -9,7 +9,7 @@ import socket
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sockdojo.challenges.reuse_address.facts import (
     BSD_SO_REUSEADDR,
@@ -86,7 +86,7 @@ def classify(event: Event) -> _Classified:
         return _Classified(
             event, "unknown", unknown_part="all three arguments (level, option, value)"
         )
-    level, option, value = args[0], args[1], args[2]
+    level, option = args[0], args[1]
     for part in (level, option):
         wrong = misspelt(part)
         if wrong is not None:
@@ -96,66 +96,80 @@ def classify(event: Event) -> _Classified:
     named_option = option.name.rpartition(".")[2] if isinstance(option, Qual) else None
     if option_number is None:
         return _Classified(event, "unknown", unknown_part=f"which option `{option_label}` is")
+    reuse_meant = named_option in ("SO_REUSEADDR", "SO_REUSEPORT") or (
+        named_option is None and option_number == SO_REUSEADDR
+    )
     if level_number is None:
-        if named_option in ("SO_REUSEADDR", "SO_REUSEPORT") or (
-            named_option is None and option_number == SO_REUSEADDR
-        ):
+        if reuse_meant:
             return _Classified(
                 event, "unknown", unknown_part=f"the level `{_name_of(level, nodes[0])}`"
             )
         return _Classified(event, "other", option_name=option_label)
     if level_number == SOL_SOCKET:
-        if named_option is not None and not named_option.startswith("SO_"):
-            return _Classified(event, "other", option_name=named_option)
-        if option_number == SO_REUSEADDR:
-            truth = truth_of(value)
-            if truth is None:
-                return _Classified(
-                    event, "unknown", unknown_part=f"the value `{_name_of(value, nodes[2])}`"
-                )
-            return _Classified(event, "on" if truth else "off", option_name="SO_REUSEADDR")
-        if option_number == SO_REUSEPORT:
-            return _Classified(
-                event,
-                "reuseport" if truth_of(value) is not False else "other",
-                option_name="SO_REUSEPORT",
-            )
-        name = OPTION_NAMES[SOL_SOCKET].get(option_number, option_label)
-        return _Classified(event, "other", option_name=named_option or name)
+        return _at_socket_level(event, option_number, named_option, option_label, nodes[2])
     # Another level. SO_REUSEADDR meant at the wrong level, or the number 2 at the wrong level,
     # or the BSD/macOS numbers (SOL_SOCKET 0xffff, SO_REUSEADDR 4)?
-    if (
-        named_option in ("SO_REUSEADDR", "SO_REUSEPORT")
-        or (named_option is None and option_number == SO_REUSEADDR)
-        or (level_number == BSD_SOL_SOCKET and option_number == BSD_SO_REUSEADDR)
-    ):
+    if reuse_meant or (level_number == BSD_SOL_SOCKET and option_number == BSD_SO_REUSEADDR):
         level_text = _name_of(level, nodes[0])
         level_name = LEVEL_NAMES.get(level_number)
         if level_name and level_name != level_text:
             level_text = f"{level_text} ({level_name})"
-        meaning_name = OPTION_NAMES.get(level_number, {}).get(option_number)
-        if level_number == BSD_SOL_SOCKET:
-            meaning = (
-                "0xffff is SOL_SOCKET on macOS and the BSDs; on Linux it is 1, and this call fails."
-            )
-        elif meaning_name:
-            meaning = (
-                f"At that level option number {option_number} means {meaning_name}, so the call "
-                "changes something else or fails with 'Invalid argument'."
-            )
-        else:
-            meaning = (
-                "At that level the option number means something else (or nothing), so the "
-                "call does not do what you want."
-            )
         return _Classified(
             event,
             "wrong-level",
             option_name=named_option or "SO_REUSEADDR",
             level_text=level_text,
-            meaning=meaning,
+            meaning=_wrong_level_meaning(level_number, option_number),
         )
     return _Classified(event, "other", option_name=named_option or option_label)
+
+
+def _at_socket_level(
+    event: Event,
+    option_number: int,
+    named: str | None,
+    option_label: str,
+    value_node: ast.expr | None,
+) -> _Classified:
+    """A setsockopt at SOL_SOCKET: SO_REUSEADDR on or off, SO_REUSEPORT, or another option."""
+    value = event.args[2]
+    if named is not None and not named.startswith("SO_"):
+        return _Classified(event, "other", option_name=named)
+    if option_number == SO_REUSEADDR:
+        truth = truth_of(value)
+        if truth is None:
+            return _Classified(
+                event, "unknown", unknown_part=f"the value `{_name_of(value, value_node)}`"
+            )
+        return _Classified(event, "on" if truth else "off", option_name="SO_REUSEADDR")
+    if option_number == SO_REUSEPORT:
+        return _Classified(
+            event,
+            "reuseport" if truth_of(value) is not False else "other",
+            option_name="SO_REUSEPORT",
+        )
+    name = OPTION_NAMES[SOL_SOCKET].get(option_number, option_label)
+    return _Classified(event, "other", option_name=named or name)
+
+
+def _wrong_level_meaning(level_number: int, option_number: int) -> str:
+    meaning_name = OPTION_NAMES.get(level_number, {}).get(option_number)
+    if level_number == BSD_SOL_SOCKET:
+        return "0xffff is SOL_SOCKET on macOS and the BSDs; on Linux it is 1, and this call fails."
+    if meaning_name:
+        return (
+            f"At that level option number {option_number} means {meaning_name}, so the call "
+            "changes something else or fails with 'Invalid argument'."
+        )
+    return (
+        "At that level the option number means something else (or nothing), so the "
+        "call does not do what you want."
+    )
+
+
+class _Problem(NamedTuple):
+    code: str
+    fields: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -187,14 +201,19 @@ class Judge:
         column: int | None = None,
         **fields: object,
     ) -> None:
-        finding = make(code, self.source, line, byte_col, column, None, fields)
-        if not any(f.code == finding.code and f.line == finding.line for f in self.findings):
-            self.findings.append(finding)
+        self.add_fields(code, line, byte_col, fields, column=column)
 
     def add_fields(
-        self, code: str, line: int | None, byte_col: int | None, fields: Mapping[str, object]
+        self,
+        code: str,
+        line: int | None,
+        byte_col: int | None,
+        fields: Mapping[str, object],
+        *,
+        column: int | None = None,
     ) -> None:
-        finding = make(code, self.source, line, byte_col, None, None, fields)
+        """A finding, unless one with the same code is already on that line."""
+        finding = make(code, self.source, line, byte_col, column, None, fields)
         if not any(f.code == finding.code and f.line == finding.line for f in self.findings):
             self.findings.append(finding)
 
@@ -351,41 +370,34 @@ class Judge:
         return any(found)
 
     def option_problem(self, it: _Listener, option: _Classified) -> bool:
+        problem = self.problem_of(it, option)
+        if problem is not None:
+            self.add_fields(problem.code, option.event.line, option.event.col, problem.fields)
+        return problem is not None
+
+    def problem_of(self, it: _Listener, option: _Classified) -> _Problem | None:
+        """What is wrong with one setsockopt call on the listener, if anything."""
         event = option.event
-        if option.kind == "on" and event.seq > it.first_bind.seq:
-            fields = {"what": event.text, **self.binding(it.label, it.first_bind)}
-            self.add_fields("option-after-bind", event.line, event.col, fields)
-        elif option.kind == "wrong-level":
-            self.add(
-                "wrong-level",
-                event.line,
-                event.col,
-                level=option.level_text,
-                meaning=option.meaning,
-            )
-        elif option.kind == "reuseport":
-            self.add("reuseport-instead", event.line, event.col, sock=it.label)
-        elif option.kind == "misspelt":
-            suggestion = option.meaning
-            self.add(
-                "misspelt-constant",
-                event.line,
-                event.col,
-                name=option.option_name,
-                attribute=option.option_name.rpartition(".")[2],
-                fix=f"`socket.{suggestion}`" if suggestion else "the name in the socket module",
-            )
-        elif option.kind == "unknown":
-            self.add(
-                "cannot-follow",
-                event.line,
-                event.col,
-                what=option.unknown_part,
-                reason=f" in `{event.text}`",
-            )
-        else:
-            return False
-        return True
+        match option.kind:
+            case "on" if event.seq > it.first_bind.seq:
+                fields = {"what": event.text, **self.binding(it.label, it.first_bind)}
+                return _Problem("option-after-bind", fields)
+            case "wrong-level":
+                return _Problem(
+                    "wrong-level", {"level": option.level_text, "meaning": option.meaning}
+                )
+            case "reuseport":
+                return _Problem("reuseport-instead", {"sock": it.label})
+            case "misspelt":
+                suggestion = option.meaning
+                fix = f"`socket.{suggestion}`" if suggestion else "the name in the socket module"
+                name = option.option_name
+                fields = {"name": name, "attribute": name.rpartition(".")[2], "fix": fix}
+                return _Problem("misspelt-constant", fields)
+            case "unknown":
+                fields = {"what": option.unknown_part, "reason": f" in `{event.text}`"}
+                return _Problem("cannot-follow", fields)
+        return None
 
     def late_class_setting(self, it: _Listener, late: ClassAttrSet) -> bool:
         what = f"{_short(late.owner)}.{late.attr} = {_text_value(late.value)}"
