@@ -132,11 +132,12 @@ class Scope:
 def mro(cls: ClassVal) -> Iterator[Value]:
     """`cls`, then every base reachable from it, depth first and left to right.
 
-    Not Python's C3 order: what the analysis needs is where a name is found first, and depth
-    first answers that for every hierarchy a learner writes. Library bases (a `Qual` such as
-    `socketserver.TCPServer`) are yielded where they are met, not followed. A class reached twice
-    (a diamond) is walked once, and the walk stops `MAX_CLASS_DEPTH` classes up: a hostile
-    lattice of bases stays linear.
+    Not Python's C3 order (they differ where a diamond's shared base and a later side both
+    define a name): the order the analysis has always looked names up in. Library bases (a
+    `Qual` such as `socketserver.TCPServer`) are yielded where they are met, not followed. A
+    class reached twice (a diamond) is walked once, and the walk follows bases up to
+    `MAX_CLASS_DEPTH` classes up: a hostile lattice of bases costs one visit per class, not one
+    per path.
     """
     yield cls
     seen = {id(cls)}
