@@ -207,6 +207,11 @@ def generated(kind: str) -> bytes:
         # f0 calls f1 twice, f1 calls f2 twice, ...: 2**30 inlined calls if nothing stopped it.
         defs = [f"def f{i}(s):\n    f{i + 1}(s)\n    f{i + 1}(s)\n" for i in range(30)]
         return ("\n".join(defs) + "def f30(s):\n    s.bind(('', 1337))\nf0(1)\n").encode()
+    if kind == "diamond-bases":
+        # Each class lists the one before six times: 6**12 paths up from A12, one class each.
+        classes = ["class A0: pass\n"]
+        classes += [f"class A{i}({', '.join([f'A{i - 1}'] * 6)}): pass\n" for i in range(1, 13)]
+        return ("".join(classes) + "x = A12()\nfor i in (1, 2, 3, 4): x.a\n").encode()
     if kind == "recursion":
         return b"def f(s):\n    return f(s)\nf(1)\n"
     if kind == "big-numbers":
@@ -224,6 +229,7 @@ HOSTILE = {
     "deep-parentheses": {"syntax-error"},
     "deep-blocks": {"syntax-error"},
     "call-explosion": {"cannot-follow"},
+    "diamond-bases": {"not-a-server"},
     "recursion": {"not-a-server"},
     "big-numbers": {"not-a-server"},
     "nul-bytes": {"file-not-text"},

@@ -89,40 +89,29 @@ def on_port(name: str, port: int) -> bytes:
     return (CORPUS / name).read_bytes().replace(b"1337", str(port).encode())
 
 
+def on_host(
+    program: str, port: int, name: str, on_step: Callable[[Step], None] | None = None
+) -> ProofResult:
+    """A corpus program proved on this machine, rewritten to a free port (never 1337 here)."""
+    source = on_port(program, port)
+    return prove(source, name=name, port=port, isolation="host", timing=FAST, on_step=on_step)
+
+
 def test_on_the_host_a_correct_server_restarts(free_port: int, marked_name: str) -> None:
-    result = prove(
-        on_port("ok_basic.py", free_port),
-        name=marked_name,
-        port=free_port,
-        isolation="host",
-        timing=FAST,
-    )
+    result = on_host("ok_basic.py", free_port, marked_name)
     assert result.outcome == "bound"
     assert result.isolation == "this machine's network"
     assert result.time_wait is True
 
 
 def test_on_the_host_a_missing_option_shows_errno_98(free_port: int, marked_name: str) -> None:
-    result = prove(
-        on_port("missing_option.py", free_port),
-        name=marked_name,
-        port=free_port,
-        isolation="host",
-        timing=FAST,
-    )
+    result = on_host("missing_option.py", free_port, marked_name)
     assert result.outcome == "address-in-use"
     assert result.error_line == ERRNO_98
     # The port stays in TIME_WAIT on the host now: the next run says so, and a program
     # without the option then dies on its very first start, with the same line.
     steps: list[Step] = []
-    again = prove(
-        on_port("missing_option.py", free_port),
-        name=marked_name,
-        port=free_port,
-        isolation="host",
-        timing=FAST,
-        on_step=steps.append,
-    )
+    again = on_host("missing_option.py", free_port, marked_name, on_step=steps.append)
     assert again.outcome == "address-in-use"
     assert "TIME_WAIT" in steps[0].text
     assert steps[-1].name == "died"
@@ -140,13 +129,7 @@ def test_on_the_host_a_busy_port_skips_the_proof(free_port: int, marked_name: st
 
 
 def test_on_the_host_a_fork_bomb_is_contained(free_port: int, marked_name: str) -> None:
-    result = prove(
-        on_port("fork_bomb.py", free_port),
-        name=marked_name,
-        port=free_port,
-        isolation="host",
-        timing=FAST,
-    )
+    result = on_host("fork_bomb.py", free_port, marked_name)
     assert result.outcome == "no-listen"
     # `marked_name` then checks that not one of its processes is left.
 

@@ -236,30 +236,48 @@ def test_an_unreadable_file_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "Permission denied" in run.text
 
 
-def test_our_own_proof_failure_is_ours_and_earns_no_flag(
+@pytest.mark.parametrize(
+    ("result", "program", "status", "said", "unsaid"),
+    [
+        # Our own failure: not held against the learner (no finding, no "not yet"), and not a
+        # flag from the static analysis alone either: a program that breaks the proof from
+        # inside must not earn one.
+        (
+            ProofResult("error", reason="internal error: boom"),
+            "ok_basic.py",
+            3,
+            ["problem on our side", "not decided"],
+            ["not yet"],
+        ),
+        (
+            ProofResult("skipped", reason="port 1337 has a listener on this machine"),
+            "missing_option.py",
+            1,
+            ["skipped: port 1337 has a listener"],
+            [],
+        ),
+    ],
+    ids=["our-failure", "skipped"],
+)
+def test_a_proof_that_decides_nothing_says_why_and_earns_no_flag(
     monkeypatch: pytest.MonkeyPatch,
+    result: ProofResult,
+    program: str,
+    status: int,
+    said: list[str],
+    unsaid: list[str],
 ) -> None:
-    # Not held against the learner (no finding, no "not yet"), and not a flag from the static
-    # analysis alone either: a program that breaks the proof from inside must not earn one.
-    def broken(*args: object, **kwargs: object) -> ProofResult:
-        return ProofResult("error", reason="internal error: boom")
+    def undecided(*args: object, **kwargs: object) -> ProofResult:
+        return result
 
-    monkeypatch.setattr(runner_module, "prove", broken)
+    monkeypatch.setattr(runner_module, "prove", undecided)
     run = Run()
-    assert run(CORPUS / "ok_basic.py", proof=True) == 3
-    assert "problem on our side" in run.text
-    assert "not decided" in run.text and "not yet" not in run.text
+    assert run(CORPUS / program, proof=True) == status
+    for text in said:
+        assert text in run.text
+    for text in unsaid:
+        assert text not in run.text
     assert run.flags_minted == 0
-
-
-def test_a_skipped_proof_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    def skipped(*args: object, **kwargs: object) -> ProofResult:
-        return ProofResult("skipped", reason="port 1337 has a listener on this machine")
-
-    monkeypatch.setattr(runner_module, "prove", skipped)
-    run = Run()
-    assert run(CORPUS / "missing_option.py", proof=True) == 1
-    assert "skipped: port 1337 has a listener" in run.text
 
 
 @pytest.mark.netns

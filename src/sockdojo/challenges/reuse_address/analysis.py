@@ -20,10 +20,11 @@ interpreter walks the program in execution order:
 Anything it cannot resolve becomes an `Unknown` value (calls on it are still recorded against a
 stand-in socket named after the expression), and a work budget bounds hostile input.
 
-Where things are: `interpreter` (the walk and its values), `judge` (events -> findings),
-`findings` (what a finding is), `sockdojo.mistakes.findings` (every code with its texts),
-`facts` (Linux socket numbers, library behaviour). This module reads the bytes and ties them
-together.
+Where things are: `interpreter` (the walk), `values` (what it can tell a value is), `trace`
+(the events it records), `library_models` (what create_server, socketserver and asyncio do with
+the option), `judge` (events -> findings), `findings` (what a finding is),
+`sockdojo.mistakes.findings` (every code with its texts), `facts` (Linux socket numbers). This
+module reads the bytes and ties them together.
 """
 
 from __future__ import annotations
@@ -82,21 +83,22 @@ def analyze(data: bytes, *, port: int = 1337, too_large: bool = False) -> Analys
         )
     if not tree.body:
         return _only(finding("file-empty", None, None))
-    interpreter = Interpreter(tree, port)
+    interpreter = Interpreter(tree)
+    trace = interpreter.trace
     internal = None
     try:
         interpreter.run()
     except TooComplex:
-        interpreter.incomplete = "it is too large or too tangled to follow within the work limit"
+        trace.incomplete = "it is too large or too tangled to follow within the work limit"
     except (RecursionError, MemoryError):
-        interpreter.incomplete = "it is nested too deeply"
+        trace.incomplete = "it is nested too deeply"
     except Exception as error:
         # A construct we do not handle yet (a bug of ours, not the learner's mistake): say so
         # plainly instead of crashing on their file.
-        interpreter.incomplete = f"it uses something the analysis cannot handle yet ({error!r})"
+        trace.incomplete = f"it uses something the analysis cannot handle yet ({error!r})"
         internal = f"interpreter: {error!r}"
     try:
-        result = Judge(interpreter, source, text, port).verdict()
+        result = Judge(trace, source, text, port).verdict()
     except Exception as error:
         reason = f": the analysis failed on it ({error!r}), which is a bug of ours"
         return replace(

@@ -1,7 +1,8 @@
-"""Facts the reuse-address analysis relies on: Linux socket numbers and library behaviour.
+"""Facts the reuse-address analysis relies on: Linux socket numbers and names.
 
 The numbers are Linux's, whatever machine runs the analysis: the behaviour proof runs there, and
-the challenge is about what the program does on it.
+the challenge is about what the program does on it. What the standard library's servers do
+with SO_REUSEADDR is in `library_models`.
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 import re
 import socket as _socket
 from collections.abc import Mapping
-
-MAX_STEPS = 60_000  # statements and expressions evaluated, over the whole walk
-MAX_DEPTH = 24  # nested inlined calls
 
 # Linux values: the analysis answers for the machine the proof runs on, whatever it runs on.
 SOL_SOCKET = 1
@@ -87,46 +85,6 @@ OPTION_NAMES: Mapping[int, Mapping[int, str]] = {
     41: {},
 }
 SOCKET_NAMES = frozenset(dir(_socket))
-
-# socketserver-style classes: the chain of classes whose attributes they inherit.
-SERVER_CLASSES: Mapping[str, tuple[str, ...]] = {
-    "socketserver.TCPServer": ("socketserver.TCPServer",),
-    "socketserver.ThreadingTCPServer": (
-        "socketserver.ThreadingTCPServer",
-        "socketserver.TCPServer",
-    ),
-    "socketserver.ForkingTCPServer": ("socketserver.ForkingTCPServer", "socketserver.TCPServer"),
-    "socketserver.UDPServer": ("socketserver.UDPServer", "socketserver.TCPServer"),
-    "socketserver.ThreadingUDPServer": (
-        "socketserver.ThreadingUDPServer",
-        "socketserver.UDPServer",
-        "socketserver.TCPServer",
-    ),
-    "http.server.HTTPServer": ("http.server.HTTPServer", "socketserver.TCPServer"),
-    "http.server.ThreadingHTTPServer": (
-        "http.server.ThreadingHTTPServer",
-        "http.server.HTTPServer",
-        "socketserver.TCPServer",
-    ),
-    "xmlrpc.server.SimpleXMLRPCServer": (
-        "xmlrpc.server.SimpleXMLRPCServer",
-        "socketserver.TCPServer",
-    ),
-}
-UDP_SERVERS = frozenset({"socketserver.UDPServer", "socketserver.ThreadingUDPServer"})
-LIBRARY_DEFAULTS: Mapping[tuple[str, str], object] = {
-    ("socketserver.TCPServer", "allow_reuse_address"): False,
-    ("socketserver.TCPServer", "allow_reuse_port"): False,
-    ("http.server.HTTPServer", "allow_reuse_address"): True,
-    ("xmlrpc.server.SimpleXMLRPCServer", "allow_reuse_address"): True,
-}
-ASYNCIO_SERVERS = frozenset(
-    {"asyncio.start_server", "asyncio.loop.create_server", "asyncio.streams.start_server"}
-)
-LOOP_GETTERS = frozenset(
-    {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop"}
-)
-SOCKET_METHODS = frozenset({"setsockopt", "bind", "listen", "accept", "connect", "connect_ex"})
 
 MENTION = re.compile(
     r"setsockopt\s*\([^)\n]*\)?|SO_REUSEADDR|allow_reuse_address\s*=\s*\w+|reuse_address\s*=\s*\w+"

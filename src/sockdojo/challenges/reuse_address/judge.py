@@ -9,7 +9,7 @@ import socket
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sockdojo.challenges.reuse_address.facts import (
     BSD_SO_REUSEADDR,
@@ -17,17 +17,20 @@ from sockdojo.challenges.reuse_address.facts import (
     LEVEL_NAMES,
     MENTION,
     OPTION_NAMES,
-    SERVER_CLASSES,
     SO_REUSEADDR,
     SO_REUSEPORT,
     SOCKET_CONSTANTS,
     SOL_SOCKET,
 )
 from sockdojo.challenges.reuse_address.findings import Analysis, Finding, Source, make
-from sockdojo.challenges.reuse_address.interpreter import (
+from sockdojo.challenges.reuse_address.library_models import (
+    DEFAULT_SERVER_CLASS,
+    REUSE_ADDRESS_ATTRIBUTE,
+    chain_of,
+)
+from sockdojo.challenges.reuse_address.trace import ClassAttrSet, Event, EventKind, Trace
+from sockdojo.challenges.reuse_address.values import (
     Const,
-    Event,
-    Interpreter,
     Qual,
     Sock,
     Value,
@@ -83,7 +86,7 @@ def classify(event: Event) -> _Classified:
         return _Classified(
             event, "unknown", unknown_part="all three arguments (level, option, value)"
         )
-    level, option, value = args[0], args[1], args[2]
+    level, option = args[0], args[1]
     for part in (level, option):
         wrong = misspelt(part)
         if wrong is not None:
@@ -93,66 +96,80 @@ def classify(event: Event) -> _Classified:
     named_option = option.name.rpartition(".")[2] if isinstance(option, Qual) else None
     if option_number is None:
         return _Classified(event, "unknown", unknown_part=f"which option `{option_label}` is")
+    reuse_meant = named_option in ("SO_REUSEADDR", "SO_REUSEPORT") or (
+        named_option is None and option_number == SO_REUSEADDR
+    )
     if level_number is None:
-        if named_option in ("SO_REUSEADDR", "SO_REUSEPORT") or (
-            named_option is None and option_number == SO_REUSEADDR
-        ):
+        if reuse_meant:
             return _Classified(
                 event, "unknown", unknown_part=f"the level `{_name_of(level, nodes[0])}`"
             )
         return _Classified(event, "other", option_name=option_label)
     if level_number == SOL_SOCKET:
-        if named_option is not None and not named_option.startswith("SO_"):
-            return _Classified(event, "other", option_name=named_option)
-        if option_number == SO_REUSEADDR:
-            truth = truth_of(value)
-            if truth is None:
-                return _Classified(
-                    event, "unknown", unknown_part=f"the value `{_name_of(value, nodes[2])}`"
-                )
-            return _Classified(event, "on" if truth else "off", option_name="SO_REUSEADDR")
-        if option_number == SO_REUSEPORT:
-            return _Classified(
-                event,
-                "reuseport" if truth_of(value) is not False else "other",
-                option_name="SO_REUSEPORT",
-            )
-        name = OPTION_NAMES[SOL_SOCKET].get(option_number, option_label)
-        return _Classified(event, "other", option_name=named_option or name)
+        return _at_socket_level(event, option_number, named_option, option_label, nodes[2])
     # Another level. SO_REUSEADDR meant at the wrong level, or the number 2 at the wrong level,
     # or the BSD/macOS numbers (SOL_SOCKET 0xffff, SO_REUSEADDR 4)?
-    if (
-        named_option in ("SO_REUSEADDR", "SO_REUSEPORT")
-        or (named_option is None and option_number == SO_REUSEADDR)
-        or (level_number == BSD_SOL_SOCKET and option_number == BSD_SO_REUSEADDR)
-    ):
+    if reuse_meant or (level_number == BSD_SOL_SOCKET and option_number == BSD_SO_REUSEADDR):
         level_text = _name_of(level, nodes[0])
         level_name = LEVEL_NAMES.get(level_number)
         if level_name and level_name != level_text:
             level_text = f"{level_text} ({level_name})"
-        meaning_name = OPTION_NAMES.get(level_number, {}).get(option_number)
-        if level_number == BSD_SOL_SOCKET:
-            meaning = (
-                "0xffff is SOL_SOCKET on macOS and the BSDs; on Linux it is 1, and this call fails."
-            )
-        elif meaning_name:
-            meaning = (
-                f"At that level option number {option_number} means {meaning_name}, so the call "
-                "changes something else or fails with 'Invalid argument'."
-            )
-        else:
-            meaning = (
-                "At that level the option number means something else (or nothing), so the "
-                "call does not do what you want."
-            )
         return _Classified(
             event,
             "wrong-level",
             option_name=named_option or "SO_REUSEADDR",
             level_text=level_text,
-            meaning=meaning,
+            meaning=_wrong_level_meaning(level_number, option_number),
         )
     return _Classified(event, "other", option_name=named_option or option_label)
+
+
+def _at_socket_level(
+    event: Event,
+    option_number: int,
+    named: str | None,
+    option_label: str,
+    value_node: ast.expr | None,
+) -> _Classified:
+    """A setsockopt at SOL_SOCKET: SO_REUSEADDR on or off, SO_REUSEPORT, or another option."""
+    value = event.args[2]
+    if named is not None and not named.startswith("SO_"):
+        return _Classified(event, "other", option_name=named)
+    if option_number == SO_REUSEADDR:
+        truth = truth_of(value)
+        if truth is None:
+            return _Classified(
+                event, "unknown", unknown_part=f"the value `{_name_of(value, value_node)}`"
+            )
+        return _Classified(event, "on" if truth else "off", option_name="SO_REUSEADDR")
+    if option_number == SO_REUSEPORT:
+        return _Classified(
+            event,
+            "reuseport" if truth_of(value) is not False else "other",
+            option_name="SO_REUSEPORT",
+        )
+    name = OPTION_NAMES[SOL_SOCKET].get(option_number, option_label)
+    return _Classified(event, "other", option_name=named or name)
+
+
+def _wrong_level_meaning(level_number: int, option_number: int) -> str:
+    meaning_name = OPTION_NAMES.get(level_number, {}).get(option_number)
+    if level_number == BSD_SOL_SOCKET:
+        return "0xffff is SOL_SOCKET on macOS and the BSDs; on Linux it is 1, and this call fails."
+    if meaning_name:
+        return (
+            f"At that level option number {option_number} means {meaning_name}, so the call "
+            "changes something else or fails with 'Invalid argument'."
+        )
+    return (
+        "At that level the option number means something else (or nothing), so the "
+        "call does not do what you want."
+    )
+
+
+class _Problem(NamedTuple):
+    code: str
+    fields: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -167,8 +184,8 @@ class _Listener:
 
 
 class Judge:
-    def __init__(self, interp: Interpreter, source: Source, text: str, port: int) -> None:
-        self.interp = interp
+    def __init__(self, trace: Trace, source: Source, text: str, port: int) -> None:
+        self.trace = trace
         self.source = source
         self.text = text
         self.port = port
@@ -184,29 +201,34 @@ class Judge:
         column: int | None = None,
         **fields: object,
     ) -> None:
+        self.add_fields(code, line, byte_col, fields, column=column)
+
+    def add_fields(
+        self,
+        code: str,
+        line: int | None,
+        byte_col: int | None,
+        fields: Mapping[str, object],
+        *,
+        column: int | None = None,
+    ) -> None:
+        """A finding, unless one with the same code is already on that line."""
         finding = make(code, self.source, line, byte_col, column, None, fields)
         if not any(f.code == finding.code and f.line == finding.line for f in self.findings):
             self.findings.append(finding)
 
-    def add_fields(
-        self, code: str, line: int | None, byte_col: int | None, fields: Mapping[str, object]
-    ) -> None:
-        finding = make(code, self.source, line, byte_col, None, None, fields)
-        if not any(f.code == finding.code and f.line == finding.line for f in self.findings):
-            self.findings.append(finding)
-
-    def events_of(self, sock: Sock, kind: str) -> list[Event]:
-        return [e for e in self.interp.events if e.sock is sock and e.kind == kind]
+    def events_of(self, sock: Sock, kind: EventKind) -> list[Event]:
+        return self.trace.events_of(sock, kind)
 
     def verdict(self) -> Analysis:
-        interp = self.interp
-        if interp.incomplete is not None:
+        trace = self.trace
+        if trace.incomplete is not None:
             # The walk stopped half-way: anything else said now would rest on half a program.
             self.add(
-                "cannot-follow", None, what="the whole program", reason=f": {interp.incomplete}"
+                "cannot-follow", None, what="the whole program", reason=f": {trace.incomplete}"
             )
             return Analysis(tuple(self.findings), runnable=True, reuse_ok=False, summary="")
-        for line, col, name in interp.exec_strings:
+        for line, col, name in trace.exec_strings:
             self.add(
                 "cannot-follow",
                 line,
@@ -227,7 +249,7 @@ class Judge:
 
     def listening_sockets(self) -> list[Sock]:
         found = []
-        for sock in self.interp.sockets:
+        for sock in self.trace.sockets:
             if sock.kind == "udp" or not self.events_of(sock, "bind"):
                 continue
             if self.events_of(sock, "listen") or self.events_of(sock, "accept"):
@@ -235,9 +257,9 @@ class Judge:
         return found
 
     def not_a_server(self) -> None:
-        interp = self.interp
-        bound = [s for s in interp.sockets if self.events_of(s, "bind")]
-        connects = [e for e in interp.events if e.kind == "connect"]
+        trace = self.trace
+        bound = [s for s in trace.sockets if self.events_of(s, "bind")]
+        connects = [e for e in trace.events if e.kind == "connect"]
         if bound:
             sock = bound[0]
             bind = self.events_of(sock, "bind")[0]
@@ -258,8 +280,8 @@ class Judge:
                 "listens: it is a client."
             )
             self.add("not-a-server", first.line, first.col, detail=detail, port=self.port)
-        elif interp.endless_loops:
-            line, col = interp.endless_loops[0]
+        elif trace.endless_loops:
+            line, col = trace.endless_loops[0]
             detail = (
                 f"Your program never gets past the endless loop on line {line} (a `while True:` "
                 "with no break), so nothing after it runs: no bind(), no listen()."
@@ -267,7 +289,7 @@ class Judge:
             self.add("not-a-server", line, col, detail=detail, port=self.port)
         else:
             detail = "Your program never calls bind(), listen() or accept()."
-            first_event = next((e.line for e in interp.events), None)
+            first_event = next((e.line for e in trace.events), None)
             self.add("not-a-server", first_event, detail=detail, port=self.port)
 
     def judge_listener(self, sock: Sock) -> None:
@@ -344,50 +366,43 @@ class Judge:
         """Every way the option is set wrong, all reported: any of them settles the socket."""
         found = [self.option_problem(it, option) for option in it.options]
         found += [self.late_class_setting(it, late) for late in self.late_class_settings(it)]
-        found += [self.option_elsewhere(it, event) for event in self.interp.events]
+        found += [self.option_elsewhere(it, event) for event in self.trace.events]
         return any(found)
 
     def option_problem(self, it: _Listener, option: _Classified) -> bool:
-        event = option.event
-        if option.kind == "on" and event.seq > it.first_bind.seq:
-            fields = {"what": event.text, **self.binding(it.label, it.first_bind)}
-            self.add_fields("option-after-bind", event.line, event.col, fields)
-        elif option.kind == "wrong-level":
-            self.add(
-                "wrong-level",
-                event.line,
-                event.col,
-                level=option.level_text,
-                meaning=option.meaning,
-            )
-        elif option.kind == "reuseport":
-            self.add("reuseport-instead", event.line, event.col, sock=it.label)
-        elif option.kind == "misspelt":
-            suggestion = option.meaning
-            self.add(
-                "misspelt-constant",
-                event.line,
-                event.col,
-                name=option.option_name,
-                attribute=option.option_name.rpartition(".")[2],
-                fix=f"`socket.{suggestion}`" if suggestion else "the name in the socket module",
-            )
-        elif option.kind == "unknown":
-            self.add(
-                "cannot-follow",
-                event.line,
-                event.col,
-                what=option.unknown_part,
-                reason=f" in `{event.text}`",
-            )
-        else:
-            return False
-        return True
+        problem = self.problem_of(it, option)
+        if problem is not None:
+            self.add_fields(problem.code, option.event.line, option.event.col, problem.fields)
+        return problem is not None
 
-    def late_class_setting(self, it: _Listener, late: tuple[int, int, str]) -> bool:
-        line, col, what = late
+    def problem_of(self, it: _Listener, option: _Classified) -> _Problem | None:
+        """What is wrong with one setsockopt call on the listener, if anything."""
+        event = option.event
+        match option.kind:
+            case "on" if event.seq > it.first_bind.seq:
+                fields = {"what": event.text, **self.binding(it.label, it.first_bind)}
+                return _Problem("option-after-bind", fields)
+            case "wrong-level":
+                return _Problem(
+                    "wrong-level", {"level": option.level_text, "meaning": option.meaning}
+                )
+            case "reuseport":
+                return _Problem("reuseport-instead", {"sock": it.label})
+            case "misspelt":
+                suggestion = option.meaning
+                fix = f"`socket.{suggestion}`" if suggestion else "the name in the socket module"
+                name = option.option_name
+                fields = {"name": name, "attribute": name.rpartition(".")[2], "fix": fix}
+                return _Problem("misspelt-constant", fields)
+            case "unknown":
+                fields = {"what": option.unknown_part, "reason": f" in `{event.text}`"}
+                return _Problem("cannot-follow", fields)
+        return None
+
+    def late_class_setting(self, it: _Listener, late: ClassAttrSet) -> bool:
+        what = f"{_short(late.owner)}.{late.attr} = {_text_value(late.value)}"
         fields = {"what": what, **self.binding(it.label, it.first_bind)}
-        self.add_fields("option-after-bind", line, col, fields)
+        self.add_fields("option-after-bind", late.line, late.col, fields)
         return True
 
     def option_elsewhere(self, it: _Listener, event: Event) -> bool:
@@ -425,7 +440,7 @@ class Judge:
         return True
 
     def library_reuse_off(self, it: _Listener) -> bool:
-        if it.sock.library_off is None:
+        if not it.sock.library_off:
             return False
         self.library_off(it.sock, it.first_bind)
         return True
@@ -433,7 +448,7 @@ class Judge:
     def explained_elsewhere(self, it: _Listener) -> bool:
         # Code in a string given to exec(), or the option only in a comment or a string: those
         # findings say what is wrong; "missing" on top would only repeat it.
-        return bool(self.interp.exec_strings) or self.mentions()
+        return bool(self.trace.exec_strings) or self.mentions()
 
     def option_missing(self, it: _Listener) -> bool:
         others = sorted({o.option_name for o in it.options if o.kind == "other"})
@@ -479,7 +494,7 @@ class Judge:
             )
             return
         if event.via == "socketserver":
-            library = sock.library or "socketserver.TCPServer"
+            library = sock.library or DEFAULT_SERVER_CLASS
             self.add("via-socketserver", event.line, event.col, library=library, where=event.where)
             self.ok_summaries.append(
                 f"{library} sets SO_REUSEADDR before binding (line {event.line})."
@@ -501,24 +516,23 @@ class Judge:
             f"before `{label}.bind()` (line {bind.line})."
         )
 
-    def late_class_settings(self, it: _Listener) -> list[tuple[int, int, str]]:
+    def late_class_settings(self, it: _Listener) -> list[ClassAttrSet]:
         """`TCPServer.allow_reuse_address = True` after the server was made: too late."""
         sock, bind = it.sock, it.first_bind
         if sock.library is None:
             return []
-        late = []
-        chain = SERVER_CLASSES.get(sock.library, (sock.library,))
-        for seq, owner, attr, value, line, col in self.interp.class_attr_sets:
-            if attr != "allow_reuse_address" or seq < bind.seq or not truth_of(value):
-                continue
-            if owner in chain or owner.startswith("class:"):
-                late.append(
-                    (line, col, f"{_short(owner)}.allow_reuse_address = {_text_value(value)}")
-                )
-        return late
+        chain = chain_of(sock.library)
+        return [
+            late
+            for late in self.trace.class_attr_sets
+            if late.attr == REUSE_ADDRESS_ATTRIBUTE
+            and late.seq >= bind.seq
+            and truth_of(late.value)
+            and (late.owner in chain or late.owner.startswith("class:"))
+        ]
 
     def library_off(self, sock: Sock, bind: Event) -> None:
-        if sock.library_off == "asyncio":
+        if sock.origin == "asyncio":
             detail = (
                 "reuse_address=False tells asyncio not to set SO_REUSEADDR on the server's socket."
             )
@@ -527,7 +541,7 @@ class Judge:
                 "or pass reuse_address=True."
             )
         else:
-            library = sock.library or "socketserver.TCPServer"
+            library = sock.library or DEFAULT_SERVER_CLASS
             short = library.rpartition(".")[2]
             detail = (
                 f"{library} only sets SO_REUSEADDR when its class attribute allow_reuse_address is "
@@ -559,7 +573,7 @@ class Judge:
                     )
                     found = True
                     break
-        for node in ast.walk(self.interp.tree):
+        for node in ast.walk(self.trace.tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 match = MENTION.search(node.value)
                 if match:
