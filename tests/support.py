@@ -89,10 +89,13 @@ def run_sockdojo(
     input: str | None = None,
     timeout: float = 30,
     env: dict[str, str] | None = None,
+    within: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """The real `sockdojo` command, run to completion (no terminal, stdin closed unless given)."""
+    """The real `sockdojo` command, run to completion (no terminal, stdin closed unless given).
+
+    `within`: the command that runs it elsewhere (`ip netns exec NAME`)."""
     return subprocess.run(
-        sockdojo_command(*args),
+        [*(within or []), *sockdojo_command(*args)],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from class_mode.harness import ClassHarness
-from class_mode.laptops import PASSWORD, ClassServer, start_class_server
+from class_mode.laptops import PASSWORD, ClassServer, Laptop, start_class_server
+from class_mode.network import ClassNetwork
 from sockdojo.flags import HmacFlagAuthority
 from sockdojo.storage.database import Store
 from support import Processes, sockdojo_command
@@ -36,7 +37,32 @@ def clock_now() -> Clock:
 
 
 @pytest.fixture
-def class_server(tmp_path: Path, processes: Processes) -> Iterator[ClassServer]:
+def class_network(processes: Processes) -> Iterator[ClassNetwork]:
+    """Set up after `processes`, so taken down before it: the laptops' namespaces go first."""
+    network = ClassNetwork.create()
+    try:
+        yield network
+    finally:
+        network.close()
+
+
+@pytest.fixture
+def laptops(
+    tmp_path: Path, processes: Processes, class_network: ClassNetwork
+) -> Callable[[str], Laptop]:
+    """`laptops(name)`: a new laptop, with its own home, config and network namespace."""
+
+    def make(name: str) -> Laptop:
+        return Laptop(name, tmp_path / name, processes, class_network.join())
+
+    return make
+
+
+@pytest.fixture
+def class_server(
+    tmp_path: Path, processes: Processes, class_network: ClassNetwork
+) -> Iterator[ClassServer]:
+    """The class server on the class network, with a teacher (an admin)."""
     home = tmp_path / "server"
     env = {**os.environ, "SOCKDOJO_HOME": str(home), "NO_COLOR": "1"}
     made = subprocess.run(
@@ -49,6 +75,6 @@ def class_server(tmp_path: Path, processes: Processes) -> Iterator[ClassServer]:
         check=False,
     )
     assert made.returncode == 0, made.stderr
-    server = start_class_server(processes, home)
+    server = start_class_server(processes, home, host=class_network.server_address)
     yield server
     processes.stop(server.process)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -36,14 +37,15 @@ def test_the_minting_limit_holds_under_a_burst(
     processes.stop(server.process)
 
 
-def test_a_logged_in_cli_does_not_import_sqlalchemy(tmp_path: Path, processes: Processes) -> None:
-    server = start_class_server(processes, tmp_path / "server")
-    url = server.url
-    machine = Laptop("ada", tmp_path / "ada", processes)
-    machine.run("login", url, "--with-token", input=web_account_token(url, "ada"))
+def test_a_logged_in_cli_does_not_import_sqlalchemy(
+    class_server: ClassServer, laptops: Callable[[str], Laptop]
+) -> None:
+    url = class_server.url
+    machine = laptops("ada")
+    machine.log_in(url)
     for args in (("whoami",), ("list",), ("submit", "sockdojo{nope}"), ("scoreboard",)):
         traced = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "sockdojo", *args],
+            machine.inside(sys.executable, "-X", "importtime", "-m", "sockdojo", *args),
             capture_output=True,
             text=True,
             env=machine.env(),
@@ -58,13 +60,12 @@ def test_a_logged_in_cli_does_not_import_sqlalchemy(tmp_path: Path, processes: P
     # --local: the embedded dojo, which does use the database.
     local = machine.run("--local", "whoami")
     assert "local dojo" in local.stdout
-    processes.stop(server.process)
 
 
 def test_wrong_flags_over_the_limit_are_shown_as_a_wait(
-    tmp_path: Path, processes: Processes, class_server: ClassServer
+    class_server: ClassServer, laptops: Callable[[str], Laptop]
 ) -> None:
-    machine = Laptop("ada", tmp_path / "ada", processes)
+    machine = laptops("ada")
     machine.log_in(class_server.url)
     for _ in range(10):
         wrong = machine.run("submit", "sockdojo{not-a-real-flag}")

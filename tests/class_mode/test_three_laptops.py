@@ -1,8 +1,9 @@
 """A class on one server, for real: `sockdojo serve` and three laptops' CLIs.
 
-One laptop logs in through the device flow, approved in Chromium; one with `--with-token`;
-one with SOCKDOJO_TOKEN. Each solves a challenge by running a real learner program, submits,
-and the class board shows exactly that; no laptop ever holds the flag secret.
+Each laptop has its own home, config directory and network namespace (its challenges on its own
+127.0.0.1:1337). One logs in through the device flow, approved in Chromium; one with
+`--with-token`; one with SOCKDOJO_TOKEN. Each solves a challenge by running a real learner
+program, submits, and the class board shows exactly that; no laptop ever holds the flag secret.
 """
 
 from __future__ import annotations
@@ -14,54 +15,35 @@ import os
 import signal
 import socket
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import api_contract
 from class_mode.laptops import PASSWORD, ClassServer, Laptop, web_account_token
-from support import (
-    LEARNERS,
-    Processes,
-    free_port,
-    recv_all,
-    wait_listening_quietly,
-)
+from support import Processes
 from web.test_web_browser import CHROMIUM, browser  # noqa: F401  (the fixture)
 
 REUSE_OK = Path(__file__).parent.parent / "challenges" / "reuse_address" / "corpus" / "ok_basic.py"
 
 
-def laptop(tmp_path: Path, processes: Processes, name: str) -> Laptop:
-    return Laptop(name, tmp_path / name, processes)
-
-
 def solve_client(machine: Laptop, processes: Processes, **extra: str) -> str:
-    """`sockdojo run client --once` on the laptop, the seed client program against it."""
-    port = free_port()
-    challenge = machine.start("run", "client", "--port", str(port), "--once", **extra)
-    wait_listening_quietly(port)
-    client = subprocess.run(
-        [sys.executable, str(LEARNERS / "seed_client.py"), str(port)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    """`sockdojo run client --once` on the laptop's own 127.0.0.1:1337, the seed client program
+    against it: what the client printed."""
+    challenge = machine.start("run", "client", "--once", **extra)
+    machine.wait_listening(1337)
+    printed = machine.run_learner("seed_client.py", "1337")
     # --once: the challenge ends by itself once the flag is read (and its run reported).
     assert challenge.wait(timeout=30) == 0, processes.stop(challenge)
-    return client.stdout.strip()
+    return printed.strip()
 
 
-def solve_server(machine: Laptop, processes: Processes, **extra: str) -> str:
-    """The seed server program listening, `sockdojo run server` connecting to it: returns
-    the flag the learner's server printed."""
-    from support import wait_listening_quietly
-
-    port = free_port()
-    learner = processes.learner("seed_server.py", str(port))
-    wait_listening_quietly(port)
-    result = machine.run("run", "server", "--port", str(port), **extra)
+def solve_server(machine: Laptop, **extra: str) -> str:
+    """The seed server program listening on the laptop's 1337, `sockdojo run server` connecting
+    to it: returns the flag the learner's server printed."""
+    learner = machine.learner("seed_server.py", "1337")
+    machine.wait_listening(1337)
+    result = machine.run("run", "server", **extra)
     assert result.returncode == 0, result.stdout + result.stderr
     printed, _ = learner.communicate(timeout=30)
     return printed.strip()
@@ -103,12 +85,24 @@ def device_login(machine: Laptop, server: ClassServer, browser: Any) -> None:  #
 
 
 def test_three_laptops_solve_on_one_class_server(
-    tmp_path: Path,
     processes: Processes,
     class_server: ClassServer,
+    laptops: Callable[[str], Laptop],
     browser: Any,  # noqa: F811
 ) -> None:
-    ada, bob, cyd = (laptop(tmp_path, processes, name) for name in ("ada", "bob", "cyd"))
+    ada, bob, cyd = (laptops(name) for name in ("ada", "bob", "cyd"))
+    # Three laptops: three network namespaces, none of them the test's (or the server's).
+    spaces = {os.readlink("/proc/self/ns/net")}
+    for machine in (ada, bob, cyd):
+        seen = subprocess.run(
+            machine.inside("readlink", "/proc/self/ns/net"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        spaces.add(seen.stdout.strip())
+    assert len(spaces) == 4, spaces
 
     # ada: the device flow, approved in the browser.
     device_login(ada, class_server, browser)
@@ -130,14 +124,14 @@ def test_three_laptops_solve_on_one_class_server(
     # ada solves client; bob solves server; cyd solves client.
     ada_flag = solve_client(ada, processes)
     assert ada.run("submit", ada_flag).returncode == 0
-    bob_flag = solve_server(bob, processes)
+    bob_flag = solve_server(bob)
     assert bob.run("submit", bob_flag).returncode == 0
     cyd_flag = solve_client(cyd, processes, **as_cyd)
     assert cyd.run("submit", cyd_flag, **as_cyd).returncode == 0
 
     # cyd runs the server challenge with nothing listening: the run fails with a diagnosis,
     # and the report carries its code.
-    failed = cyd.run("run", "server", "--port", str(free_port()), **as_cyd)
+    failed = cyd.run("run", "server", **as_cyd)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     with api_contract.client(base_url=class_server.url, timeout=10) as http:
         cyd_runs = http.get("/api/v1/runs", headers={"Authorization": f"Bearer {cyd_token}"})
@@ -222,9 +216,9 @@ def test_three_laptops_solve_on_one_class_server(
 
 
 def test_the_server_stopped_in_the_middle_of_a_run(
-    tmp_path: Path, processes: Processes, class_server: ClassServer
+    class_server: ClassServer, laptops: Callable[[str], Laptop]
 ) -> None:
-    dana = laptop(tmp_path, processes, "dana")
+    dana = laptops("dana")
     dana.log_in(class_server.url)
     run = dana.start("run", "reuse-address", str(REUSE_OK))
     assert run.stdout is not None
@@ -243,23 +237,20 @@ def test_the_server_stopped_in_the_middle_of_a_run(
 
 
 def test_a_server_that_stops_answering_is_named_and_the_run_ends(
-    tmp_path: Path, processes: Processes, class_server: ClassServer
+    class_server: ClassServer, laptops: Callable[[str], Laptop]
 ) -> None:
-    erin = laptop(tmp_path, processes, "erin")
+    erin = laptops("erin")
     erin.log_in(class_server.url)
-    port = free_port()
     # The challenge starts without the server: its flag is only minted once a client earns it.
     os.kill(class_server.process.pid, signal.SIGSTOP)
     try:
-        serving = erin.start("run", "client", "--port", str(port), "--once")
-        wait_listening_quietly(port)
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
-            client.sendall(b"hello\n")
-            got = recv_all(client, timeout=30)
+        serving = erin.start("run", "client", "--once")
+        erin.wait_listening(1337)
+        got = erin.run_learner("seed_client.py", "1337")
         output, _ = serving.communicate(timeout=60)
     finally:
         os.kill(class_server.process.pid, signal.SIGCONT)
-    assert b"sockdojo{" not in got
+    assert "sockdojo{" not in got
     assert serving.returncode == 1, output
     assert "Your program did the right thing" in output
     assert class_server.url in output and "did not answer within" in output
