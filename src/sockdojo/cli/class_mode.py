@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -38,7 +38,7 @@ def class_server(ctx: click.Context) -> ClassServer | None:
 
             obj["class_server"] = ClassServer(login)
             ctx.call_on_close(obj["class_server"].close)
-    return obj["class_server"]  # type: ignore[no-any-return]
+    return cast("ClassServer | None", obj["class_server"])
 
 
 def remote_dojo(ctx: click.Context) -> RemoteDojo | None:

@@ -8,7 +8,7 @@ when the driver starts the program, and finally {"type": "result", "result": {..
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 
@@ -74,12 +74,37 @@ class ProofResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> ProofResult:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        raw_steps = values.pop("steps", [])
-        steps = [Step(**s) for s in raw_steps] if isinstance(raw_steps, list) else []
-        outcome = Outcome(str(values.pop("outcome")))
-        return cls(outcome, steps=steps, **values)  # type: ignore[arg-type]
+        """The driver's result line, read back (anything malformed reads as absent)."""
+        raw_steps = data.get("steps")
+        steps = [
+            Step(str(s.get("name")), str(s.get("text")), _text(s.get("detail")))
+            for s in (raw_steps if isinstance(raw_steps, list) else [])
+            if isinstance(s, dict)
+        ]
+        return cls(
+            Outcome(str(data.get("outcome"))),
+            isolation=_text(data.get("isolation")),
+            steps=steps,
+            error_line=_text(data.get("error_line")),
+            output_tail=_text(data.get("output_tail")),
+            time_wait=_flag(data.get("time_wait")),
+            accepted=_flag(data.get("accepted")),
+            elsewhere=_texts(data.get("elsewhere")),
+            reason=_text(data.get("reason")),
+            not_isolated=_texts(data.get("not_isolated")),
+        )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _flag(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _texts(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _line(message: dict[str, object]) -> str:

@@ -203,14 +203,28 @@ class _Proof:
         self.steps.append(item)
         self.emit(item)
 
-    def result(self, outcome: Outcome, **extra: object) -> ProofResult:
+    def result(
+        self,
+        outcome: Outcome,
+        *,
+        reason: str | None = None,
+        elsewhere: list[str] | None = None,
+        error_line: str | None = None,
+        output_tail: str | None = None,
+    ) -> ProofResult:
         self.box.kill_all()
         return ProofResult(
             outcome,
             isolation=self.box.isolation,
             steps=self.steps,
             not_isolated=self.box.not_isolated,
-            **extra,  # type: ignore[arg-type]
+            reason=reason,
+            elsewhere=elsewhere or [],
+            error_line=error_line,
+            output_tail=output_tail,
+            # What the steps so far saw (None where they did not get that far).
+            time_wait=self.time_wait,
+            accepted=self.accepted,
         )
 
     # -- the steps, in order ------------------------------------------------------------------
@@ -321,7 +335,6 @@ class _Proof:
         return None
 
     def restart(self) -> ProofResult:
-        seen_before = {"time_wait": self.time_wait, "accepted": self.accepted}
         second = self.box.start()
         self.step("restarted", "started it again at once")
         timing = self.timing
@@ -331,7 +344,7 @@ class _Proof:
                 with contextlib.suppress(ConnectFailure):
                     connect_with_retry(HOST, self.port, window=timing.restart).close()
             self.step("bound", f"the restarted program bound {self.where} and listens")
-            return self.result(Outcome.BOUND, **seen_before)
+            return self.result(Outcome.BOUND)
         still_running = second.poll() is None
         self.box.kill_all()
         second.finish()
@@ -340,17 +353,16 @@ class _Proof:
         if in_use:
             verb = "keeps failing" if still_running else "died"
             self.step("died", f"the restarted program {verb}:", in_use)
-            return self.result(Outcome.ADDRESS_IN_USE, error_line=in_use, **seen_before)
+            return self.result(Outcome.ADDRESS_IN_USE, error_line=in_use)
         if not still_running:
             self.step("crashed", f"the restarted program {second.describe()}", last_line(stderr))
             return self.result(
                 Outcome.RESTART_CRASHED,
                 error_line=last_line(stderr),
                 output_tail=_tail(stderr),
-                **seen_before,
             )
         self.step("stuck", f"the restarted program did not listen within {timing.restart:g} s")
-        return self.result(Outcome.RESTART_TIMEOUT, **seen_before)
+        return self.result(Outcome.RESTART_TIMEOUT)
 
 
 def run_steps(
