@@ -199,7 +199,7 @@ def _prepare_schema(url: str, launch: dt.datetime) -> None:
             session.execute(
                 text(
                     "TRUNCATE solves, submissions, badge_grants, web_sessions, login_attempts,"
-                    " solve_totals, challenge_solves, accounts RESTART IDENTITY"
+                    " solve_totals, challenge_solves, accounts RESTART IDENTITY CASCADE"
                 )
             )
         session.execute(text("DELETE FROM modules WHERE id = :id"), {"id": SYNTHETIC})

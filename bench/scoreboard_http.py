@@ -16,6 +16,9 @@ parent that has loaded the live scoreboard; each worker catches its copy up per 
    a new solve committed before the answer; afterwards every "solved" answer is checked against
    the database;
    then the module page right after them, checked against the database (per-challenge counts);
+   then boards while solves land: the JSON scoreboard and the module page, each under wrk at
+   the same time as a second wrk submitting fresh flags (every board catches up with new
+   solves);
 4. the baseline: the same server with the straightforward SQL scoreboard (a GROUP BY over the
    window per request, without badges), for a few requests.
 
@@ -40,6 +43,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -50,6 +54,7 @@ sys.path.insert(0, str(HERE))
 from generate_scoreboard_data import dataset  # noqa: E402
 
 from sockdojo.challenges import registry  # noqa: E402
+from sockdojo.flags import HmacFlagAuthority  # noqa: E402
 
 SCOREBOARD = "/api/v1/modules/sockets/scoreboard?days=30"
 MODULE_PAGE = "/sockets/?days=30"
@@ -285,6 +290,55 @@ def wrk(
     return {"rate": rate, "ok": int(good), "bad": int(bad), "p50": float(p50), "p99": float(p99)}
 
 
+def stored_solves(url: str, accounts: list[int]) -> tuple[int, dict[str, int]]:
+    """The solves of these accounts in the database, and the per-challenge counts now."""
+    from sqlalchemy import func, select
+
+    from sockdojo.scoreboard.counted_solves import solve_counts
+    from sockdojo.storage.database import Store
+    from sockdojo.storage.models import Solve
+
+    store = Store(url)
+    with store.session() as session:
+        stored = session.scalar(
+            select(func.count()).select_from(Solve).where(Solve.account_id.in_(accounts))
+        )
+        counted = solve_counts(session, registry.MODULE_ID, dt.datetime.now(dt.UTC))
+    store.dispose()
+    return stored or 0, counted
+
+
+def submissions(
+    authority: HmacFlagAuthority, hackers: list[tuple[int, str, str]]
+) -> list[tuple[str, dict[str, str], str | None]]:
+    """A correct flag for each (hacker, challenge) pair: each a new solve."""
+    entries: list[tuple[str, dict[str, str], str | None]] = []
+    for challenge in registry.CHALLENGES:
+        for account, cookie, csrf in hackers:
+            flag = authority.mint(account, challenge.number)
+            headers = {
+                "Cookie": f"sockdojo_session={cookie}",
+                "X-CSRF-Token": csrf,
+                "Content-Type": "application/json",
+            }
+            entries.append((SUBMIT, headers, json.dumps({"flag": flag, "challenge": challenge.id})))
+    return entries
+
+
+def boards_while_solving(
+    port: int,
+    seconds: float,
+    path: str,
+    solving: list[tuple[str, dict[str, str], str | None]],
+) -> tuple[dict[str, float], dict[str, float]]:
+    """`path` under wrk (32 connections) while a second wrk (8 connections) submits these
+    flags, both for `seconds`: (the boards' figures, the submissions')."""
+    with ThreadPoolExecutor(2) as pool:
+        solves = pool.submit(wrk, port, seconds, "POST", solving, threads=1, connections=8)
+        boards = pool.submit(wrk, port, seconds, "GET", [(path, {}, None)], threads=1)
+        return boards.result(), solves.result()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a twentieth of the data")
@@ -316,8 +370,10 @@ def main() -> None:
         # Enough fresh (hacker, challenge) pairs for 2,000 submissions a second: every answer
         # counted below must be a new solve, never a repeat of an exhausted list.
         submitters = int(2000 * seconds) // len(registry.CHALLENGES) + 1
-        hackers = prepare_hackers(url, home, submitters + 200)
-        viewers, submitters_list = hackers[:200], hackers[200:]
+        hackers = prepare_hackers(url, home, 3 * submitters + 200)
+        viewers, submitters_list = hackers[:200], hackers[200 : 200 + submitters]
+        # Fresh pairs for each of the two phases of boards while solves land.
+        landing = [hackers[200 + n * submitters : 200 + (n + 1) * submitters] for n in (1, 2)]
         report: list[str] = []
 
         port = free_port()
@@ -350,41 +406,18 @@ def main() -> None:
                     port, seconds, "GET", [(f"/hacker/{top_hacker(port)}", {}, None)]
                 ),
             }
-            from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
+            from sockdojo.flags import load_or_create_secret
 
             authority = HmacFlagAuthority(load_or_create_secret(home))
-            submissions = []
-            for challenge in registry.CHALLENGES:
-                for account, cookie, csrf in submitters_list:
-                    flag = authority.mint(account, challenge.number)
-                    submissions.append(
-                        (
-                            SUBMIT,
-                            {
-                                "Cookie": f"sockdojo_session={cookie}",
-                                "X-CSRF-Token": csrf,
-                                "Content-Type": "application/json",
-                            },
-                            json.dumps({"flag": flag, "challenge": challenge.id}),
-                        )
-                    )
-            submitted = wrk(port, seconds, "POST", submissions)
+            submitted = wrk(port, seconds, "POST", submissions(authority, submitters_list))
             shown = shown_counts(port)
-        from sqlalchemy import func, select
-
-        from sockdojo.scoreboard.counted_solves import solve_counts
-        from sockdojo.storage.database import Store
-        from sockdojo.storage.models import Solve
-
-        store = Store(url)
-        with store.session() as session:
-            stored = session.scalar(
-                select(func.count())
-                .select_from(Solve)
-                .where(Solve.account_id.in_([a for a, _, _ in submitters_list]))
-            )
-            counted = solve_counts(session, registry.MODULE_ID, dt.datetime.now(dt.UTC))
-        store.dispose()
+            stored, counted = stored_solves(url, [a for a, _, _ in submitters_list])
+            while_solving = {
+                name: boards_while_solving(port, seconds, path, submissions(authority, landing[n]))
+                for n, (name, path) in enumerate(
+                    [("scoreboard", SCOREBOARD), ("module page", MODULE_PAGE)]
+                )
+            }
 
         baseline_port = free_port()
         with server(env, baseline_port, options.workers, app="scoreboard_http:baseline_app"):
@@ -419,6 +452,12 @@ def main() -> None:
             f" answered 'solved', {stored:,} solves in the database afterwards"
             f" ({'all there' if stored >= submitted['ok'] else 'MISSING SOLVES'})"
         )
+        for name, (boards, solves) in while_solving.items():
+            report.append(
+                line(f"{name}, anonymous, while solves land", boards)
+                + f"; meanwhile {solves['ok'] / seconds:,.0f} new solves/s"
+                f" ({solves['bad']:,} answered otherwise)"
+            )
         report.append(
             f"baseline (GROUP BY per request, no badges): {baseline_rate:.2f} req/s,"
             f" {1000 / baseline_rate * options.workers:,.0f} ms a request"
