@@ -19,16 +19,24 @@ DIAGNOSES_LIMIT = 512
 
 
 @dataclass(frozen=True)
-class Run:
-    account_id: int
+class Report:
+    """What a learner's CLI reports of one run (checked by the class API)."""
+
     challenge_id: str
     passed: bool
     diagnoses: tuple[str, ...]
     duration_ms: int
     version: str
     platform: str
-    created_at: dt.datetime
     run_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run(Report):
+    """A report as kept: whose it is and when it came."""
+
+    account_id: int
+    created_at: dt.datetime
 
 
 def lock_account(db: Connection, account_id: int) -> None:
@@ -99,15 +107,15 @@ def runs_since(session: Session, account_id: int, since: dt.datetime) -> int:
 
 def _run(row: RunReport) -> Run:
     return Run(
-        row.account_id,
         row.challenge_id,
         row.passed,
         tuple(row.diagnoses.split()),
         row.duration_ms,
         row.version,
         row.platform,
-        row.created_at,
         row.run_key,
+        account_id=row.account_id,
+        created_at=row.created_at,
     )
 
 

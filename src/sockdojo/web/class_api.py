@@ -18,6 +18,7 @@ from sockdojo import api_shapes as shapes
 from sockdojo.challenges import registry
 from sockdojo.storage import device_codes
 from sockdojo.storage.device_codes import Poll
+from sockdojo.storage.runs import Report
 from sockdojo.web.api import slow_down
 from sockdojo.web.api_routes import (
     BEARER,
@@ -30,7 +31,7 @@ from sockdojo.web.api_routes import (
     Reply,
     answer,
 )
-from sockdojo.web.classroom import Classroom, RunInput
+from sockdojo.web.classroom import Classroom
 from sockdojo.web.context import in_database, require_viewer
 from sockdojo.web.dojo import FormError, RateLimited, Viewer
 from sockdojo.web.security import BEARER_REFUSED, bearer_token, client_address
@@ -211,7 +212,7 @@ async def mint_flag(request: Request) -> Response:
     return answer(shapes.MintedFlag(flag=flag, challenge=challenge.id))
 
 
-def _run_input(fields: dict[str, Any]) -> RunInput:
+def _run_input(fields: dict[str, Any]) -> Report:
     challenge = fields.get("challenge")
     if not isinstance(challenge, str) or registry.get(challenge) is None:
         raise HTTPException(400, "challenge must be one of this module's challenges.")
@@ -231,7 +232,7 @@ def _run_input(fields: dict[str, Any]) -> RunInput:
         )
     ):
         raise HTTPException(400, "diagnoses must be a short list of diagnosis codes.")
-    return RunInput(
+    return Report(
         challenge_id=challenge,
         passed=passed,
         diagnoses=tuple(diagnoses),

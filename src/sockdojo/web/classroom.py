@@ -55,17 +55,6 @@ class ClassLimits:
     last_runs_shown: int = 10
 
 
-@dataclass(frozen=True)
-class RunInput:
-    challenge_id: str
-    passed: bool
-    diagnoses: tuple[str, ...]
-    duration_ms: int
-    version: str
-    platform: str
-    run_key: str | None = None
-
-
 @dataclass
 class Classroom:
     dojo: WebDojo
@@ -191,7 +180,7 @@ class Classroom:
             )
         return self.dojo.authority.mint(viewer.id, challenge.number)
 
-    def record_run(self, viewer: Viewer, run: RunInput) -> None:
+    def record_run(self, viewer: Viewer, run: runs.Report) -> None:
         now = self.now()
         with self.dojo.store.session() as session:
             recent = runs.runs_since(session, viewer.id, now - self.limits.run_period)
@@ -201,17 +190,7 @@ class Classroom:
                 )
             runs.record_run(
                 session,
-                runs.Run(
-                    viewer.id,
-                    run.challenge_id,
-                    run.passed,
-                    run.diagnoses,
-                    run.duration_ms,
-                    run.version,
-                    run.platform,
-                    now,
-                    run.run_key,
-                ),
+                runs.Run(**vars(run), account_id=viewer.id, created_at=now),
                 self.limits.runs_kept,
             )
 

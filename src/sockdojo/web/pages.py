@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -184,6 +183,23 @@ async def hacker_page(request: Request) -> Response:
 # Accounts
 
 
+async def _refused(
+    request: Request, template: str, name: str, target: str, refused: FormError | RateLimited
+) -> Response:
+    """The registration or login form again, with the name typed and why it was refused: a
+    mistake in the form (400), or too many tries (429, with when to try again)."""
+    context = {"name": name, "next": target}
+    if isinstance(refused, RateLimited):
+        return await render(
+            request,
+            template,
+            {**context, "problem": refused.message},
+            status_code=429,
+            headers={"Retry-After": str(refused.retry_after)},
+        )
+    return await render(request, template, {**context, "problem": str(refused)}, status_code=400)
+
+
 async def register_page(request: Request) -> Response:
     target = safe_next(request.query_params.get("next"), MODULE_PATH)
     return await render(request, "register.html", {"name": "", "problem": None, "next": target})
@@ -203,21 +219,8 @@ async def register(request: Request) -> Response:
             client_address(request),
             seconds=PASSWORD_WORK_SECONDS,
         )
-    except FormError as problem:
-        return await render(
-            request,
-            "register.html",
-            {"name": name, "problem": str(problem), "next": target},
-            status_code=400,
-        )
-    except RateLimited as limited:
-        return await render(
-            request,
-            "register.html",
-            {"name": name, "problem": limited.message, "next": target},
-            status_code=429,
-            headers={"Retry-After": str(limited.retry_after)},
-        )
+    except (FormError, RateLimited) as refused:
+        return await _refused(request, "register.html", name, target, refused)
     begin_signed_in(request, token)
     flash(request, "ok", f"Welcome, {viewer.name}! Your account is ready.")
     return see_other(target)
@@ -240,18 +243,8 @@ async def login(request: Request) -> Response:
             client_address(request),
             seconds=PASSWORD_WORK_SECONDS,
         )
-    except FormError as problem:
-        context: dict[str, Any] = {"name": name, "problem": str(problem), "next": target}
-        return await render(request, "login.html", context, status_code=400)
-    except RateLimited as limited:
-        context = {"name": name, "problem": limited.message, "next": target}
-        return await render(
-            request,
-            "login.html",
-            context,
-            status_code=429,
-            headers={"Retry-After": str(limited.retry_after)},
-        )
+    except (FormError, RateLimited) as refused:
+        return await _refused(request, "login.html", name, target, refused)
     begin_signed_in(request, token)
     flash(request, "ok", f"Welcome back, {viewer.name}.")
     return see_other(target)
