@@ -410,8 +410,18 @@ def main() -> None:
 
             authority = HmacFlagAuthority(load_or_create_secret(home))
             submitted = wrk(port, seconds, "POST", submissions(authority, submitters_list))
+            submitter_ids = [a for a, _, _ in submitters_list]
+            # wrk stops with requests still in flight, which the server may commit after it
+            # ended: wait until the database's solves stop changing (bounded), so that the page
+            # read next is "right after the last solve" and any difference is the page's.
+            stored, counted = stored_solves(url, submitter_ids)
+            for _ in range(60):
+                time.sleep(0.5)
+                again = stored_solves(url, submitter_ids)
+                if again == (stored, counted):
+                    break
+                stored, counted = again
             shown = shown_counts(port)
-            stored, counted = stored_solves(url, [a for a, _, _ in submitters_list])
             while_solving = {
                 name: boards_while_solving(port, seconds, path, submissions(authority, landing[n]))
                 for n, (name, path) in enumerate(
