@@ -13,6 +13,7 @@ import json
 import stat
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysis, analyze
@@ -144,7 +145,7 @@ def run_reuse_address(
     port: int = 1337,
     timing: Timing | None = None,
 ) -> int:
-    """Check the learner's server in `path`; return the exit status (0, 1 or 2)."""
+    """Check the learner's server in `path`; return the exit status (0, 1, 2 or 3)."""
     report = _Report(echo, as_json)
     try:
         data, too_large = read_program(path)
@@ -158,23 +159,7 @@ def run_reuse_address(
     analysis = analyze(data, port=port, too_large=too_large)
     report.say(f"Checking {path} for the {CHALLENGE} challenge.")
     report.say()
-    report.say("Static analysis (your code is read, not run, for this part):")
-    if analysis.summary:
-        report.wrapped(analysis.summary, "    ", first="  ok: ")
-    for item in analysis.findings:
-        report.finding(item)
-    if not analysis.findings and not analysis.summary:
-        report.say("  nothing to report")
-    if analysis.internal_error is not None:
-        report.wrapped(
-            "The analysis itself went wrong on this file: that is a bug in sockdojo, not a "
-            f"problem with your program. Please report it, with these words: "
-            f"{analysis.internal_error}",
-            "    ",
-            first="  note: ",
-        )
-    report.say()
-
+    _say_analysis(report, analysis)
     proof: ProofResult | None = None
     # The flag needs the behaviour proof wherever it can run: --no-run only checks the code.
     cannot_prove = None if run_proof else proof_unavailable(port)
@@ -194,6 +179,75 @@ def run_reuse_address(
     else:
         proof = _run_proof(data, path, port, timing, report)
 
+    decision = _decide(analysis, proof, run_proof, cannot_prove, port, path)
+    # The flag is minted only now, once the verdict is known to be a pass.
+    flag = mint_flag() if decision.passed else None
+    next_step = f"Submit it: sockdojo submit '{flag}'" if flag is not None else decision.next_step
+    if as_json:
+        document: dict[str, object] = {
+            "challenge": CHALLENGE,
+            "file": str(path),
+            "passed": decision.passed,
+            "exit_code": decision.exit_code,
+            "analysis": {
+                "ok": analysis.passed,
+                "summary": analysis.summary or None,
+                "findings": [item.as_dict() for item in analysis.findings],
+            },
+            "proof": _proof_json(proof, run_proof, analysis, decision.diagnosis),
+            "verdict": decision.verdict,
+            "next_step": next_step,
+        }
+        if flag is not None:
+            document["flag"] = flag
+        echo(json.dumps(document, indent=2))
+        return decision.exit_code
+
+    report.wrapped(decision.verdict, "  ", first="Verdict: ")
+    if flag is not None:
+        echo("Your flag:")
+        echo(flag)
+    report.wrapped(next_step, "  ", first="Next: ")
+    return decision.exit_code
+
+
+def _say_analysis(report: _Report, analysis: Analysis) -> None:
+    report.say("Static analysis (your code is read, not run, for this part):")
+    if analysis.summary:
+        report.wrapped(analysis.summary, "    ", first="  ok: ")
+    for item in analysis.findings:
+        report.finding(item)
+    if not analysis.findings and not analysis.summary:
+        report.say("  nothing to report")
+    if analysis.internal_error is not None:
+        report.wrapped(
+            "The analysis itself went wrong on this file: that is a bug in sockdojo, not a "
+            f"problem with your program. Please report it, with these words: "
+            f"{analysis.internal_error}",
+            "    ",
+            first="  note: ",
+        )
+    report.say()
+
+
+@dataclass(frozen=True)
+class _Decision:
+    passed: bool
+    exit_code: int
+    verdict: str
+    next_step: str  # before a flag: with one, the next step is to submit it
+    diagnosis: Diagnosis | None
+
+
+def _decide(
+    analysis: Analysis,
+    proof: ProofResult | None,
+    run_proof: bool,
+    cannot_prove: str | None,
+    port: int,
+    path: Path,
+) -> _Decision:
+    """The verdict from what the analysis and the proof found (pure: no flag, no output)."""
     proven = proof is not None and proof.ran and proof.passed and proof.time_wait is True
     # The analysis could not follow how the option is set, but the program restarted at once
     # on a port in TIME_WAIT: what it does settles what the analysis could not read.
@@ -213,7 +267,10 @@ def run_reuse_address(
     )
     diagnosis = proof_diagnosis(proof, port) if proof is not None and proof.ran else None
     verdict, next_step = _verdict(analysis, proof, diagnosis, passed)
-    if settled:
+    if ours:
+        verdict = "not decided: the behaviour proof failed on our side (see above)."
+        next_step = f"Run it again: sockdojo run {CHALLENGE} {path}"
+    elif settled:
         verdict = (
             "passed. The analysis could not follow how your program sets the option, but the "
             "behaviour proof settles it: your server bound its port again at once while the "
@@ -235,40 +292,8 @@ def run_reuse_address(
             "behaves differently on macOS and Windows), not the option that lets a server "
             "restart."
         )
-    flag = mint_flag() if passed else None
-    if flag is not None:
-        next_step = f"Submit it: sockdojo submit '{flag}'"
     exit_code = 0 if passed else 3 if ours else 1
-    if ours:
-        verdict = "not decided: the behaviour proof failed on our side (see above)."
-        next_step = f"Run it again: sockdojo run {CHALLENGE} {path}"
-
-    if as_json:
-        document: dict[str, object] = {
-            "challenge": CHALLENGE,
-            "file": str(path),
-            "passed": passed,
-            "exit_code": exit_code,
-            "analysis": {
-                "ok": analysis.passed,
-                "summary": analysis.summary or None,
-                "findings": [item.as_dict() for item in analysis.findings],
-            },
-            "proof": _proof_json(proof, run_proof, analysis, diagnosis),
-            "verdict": verdict,
-            "next_step": next_step,
-        }
-        if flag is not None:
-            document["flag"] = flag
-        echo(json.dumps(document, indent=2))
-        return exit_code
-
-    report.wrapped(verdict, "  ", first="Verdict: ")
-    if flag is not None:
-        echo("Your flag:")
-        echo(flag)
-    report.wrapped(next_step, "  ", first="Next: ")
-    return exit_code
+    return _Decision(passed, exit_code, verdict, next_step, diagnosis)
 
 
 def _run_proof(
