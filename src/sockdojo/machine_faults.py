@@ -10,6 +10,7 @@ recognise an error of SQLite's (its `sqlite_errorname`) or of PostgreSQL's (its 
 
 from __future__ import annotations
 
+import enum
 import errno
 import os
 from pathlib import Path
@@ -40,37 +41,35 @@ _SQLITE_MESSAGES = {
 _POSTGRES_DISK_FULL = "53100"
 
 
-def disk_full(where: Path | str, detail: str) -> MachineProblem:
-    return MachineProblem(
-        f"The disk that holds {where} is full: free some space (or point SOCKDOJO_HOME at a "
-        "disk with room), then run the command again.",
-        detail=detail,
+class Fault(enum.Enum):
+    """A refusal of the machine's that a learner can act on, and the sentence that says how
+    (`{where}`: the directory or database it happened to)."""
+
+    DISK_FULL = (
+        "The disk that holds {where} is full: free some space (or point SOCKDOJO_HOME at a "
+        "disk with room), then run the command again."
     )
-
-
-def not_writable(where: Path | str, detail: str) -> MachineProblem:
-    return MachineProblem(
-        f"sockdojo cannot write to {where} (it is read-only, or not yours): make it writable "
-        "for your user, or point SOCKDOJO_HOME at a directory you can write to.",
-        detail=detail,
+    NOT_WRITABLE = (
+        "sockdojo cannot write to {where} (it is read-only, or not yours): make it writable "
+        "for your user, or point SOCKDOJO_HOME at a directory you can write to."
     )
-
-
-def damaged_database(where: Path | str, detail: str) -> MachineProblem:
-    return MachineProblem(
-        f"The database {where} is damaged, so sockdojo cannot read it: move it aside, with "
+    DAMAGED = (
+        "The database {where} is damaged, so sockdojo cannot read it: move it aside, with "
         "its -wal and -shm files if any (and restore it from a backup if you have one); "
-        "sockdojo then starts a new, empty one.",
-        detail=detail,
+        "sockdojo then starts a new, empty one."
+    )
+    DISK_FAILED = (
+        "The disk that holds {where} failed to read or write the database: check the disk "
+        "(and its free space), then run the command again."
+    )
+    POSTGRES_FULL = (
+        "The PostgreSQL server of {where} has run out of disk space: free some space on "
+        "it, then try again."
     )
 
 
-def disk_failed(where: Path | str, detail: str) -> MachineProblem:
-    return MachineProblem(
-        f"The disk that holds {where} failed to read or write the database: check the disk "
-        "(and its free space), then run the command again.",
-        detail=detail,
-    )
+def problem(fault: Fault, where: Path | str, detail: str) -> MachineProblem:
+    return MachineProblem(fault.value.format(where=where), detail=detail)
 
 
 def newer_database(where: str, revision: str, known: str) -> MachineProblem:
@@ -99,9 +98,9 @@ def from_os_error(error: OSError, where: Path | str) -> MachineProblem | None:
     """The machine problem an `OSError` met while writing `where` means, if it is one."""
     detail = f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
     if error.errno in _FULL:
-        return disk_full(where, detail)
+        return problem(Fault.DISK_FULL, where, detail)
     if error.errno in _NOT_WRITABLE:
-        return not_writable(where, detail)
+        return problem(Fault.NOT_WRITABLE, where, detail)
     return None
 
 
@@ -119,24 +118,17 @@ def from_database_error(error: BaseException, where: str) -> MachineProblem | No
         # A full or read-only disk is the directory's problem; damage is the file's.
         directory = str(Path(where).parent) if where else where
         if name.startswith(_SQLITE_FULL):
-            return disk_full(directory, detail)
+            return problem(Fault.DISK_FULL, directory, detail)
         if name.startswith(_SQLITE_NOT_WRITABLE):
-            return not_writable(directory, detail)
+            return problem(Fault.NOT_WRITABLE, directory, detail)
         if name.startswith(_SQLITE_DAMAGED):
-            return damaged_database(where, detail)
+            return problem(Fault.DAMAGED, where, detail)
         if name.startswith(_SQLITE_IO):
-            return (
-                disk_full(directory, detail)
-                if _no_room(directory)
-                else (disk_failed(directory, detail))
-            )
+            fault = Fault.DISK_FULL if _no_room(directory) else Fault.DISK_FAILED
+            return problem(fault, directory, detail)
         return None
     if getattr(error, "sqlstate", None) == _POSTGRES_DISK_FULL:
-        return MachineProblem(
-            f"The PostgreSQL server of {where} has run out of disk space: free some space on "
-            "it, then try again.",
-            detail=detail,
-        )
+        return problem(Fault.POSTGRES_FULL, where, detail)
     return None
 
 
