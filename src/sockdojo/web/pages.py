@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -201,52 +202,55 @@ async def _refused(
 
 
 async def register_page(request: Request) -> Response:
-    target = safe_next(request.query_params.get("next"), MODULE_PATH)
-    return await render(request, "register.html", {"name": "", "problem": None, "next": target})
+    return await _account_form(request, "register.html")
 
 
 async def register(request: Request) -> Response:
-    form = await read_form(request)
-    name = text(form, "name").strip()
-    # Where to go once registered: back to a CLI's device login, say (a local path only).
-    target = safe_next(text(form, "next"), MODULE_PATH)
-    try:
-        viewer, token = await in_database(
-            dojo_of(request).register,
-            name,
-            text(form, "password"),
-            text(form, "confirm"),
-            client_address(request),
-            seconds=PASSWORD_WORK_SECONDS,
-        )
-    except (FormError, RateLimited) as refused:
-        return await _refused(request, "register.html", name, target, refused)
-    begin_signed_in(request, token)
-    flash(request, "ok", f"Welcome, {viewer.name}! Your account is ready.")
-    return see_other(target)
+    def create(form: FormData, address: str) -> tuple[Viewer, str]:
+        dojo = dojo_of(request)
+        name = text(form, "name").strip()
+        return dojo.register(name, text(form, "password"), text(form, "confirm"), address)
+
+    return await _sign_in(request, "register.html", create, "Welcome, {}! Your account is ready.")
 
 
 async def login_page(request: Request) -> Response:
-    target = safe_next(request.query_params.get("next"), MODULE_PATH)
-    return await render(request, "login.html", {"name": "", "problem": None, "next": target})
+    return await _account_form(request, "login.html")
 
 
 async def login(request: Request) -> Response:
+    def check(form: FormData, address: str) -> tuple[Viewer, str]:
+        name = text(form, "name").strip()
+        return dojo_of(request).login(name, text(form, "password"), address)
+
+    return await _sign_in(request, "login.html", check, "Welcome back, {}.")
+
+
+async def _account_form(request: Request, template: str) -> Response:
+    target = safe_next(request.query_params.get("next"), MODULE_PATH)
+    return await render(request, template, {"name": "", "problem": None, "next": target})
+
+
+async def _sign_in(
+    request: Request,
+    template: str,
+    attempt: Callable[[FormData, str], tuple[Viewer, str]],
+    welcome: str,
+) -> Response:
+    """Register or log in from the posted form (`attempt`, off the event loop: it checks a
+    password), then go where the form came from (a local path only: back to a CLI's device
+    login, say); refused, the form again with why."""
     form = await read_form(request)
-    name = text(form, "name").strip()
     target = safe_next(text(form, "next"), MODULE_PATH)
     try:
         viewer, token = await in_database(
-            dojo_of(request).login,
-            name,
-            text(form, "password"),
-            client_address(request),
-            seconds=PASSWORD_WORK_SECONDS,
+            attempt, form, client_address(request), seconds=PASSWORD_WORK_SECONDS
         )
     except (FormError, RateLimited) as refused:
-        return await _refused(request, "login.html", name, target, refused)
+        name = text(form, "name").strip()
+        return await _refused(request, template, name, target, refused)
     begin_signed_in(request, token)
-    flash(request, "ok", f"Welcome back, {viewer.name}.")
+    flash(request, "ok", welcome.format(viewer.name))
     return see_other(target)
 
 
