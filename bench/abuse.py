@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+from processes import running
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -77,26 +78,11 @@ def dojo(workers: int) -> Iterator[str]:
             capture_output=True,
         )
         port = free_port()
-        server = subprocess.Popen(
-            [*command, "serve", "--port", str(port), "--workers", str(workers)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
+        serve = [*command, "serve", "--port", str(port), "--workers", str(workers)]
+        with running(serve, env=env, how=signal.SIGINT, grace=30):
+            base = f"http://127.0.0.1:{port}"
             wait_answering(base)
             yield base
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
 
 
 def probe(base: str, seconds: float) -> list[float]:

@@ -21,10 +21,8 @@ import asyncio
 import contextlib
 import os
 import resource
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +32,8 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent
 LEARNER_LOOP = ROOT / "tests" / "learners" / "loop_server.py"
 sys.path.insert(0, str(ROOT / "src"))
+
+from processes import start, stop  # noqa: E402
 
 from sockdojo.challenges.server_loop import check_server_loop  # noqa: E402
 from sockdojo.net.connect import connect_with_retry  # noqa: E402
@@ -51,23 +51,6 @@ def free_port() -> int:
 def wait_port(port: int) -> None:
     with connect_with_retry("127.0.0.1", port, window=15, interval=0.05):
         pass
-
-
-def start(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env=env,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
 
 
 def original_style_checker(port: int, connections: int = 3, gap: float = 2.0) -> None:

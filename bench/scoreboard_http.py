@@ -35,7 +35,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -52,6 +51,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
 from generate_scoreboard_data import dataset  # noqa: E402
+from processes import running  # noqa: E402
 
 from sockdojo.challenges import registry  # noqa: E402
 from sockdojo.flags import HmacFlagAuthority  # noqa: E402
@@ -109,25 +109,8 @@ def server(
             "--lifespan",
             "off",
         ]
-    process = subprocess.Popen(
-        command,
-        env=env,
-        cwd=HERE,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    with running(command, env=env, cwd=HERE) as process:
         yield process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def baseline_app() -> object:
