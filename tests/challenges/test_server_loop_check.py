@@ -23,17 +23,22 @@ def check(port: int) -> tuple[bool, str | None, float]:
     return result.passed, code, time.monotonic() - started
 
 
+def judged(processes: Processes, port: int, script: str) -> tuple[bool, str | None, str]:
+    """The learner program `script` checked: passed, the diagnosis code, what it printed."""
+    server = processes.learner(script, str(port))
+    wait_listening_quietly(port)
+    passed, code, _ = check(port)
+    return passed, code, processes.stop(server)
+
+
 @pytest.mark.parametrize(
     "script", ["loop_server.py", "loop_no_close.py", "socketserver_loop.py", "asyncio_loop.py"]
 )
 def test_correct_servers_pass_and_print_every_message(
     processes: Processes, port: int, script: str
 ) -> None:
-    server = processes.learner(script, str(port))
-    wait_listening_quietly(port)
-    passed, code, _ = check(port)
+    passed, code, printed = judged(processes, port, script)
     assert (passed, code) == (True, None)
-    printed = processes.stop(server)
     for number in range(1, CONNECTIONS):
         assert f"message {number} of {CONNECTIONS}" in printed
     assert FLAG.decode().strip() in printed
@@ -51,11 +56,9 @@ def test_socat_fork_passes(processes: Processes, port: int) -> None:
 def test_servers_that_stop_after_one_connection_never_get_the_flag(
     processes: Processes, port: int, script: str
 ) -> None:
-    server = processes.learner(script, str(port))
-    wait_listening_quietly(port)
-    passed, code, _ = check(port)
+    passed, code, printed = judged(processes, port, script)
     assert (passed, code) == (False, "stopped-after-first")
-    assert FLAG.decode().strip() not in processes.stop(server)
+    assert FLAG.decode().strip() not in printed
 
 
 def test_bind_inside_the_loop_is_not_one_server(processes: Processes, port: int) -> None:
