@@ -372,10 +372,16 @@ def _described(meta: dict[str, object], shape: Shape) -> Dataset:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def data_options(description: str) -> argparse.ArgumentParser:
+    """A bench's command line with the data it runs on: --quick, --postgres URL."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a twentieth of the data")
-    parser.add_argument("--postgres", metavar="URL", help="load into this PostgreSQL database")
+    parser.add_argument("--postgres", metavar="URL", help="use this PostgreSQL database")
+    return parser
+
+
+def main() -> None:
+    parser = data_options(__doc__)
     parser.add_argument("--force", action="store_true", help="generate even if cached")
     options = parser.parse_args()
     found = dataset(options.quick, postgres=options.postgres, force=options.force)

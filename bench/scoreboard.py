@@ -23,7 +23,6 @@ For each module:
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import gc
 import random
@@ -38,7 +37,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
-from generate_scoreboard_data import SYNTHETIC, Dataset, dataset  # noqa: E402
+from generate_scoreboard_data import SYNTHETIC, Dataset, data_options, dataset  # noqa: E402
 from scoreboard_baseline import group_by_scoreboard  # noqa: E402
 from sqlalchemy import delete  # noqa: E402
 
@@ -230,9 +229,7 @@ def store_challenge(module: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a twentieth of the data")
-    parser.add_argument("--postgres", metavar="URL", help="run on this PostgreSQL database")
+    parser = data_options(__doc__)
     parser.add_argument("--reference", action="store_true", help="also time SqlScoreboard")
     options = parser.parse_args()
     data = dataset(options.quick, postgres=options.postgres)

@@ -27,7 +27,6 @@ wrk (Debian: apt-get install wrk) makes the load, from the same 2-core machine.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import datetime as dt
@@ -50,7 +49,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
-from generate_scoreboard_data import dataset  # noqa: E402
+from generate_scoreboard_data import data_options, dataset  # noqa: E402
 from processes import running  # noqa: E402
 
 from sockdojo.challenges import registry  # noqa: E402
@@ -323,11 +322,9 @@ def boards_while_solving(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a twentieth of the data")
+    parser = data_options(__doc__)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--postgres", metavar="URL", help="run on this PostgreSQL database")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
