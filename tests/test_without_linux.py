@@ -24,7 +24,7 @@ from sockdojo.challenges.server_loop import check_server_loop
 from sockdojo.net import kernel_view
 from sockdojo.net.transcript import Transcript
 from sockdojo.sandbox import Limits, isolation
-from support import Processes, free_port, wait_listening_quietly
+from support import Processes, free_port, recv_all, wait_listening_quietly
 
 FLAG = b"sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}\n"
 
@@ -134,10 +134,7 @@ def test_our_servers_run_on_asyncio_alone(monkeypatch: pytest.MonkeyPatch, port:
     threading.Thread(target=run, daemon=True).start()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
         client.sendall(b"hi\n")
-        client.settimeout(10)
-        got = b""
-        while chunk := client.recv(4096):
-            got += chunk
+        got = recv_all(client)
     assert got == FLAG
     assert done.wait(10)  # --once: it stopped after the flag was read
 
