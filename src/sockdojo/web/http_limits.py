@@ -24,6 +24,7 @@ import resource
 import time
 from typing import Any
 
+from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sockdojo.net.accept_loop import raise_open_file_limit
@@ -113,36 +114,12 @@ class LimitLog:
 LIMITS = LimitLog()
 
 
-class QuietRepeats(logging.Filter):
-    """Lets one of uvicorn's "Exceeded concurrency limit." lines through a second: it logs one
-    per refused request, and a flood of them would bury everything else."""
-
-    MESSAGE = "Exceeded concurrency limit."
-
-    def __init__(self, interval: float = 1.0) -> None:
-        super().__init__()
-        self.interval = interval
-        self._last = -interval
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg != self.MESSAGE:
-            return True
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            return False
-        self._last = now
-        return True
-
-
-def _quiet_repeats() -> None:
-    if not any(isinstance(existing, QuietRepeats) for existing in logger.filters):
-        logger.addFilter(QuietRepeats())
-
-
-def refusal(status: int, reason: str, message: str, *, api: bool) -> bytes:
-    """A refusal answered before the app sees the request, in the web dojo's one error shape
-    (`web/errors.py`): `api_shapes.Error` under the API, a small page elsewhere, with the same
-    security headers as every other answer."""
+def refusal_parts(
+    status: int, reason: str, message: str, *, api: bool
+) -> tuple[list[tuple[str, str]], bytes]:
+    """A refusal in the web dojo's one error shape (`web/errors.py`): `api_shapes.Error` under
+    the API, a small page elsewhere, with the same security headers as every other answer, and
+    the connection closed after it."""
     if api:
         kind, body = "application/json", encode_error(message)
     else:
@@ -151,16 +128,35 @@ def refusal(status: int, reason: str, message: str, *, api: bool) -> bytes:
             f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(reason)}"
             f"</title><h1>{html.escape(reason)}</h1><p>{html.escape(message)}</p></html>"
         ).encode()
-    return (
-        f"HTTP/1.1 {status} {reason}\r\n"
-        f"content-type: {kind}\r\n"
-        f"content-length: {len(body)}\r\n"
-        f"content-security-policy: {CONTENT_SECURITY_POLICY}\r\n"
-        "x-content-type-options: nosniff\r\n"
-        "x-frame-options: DENY\r\n"
-        "referrer-policy: same-origin\r\n"
-        "connection: close\r\n\r\n"
-    ).encode() + body
+    headers = [
+        ("content-type", kind),
+        ("content-length", str(len(body))),
+        ("content-security-policy", CONTENT_SECURITY_POLICY),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+        ("connection", "close"),
+    ]
+    return headers, body
+
+
+def refusal(status: int, reason: str, message: str, *, api: bool) -> bytes:
+    """The refusal as raw bytes, written before the app (or the HTTP parser) sees a request."""
+    headers, body = refusal_parts(status, reason, message, api=api)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    return f"HTTP/1.1 {status} {reason}\r\n{head}\r\n".encode() + body
+
+
+BUSY = "The dojo is serving as many connections as it can: try again in a moment."
+
+
+async def _busy(scope: Scope, receive: Receive, send: Send) -> None:
+    """What a request over the connection cap gets instead of the app: a 503 of ours."""
+    api = str(scope.get("path", "")).startswith("/api/")
+    headers, body = refusal_parts(503, "Service Unavailable", BUSY, api=api)
+    raw = [(name.encode(), value.encode()) for name, value in headers]
+    await send({"type": "http.response.start", "status": 503, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 def too_large(api: bool) -> bytes:
@@ -181,6 +177,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     # uvicorn's own signature (a Transport, narrower than asyncio.Protocol's BaseTransport).
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # The connection cap stays uvicorn's setting, but over it uvicorn would answer a
+        # plain-text 503 of its own (and log each one): we answer it (on_headers_complete).
+        self._cap, self.limit_concurrency = self.limit_concurrency, None
         super().connection_made(transport)
         self._meter = HeadMeter()
         # Requests read in full, and answers completed: equal while a request is being read
@@ -197,6 +196,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(too_large(self._meter.for_api))
             return
         super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        cap = self._cap
+        if cap is None or (len(self.connections) < cap and len(self.tasks) < cap):
+            super().on_headers_complete()
+            return
+        LIMITS.hit(
+            "connections",
+            f"Exceeded concurrency limit ({cap} connections or requests at once): answered 503.",
+        )
+        # uvicorn starts the request's cycle with `self.app`: this one request gets ours.
+        app, self.app = self.app, _busy
+        try:
+            super().on_headers_complete()
+        finally:
+            self.app = app
 
     def on_message_complete(self) -> None:
         self._requests += 1
@@ -259,14 +274,13 @@ def connection_cap() -> int:
 
 def server_options() -> dict[str, Any]:
     """uvicorn's settings for the web dojo, the same with one process and with N workers."""
-    _quiet_repeats()
     return {
         "http": GuardedHttpToolsProtocol,
         "loop": "auto",
         "lifespan": "off",  # the app has no lifespan events
         "access_log": False,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-        # Above this many open connections (or requests at work), new requests get a 503 and
-        # uvicorn logs "Exceeded concurrency limit".
+        # Above this many open connections (or requests at work), new requests get our 503
+        # (GuardedHttpToolsProtocol.on_headers_complete), logged at most once a second.
         "limit_concurrency": connection_cap(),
     }
