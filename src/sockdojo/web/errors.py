@@ -13,11 +13,12 @@ from urllib.parse import quote
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from sockdojo.errors import MachineProblem
 from sockdojo.web.api_routes import error_answer
 from sockdojo.web.context import DatabaseUnavailable, render
+from sockdojo.web.middleware import HttpMiddleware
 
 API_PREFIX = "/api/"
 ERROR_TITLES = {
@@ -104,18 +105,12 @@ def _in_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
 
 
-class InternalErrors:
+class InternalErrors(HttpMiddleware):
     """Answer an exception that escaped every handler with our 500, inside the middleware that
     adds the security headers, and log it; a refusal raised by a middleware (an HTTPException)
     as the router would. Nothing is answered twice."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def noting_start(message: Message) -> None:
