@@ -25,15 +25,21 @@ def _ip(*args: str) -> None:
 
 
 def _free_subnet() -> str:
-    """A 10.213.N.0/24 that no interface of this machine uses (tried in a bounded number)."""
-    used = subprocess.run(
-        ["ip", "-4", "-o", "addr"], capture_output=True, text=True, timeout=30, check=True
-    ).stdout
+    """A 198.18.N.0/24 (the range set aside for tests of networks, RFC 2544) that no address
+    or route of this machine uses, so the bridge takes no traffic meant elsewhere."""
+    used = "".join(
+        subprocess.run(
+            ["ip", "-4", "-o", *what], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+        for what in (["addr"], ["route", "show", "table", "all"])
+    )
+    if "198.18.0.0/15" in used:
+        raise RuntimeError("this machine routes 198.18.0.0/15 somewhere: no test subnet")
     for _ in range(64):
-        prefix = f"10.213.{secrets.randbelow(256)}"
-        if f" {prefix}." not in used:
+        prefix = f"198.18.{secrets.randbelow(256)}"
+        if f"{prefix}." not in used:
             return prefix
-    raise RuntimeError("no free 10.213.N.0/24 on this machine")
+    raise RuntimeError("no free 198.18.N.0/24 on this machine")
 
 
 @dataclass
@@ -41,6 +47,7 @@ class ClassNetwork:
     tag: str
     prefix: str  # the subnet's first three octets
     namespaces: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # the bridge's ends of the laptops' links
 
     @property
     def bridge(self) -> str:
@@ -73,6 +80,7 @@ class ClassNetwork:
         self.namespaces.append(name)
         address = ipaddress.ip_address(f"{self.prefix}.{10 + number}")
         _ip("netns", "add", name)
+        self.links.append(host_end)
         _ip("link", "add", host_end, "type", "veth", "peer", "name", laptop_end)
         _ip("link", "set", laptop_end, "netns", name)
         _ip("link", "set", host_end, "master", self.bridge)
@@ -84,7 +92,9 @@ class ClassNetwork:
         return name
 
     def close(self) -> None:
-        # Deleting a namespace takes its end of the link, and so the bridge's end, with it.
+        # Deleting a namespace takes the link inside it, and so its peer, with it; a link that
+        # never got that far (a step failed) is deleted by its name.
         for name in self.namespaces:
             subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
-        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, timeout=30)
+        for link in [*self.links, self.bridge]:
+            subprocess.run(["ip", "link", "del", link], capture_output=True, timeout=30)

@@ -92,9 +92,33 @@ def test_a_kept_text_is_given_back_until_what_it_was_made_from_changes(
 def test_a_damaged_entry_is_not_used(folder: Path) -> None:
     help_cache.remember((), "the text\n")
     (entry,) = folder.iterdir()
-    for damage in (b"", b"\xff\xfe", b"sockdojo-help 0\n\nold", entry.read_bytes()[:20]):
+    whole = entry.read_bytes()
+    for damage in (b"", b"\xff\xfe", b"sockdojo-help 0\n\nold", whole[:20], whole[:-3]):
         entry.write_bytes(damage)
         assert help_cache.cached(()) is None
+    entry.write_bytes(whole)
+    assert help_cache.cached(()) == "the text\n"
+
+
+def test_no_two_command_paths_share_an_entry(folder: Path) -> None:
+    help_cache.remember(("account", "set-password"), "set-password's help\n")
+    assert help_cache.cached(("account", "set-password")) == "set-password's help\n"
+    for other in (("account", "set", "password"), ("account-set-password",)):
+        assert help_cache.cached(other) is None, other
+
+
+def test_an_upgraded_click_renders_anew(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "decorators.py"
+    source.write_text("HELP = 'Show this message and exit.'\n")
+    probe = types.ModuleType("click._help_probe")
+    probe.__file__ = str(source)
+    monkeypatch.setitem(sys.modules, "click._help_probe", probe)
+    help_cache.remember((), "the text\n")
+    assert help_cache.cached(()) == "the text\n"
+    source.write_text("HELP = 'Show this help.'\n")
+    assert help_cache.cached(()) is None
 
 
 def test_an_unwritable_folder_keeps_nothing_and_help_still_works(
@@ -126,3 +150,35 @@ def test_the_second_help_does_not_import_click(home: Path) -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in second.stderr.splitlines()}
     assert "sockdojo.cli.entry" in imported
     assert "click" not in imported, "the kept help text was not used"
+
+
+def test_a_refused_help_is_not_kept(home: Path) -> None:
+    """click refuses an invalid --account before it shows a command's help: twice, not help
+    from the second time on."""
+    env = {**os.environ, "SOCKDOJO_ACCOUNT": "bad name!"}
+    for _ in range(2):
+        refused = subprocess.run(
+            sockdojo_command("list", "--help"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+            check=False,
+        )
+        assert refused.returncode == 2, refused.stdout
+        assert "--account" in refused.stderr
+
+
+def test_help_with_stdout_closed_is_quiet(home: Path) -> None:
+    for _ in range(2):  # through click, then from the kept text
+        done = subprocess.run(
+            sockdojo_command("--help"),
+            stdout=None,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=30,
+            preexec_fn=lambda: os.close(1),
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr

@@ -90,3 +90,23 @@ def test_the_launcher_reads_back_what_the_policy_wrote(tmp_path: Path) -> None:
     assert (config.root.workdir, config.root.copy) == (str(tmp_path), ["server.py"])
     assert config.root.quota_bytes == 1 << 20
     assert (config.network, config.pid_namespace, config.become_nobody) == (True, True, True)
+
+
+def test_a_confinement_given_by_another_process_never_loses_the_private_network() -> None:
+    """The launching side's confinement (`Sandbox(confinement=...)`) is taken only where it
+    gives what is asked: a program that must have a private network never runs on the host's
+    because the other side found only `nobody` would do."""
+    from sockdojo.sandbox.isolation import Confinement, confinement, program_policy
+
+    given = program_policy(
+        Limits(), network=True, cgroup_procs=None, die_with_parent=False, kind=Confinement.NOBODY
+    )
+    probed = confinement(True)
+    if probed is None:
+        assert given is None  # no private network here: refused, as without `kind`
+    else:
+        assert given is not None and given.network
+    kept = program_policy(
+        Limits(), network=False, cgroup_procs=None, die_with_parent=False, kind=Confinement.LIMITS
+    )
+    assert kept is not None and not kept.network and not kept.nobody

@@ -5,9 +5,11 @@ could never stay within three times `python -c pass` while it imports click. The
 click's own rendering: the first `--help` for a command renders it through click and keeps it
 here; later ones print it as long as nothing it was made from has changed.
 
-An entry is valid only for the same sockdojo version, command words, terminal width inputs and
-SOCKDOJO_* environment, and while every sockdojo source file that was loaded when it was rendered
-keeps its size and modification time (an editable install changes help without a new version).
+An entry is valid only for the same interpreter, sockdojo version, command words, terminal width
+inputs and SOCKDOJO_* environment, and while every source file of sockdojo and click that was
+loaded when it was rendered keeps its size and modification time (an editable install changes
+help without a new version; an upgraded click renders it differently). It is kept only after
+click has shown that help and exited 0, and read back only whole.
 Entries live in the cli package's own `__pycache__` folder, beside this package's bytecode, so they
 go with the installation they describe; where it is not writable (a system-wide install run by
 another user), nothing is kept and every `--help` goes through click. This module imports only
@@ -23,7 +25,9 @@ from sockdojo import __version__
 
 HELP_FLAGS = frozenset({"-h", "--help"})
 _FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
-_MAGIC = "sockdojo-help 1"
+_MAGIC = "sockdojo-help 2"
+# The modules whose source files the text is made from.
+_RENDERED_BY = ("sockdojo", "click")
 
 
 def help_request(args: list[str]) -> tuple[str, ...] | None:
@@ -38,11 +42,13 @@ def help_request(args: list[str]) -> tuple[str, ...] | None:
 
 
 def _path(words: tuple[str, ...]) -> str:
-    return os.path.join(_FOLDER, "help-" + "-".join(("sockdojo", *words)) + ".txt")
+    # Joined with "_", which no word holds, so no two command paths share a file; the words are
+    # also in the entry (a file system that ignores case would still share one).
+    return os.path.join(_FOLDER, "help_" + "_".join(("sockdojo", *words)) + ".txt")
 
 
-def _conditions() -> list[str]:
-    """What, besides the source files, the rendered text may depend on."""
+def _conditions(words: tuple[str, ...]) -> list[str]:
+    """What, besides the source files, the rendered text depends on."""
     # The inputs of shutil.get_terminal_size, which click sizes help by (shutil is not loaded yet).
     columns = "-"
     if sys.__stdout__ is not None:
@@ -51,6 +57,8 @@ def _conditions() -> list[str]:
         except (OSError, ValueError):
             pass
     lines = [
+        "words " + " ".join(words),
+        f"python {sys.executable} {sys.version_info[:3]}",
         f"version {__version__}",
         f"columns {os.environ.get('COLUMNS', '-')} {columns}",
     ]
@@ -75,13 +83,13 @@ def cached(words: tuple[str, ...]) -> str | None:
         return None
     header, separator, text = content.partition("\n\n")
     lines = header.split("\n")
-    if not separator or lines[0] != _MAGIC:
+    if not separator or lines[0] != _MAGIC or lines[-1] != f"length {len(text)}":
         return None
-    conditions = [line for line in lines[1:] if not line.startswith("file ")]
-    if conditions != _conditions():
+    stamps = [line for line in lines[1:-1] if line.startswith("file ")]
+    if [line for line in lines[1:-1] if not line.startswith("file ")] != _conditions(words):
         return None
-    for line in lines[1:]:
-        if line.startswith("file ") and _stamp(line.split(" ", 3)[3]) != line:
+    for line in stamps:
+        if _stamp(line.split(" ", 3)[3]) != line:
             return None
     return text
 
@@ -91,16 +99,19 @@ def remember(words: tuple[str, ...], text: str) -> None:
     sources: set[str] = set()
     for name, module in list(sys.modules.items()):
         source = getattr(module, "__file__", None)
-        if (name == "sockdojo" or name.startswith("sockdojo.")) and isinstance(source, str):
+        if name.partition(".")[0] in _RENDERED_BY and isinstance(source, str):
             sources.add(os.path.abspath(source))
     stamps = [stamp for stamp in map(_stamp, sorted(sources)) if stamp is not None]
-    content = "\n".join([_MAGIC, *_conditions(), *stamps]) + "\n\n" + text
+    header = [_MAGIC, *_conditions(words), *stamps, f"length {len(text)}"]
     target = _path(words)
-    temporary = f"{target}.{os.getpid()}.tmp"
+    # A name of its own, made here and nowhere else (also beside a process with the same pid
+    # in another PID namespace sharing this installation).
+    temporary = f"{target}.{os.urandom(8).hex()}.tmp"
     try:
         os.makedirs(_FOLDER, exist_ok=True)
-        with open(temporary, "w", encoding="utf-8") as file:
-            file.write(content)
+        descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with open(descriptor, "w", encoding="utf-8") as file:
+            file.write("\n".join(header) + "\n\n" + text)
         os.replace(temporary, target)  # whole or not at all, also beside a concurrent --help
     except OSError:
         try:  # noqa: SIM105 (contextlib is not loaded at start-up)

@@ -132,6 +132,8 @@ def program_policy(
     `kind`: the confinement the process that started this one found (it probed the same
     machine); without it, this process probes.
     """
+    if kind is not None and kind not in _kinds(network):
+        kind = None  # what the other side found cannot give what is asked here: probe
     kind = kind or confinement(network)
     if kind is None:
         return None
