@@ -200,6 +200,26 @@ def missing_vendored_modules(folder: Path, tree: ast.Module) -> list[str]:
     """
     missing: list[str] = []
     seen: set[str] = set()
+    # Each vendored module parsed once, and the names it binds found once, however many
+    # imports name it.
+    trees: dict[Path, ast.Module] = {}
+    bound: dict[str, set[str] | None] = {}
+
+    def parsed(path: Path) -> ast.Module:
+        if path not in trees:
+            trees[path] = ast.parse(path.read_bytes())
+        return trees[path]
+
+    def defines(parent: str, attribute: str) -> bool | None:
+        """For `from a.b import c` where a/b/c.py is missing: True when c is a name that a.b
+        defines (a class, a function), False when it is not (a missing module), None when a.b
+        is missing itself (reported on its own)."""
+        if parent not in bound:
+            path = module_file(folder, parent)
+            bound[parent] = None if path is None else _bound_names(parsed(path))
+        names = bound[parent]
+        return None if names is None else attribute in names
+
     todo = list(imported_modules(tree, "sockdojo"))
     while todo:
         name = todo.pop()
@@ -208,24 +228,13 @@ def missing_vendored_modules(folder: Path, tree: ast.Module) -> list[str]:
         seen.add(name)
         path = module_file(folder, name)
         if path is None:
-            if _attribute_of_vendored_module(folder, name) is False:
+            parent, _, attribute = name.rpartition(".")
+            if defines(parent, attribute) is False:
                 missing.append(f"imports {name}, which is not vendored in the folder")
             continue
-        todo += imported_modules(ast.parse(path.read_bytes()), "sockdojo")
+        todo += imported_modules(parsed(path), "sockdojo")
     missing.sort()
     return missing
-
-
-def _attribute_of_vendored_module(folder: Path, name: str) -> bool | None:
-    """For `from a.b import c` where a/b/c.py is missing: True when c is a name that a.b
-    defines (a class, a function), False when it is not (a missing module), None when a.b is
-    missing itself (reported on its own)."""
-    parent, _, attribute = name.rpartition(".")
-    path = module_file(folder, parent)
-    if path is None:
-        return None
-    tree = ast.parse(path.read_bytes())
-    return attribute in _bound_names(tree)
 
 
 def _bound_names(tree: ast.AST) -> set[str]:
