@@ -24,6 +24,14 @@ from sockdojo.api_shapes import Error, Shape
 from sockdojo.challenges import registry
 
 PREFIX = "/api/v1"
+# Everything under it answers in the API's shapes, errors and refusals too (`Error`).
+API_ROOT = "/api/"
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_ROOT)
+
+
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 

@@ -16,11 +16,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from sockdojo.errors import MachineProblem
-from sockdojo.web.api_routes import error_answer
+from sockdojo.web.api_routes import error_answer, is_api_path
 from sockdojo.web.context import DatabaseUnavailable, render
 from sockdojo.web.middleware import HttpMiddleware
 
-API_PREFIX = "/api/"
 ERROR_TITLES = {
     400: "That request does not make sense",
     401: "Log in first",
@@ -48,7 +47,7 @@ async def error_response(
 ) -> Response:
     """The answer to a refused or failed request. `look_up_viewer=False` for answers that must
     not touch the database (it may be what failed)."""
-    if request.url.path.startswith(API_PREFIX):
+    if is_api_path(request.url.path):
         return error_answer(message, status, headers)
     return await render(
         request,
@@ -62,7 +61,7 @@ async def error_response(
 
 async def http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    if error.status_code == 401 and request.method == "GET" and not _in_api(request):
+    if error.status_code == 401 and request.method == "GET" and not is_api_path(request.url.path):
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return await error_response(
         request, error.status_code, str(error.detail), headers=dict(error.headers or {})
@@ -99,10 +98,6 @@ async def machine_problem(request: Request, error: Exception) -> Response:
         headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
         look_up_viewer=False,
     )
-
-
-def _in_api(request: Request) -> bool:
-    return request.url.path.startswith(API_PREFIX)
 
 
 class InternalErrors(HttpMiddleware):

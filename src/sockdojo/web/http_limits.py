@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sockdojo.net.accept_loop import raise_open_file_limit
-from sockdojo.web.api_routes import encode_error
+from sockdojo.web.api_routes import encode_error, is_api_path
 from sockdojo.web.security import CONTENT_SECURITY_POLICY
 
 HEAD_LIMIT = 16 * 1024
@@ -86,7 +86,7 @@ class HeadMeter:
     def for_api(self) -> bool:
         """The request line names an API path (`GET /api/... HTTP/1.1`), as far as we read."""
         parts = self.start.split(b" ", 2)
-        return len(parts) > 1 and parts[1].startswith(b"/api/")
+        return len(parts) > 1 and is_api_path(parts[1].decode("latin-1"))
 
     @property
     def started(self) -> bool:
@@ -152,7 +152,7 @@ BUSY = "The dojo is serving as many connections as it can: try again in a moment
 
 async def _busy(scope: Scope, receive: Receive, send: Send) -> None:
     """What a request over the connection cap gets instead of the app: a 503 of ours."""
-    api = str(scope.get("path", "")).startswith("/api/")
+    api = is_api_path(str(scope.get("path", "")))
     headers, body = refusal_parts(503, "Service Unavailable", BUSY, api=api)
     raw = [(name.encode(), value.encode()) for name, value in headers]
     await send({"type": "http.response.start", "status": 503, "headers": raw})
