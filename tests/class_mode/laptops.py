@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,13 +21,13 @@ from pathlib import Path
 import httpx
 
 import api_contract
+from class_mode.network import IP
 from support import LEARNERS, Processes, free_port, run_sockdojo, sockdojo_command, wait_listening
 
 PASSWORD = "a long class password"
 NEW_TOKEN = re.compile(r'<code id="new-token">([^<]+)</code>')
 
 
-IP = shutil.which("ip") or "/usr/sbin/ip"
 TESTS = Path(__file__).parent.parent
 # Waits for a listener without connecting to it (a connection would be a learner's turn).
 WAIT_LISTENING = (

@@ -12,14 +12,17 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 
 import pytest
 
+IP = shutil.which("ip") or "/usr/sbin/ip"
+
 
 def _ip(*args: str) -> None:
-    done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run([IP, *args], capture_output=True, text=True, timeout=30, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
 
@@ -29,7 +32,7 @@ def _free_subnet() -> str:
     or route of this machine uses, so the bridge takes no traffic meant elsewhere."""
     used = "".join(
         subprocess.run(
-            ["ip", "-4", "-o", *what], capture_output=True, text=True, timeout=30, check=True
+            [IP, "-4", "-o", *what], capture_output=True, text=True, timeout=30, check=True
         ).stdout
         for what in (["addr"], ["route", "show", "table", "all"])
     )
@@ -95,6 +98,6 @@ class ClassNetwork:
         # Deleting a namespace takes the link inside it, and so its peer, with it; a link that
         # never got that far (a step failed) is deleted by its name.
         for name in self.namespaces:
-            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+            subprocess.run([IP, "netns", "del", name], capture_output=True, timeout=30)
         for link in [*self.links, self.bridge]:
-            subprocess.run(["ip", "link", "del", link], capture_output=True, timeout=30)
+            subprocess.run([IP, "link", "del", link], capture_output=True, timeout=30)
