@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -130,6 +131,23 @@ class Processes:
 
     def sockdojo(self, *args: str) -> subprocess.Popen[str]:
         return self.start([sys.executable, "-u", "-m", "sockdojo", *args])
+
+    def output_until(self, process: subprocess.Popen[str], marker: str, timeout: float = 10) -> str:
+        """What the process printed, read until `marker` shows (or `timeout`, or its end); then
+        stopped, and the rest of what it printed added. For servers whose children print
+        after the client already has its answer (socat's forks)."""
+        assert process.stdout is not None
+        descriptor = process.stdout.fileno()
+        got = b""
+        deadline = time.monotonic() + timeout
+        while marker.encode() not in got and time.monotonic() < deadline:
+            ready, _, _ = select.select([descriptor], [], [], 0.1)
+            if ready:
+                chunk = os.read(descriptor, 65536)
+                if not chunk:
+                    break
+                got += chunk
+        return got.decode(errors="replace") + self.stop(process)
 
     def stop(self, process: subprocess.Popen[str], timeout: float = 10) -> str:
         """Ctrl-C the process (as a learner would) and return everything it printed."""
