@@ -9,6 +9,8 @@ never due on a connection the verdict then fails.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -23,6 +25,7 @@ from sockdojo.challenges.records import (
 )
 from sockdojo.challenges.server_judge import (
     Address,
+    came_as_it_restarted,
     flag_may_go,
     judge_server,
     judge_server_loop,
@@ -195,6 +198,21 @@ def test_a_first_connection_reset_is_a_read_problem_even_if_the_server_then_ends
     assert loop_code(reset) == "closed-before-reading"
     queued = served(1, delivery=Delivery(54, 54, End.RESET, 54, False), listener_gone=True)
     assert loop_code(queued) == "listener-closed-before-accept"
+
+
+def test_a_first_connection_dropped_by_a_listener_that_was_replaced_is_made_again() -> None:
+    dropped = Delivery(54, 54, End.RESET, None, None)
+    restarted = served(1, delivery=dropped, listener_gone=True, replacement=L2)
+    assert came_as_it_restarted(restarted)
+    queued = Delivery(54, 54, End.RESET, 54, False)
+    assert came_as_it_restarted(replace(restarted, delivery=queued))
+    # The server took it and dropped it: that is the server, not the moment we came.
+    taken = Delivery(54, 54, End.RESET, None, True)
+    assert not came_as_it_restarted(replace(restarted, delivery=taken))
+    assert not came_as_it_restarted(replace(restarted, replacement=None))
+    assert not came_as_it_restarted(replace(restarted, listener_gone=False))
+    assert not came_as_it_restarted(replace(restarted, number=2))
+    assert not came_as_it_restarted(served(1, replacement=L2, listener_gone=True))
 
 
 def test_a_reading_loop_that_never_ends() -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from sockdojo.challenges import observe
 from sockdojo.challenges.server import check_server
 from sockdojo.challenges.server_loop import check_server_loop
 from sockdojo.net import kernel_view
@@ -183,6 +186,49 @@ def test_a_shell_loop_of_netcat_never_gets_the_flag(processes: Processes, port: 
         wait_listening_quietly(port)
     printed = processes.stop(loop)
     assert "sockdojo{" not in printed
+
+
+@needs_kernel
+@pytest.mark.skipif(shutil.which("nc") is None, reason="needs netcat-openbsd")
+@pytest.mark.parametrize("challenge", ["server", "server-loop"])
+def test_a_first_connection_queued_on_a_closing_netcat_is_made_again(
+    processes: Processes, port: int, challenge: str
+) -> None:
+    # nc -l keeps its listener while it serves someone else and closes it, our connection still
+    # queued, when that one ends: the next nc of the shell loop is the server to judge. Made
+    # to happen here (a client holds the first nc); it also happens between two runs.
+    loop = processes.start(["bash", "-c", f"while true; do nc -d -l 127.0.0.1 {port}; done"])
+    wait_listening_quietly(port)
+    with ThreadPoolExecutor(1) as pool:
+        with socket.create_connection(("127.0.0.1", port)) as busy:
+            busy.sendall(b"someone else\n")
+            judged = pool.submit(server_code if challenge == "server" else loop_check, port)
+            _wait_queued(port)
+        passed, code, transcript = judged.result(timeout=30)
+    assert observe.AGAIN_AFTER_RESTART in "\n".join(transcript.lines)
+    printed = processes.stop(loop)
+    if challenge == "server":
+        assert (passed, code) == (True, None)
+        assert FLAG.decode() in printed
+    else:
+        assert (passed, code) == (False, "restarted-listener")
+        assert "message 1 of 3" in printed and "sockdojo{" not in printed
+
+
+def loop_check(port: int) -> tuple[bool, str | None, Transcript]:
+    transcript = Transcript()
+    result = check_server_loop("127.0.0.1", port, lambda: LOOP_FLAG, "sockdojo", transcript)
+    return result.passed, result.diagnosis.code if result.diagnosis else None, transcript
+
+
+def _wait_queued(port: int) -> None:
+    """Until a connection waits in the listener's accept queue (bounded)."""
+    for _ in range(500):
+        found = kernel_view.listener_for("127.0.0.1", port)
+        if found is not None and found.receive_queue > 0:
+            return
+        time.sleep(0.01)
+    raise AssertionError("our connection never queued on the busy nc's listener")
 
 
 @needs_kernel

@@ -33,6 +33,11 @@ GREETING_WAIT = 0.02
 # to listen(), on the paths that are failing anyway.
 RESTART_WINDOW = 1.5
 BIND_TO_LISTEN = 0.3
+# What the transcript says when a first connection is made again (`came_as_it_restarted`).
+AGAIN_AFTER_RESTART = (
+    "the listening socket that had our connection closed, and a new one took its place: "
+    "connecting again, to the new one"
+)
 
 
 def connect(

@@ -97,6 +97,23 @@ def delivery_problem(attempt: Attempt, what: str) -> Diagnosis | None:
     return diagnose("partly-read", read=sent - delivery.unread, sent=sent, what=what)
 
 
+def came_as_it_restarted(attempt: Attempt) -> bool:
+    """A first connection that tells nothing about the learner's server: it waited in the
+    accept queue of a listener whose program then ended (a shell loop's `nc -l` that was still
+    busy with someone else keeps its listener until it exits), and a new listener took its
+    place at once. The checkers make that first connection again, once, to the new listener;
+    a server that takes connections and drops them unread is dropped again and judged so."""
+    delivery = attempt.delivery
+    return (
+        attempt.number == 1
+        and delivery is not None
+        and delivery.end is End.RESET
+        and delivery.accepted is not True
+        and attempt.listener_gone
+        and attempt.replacement is not None
+    )
+
+
 def _unconfirmed(delivery: Delivery | None) -> bool:
     """We could not see whether the server read it: no kernel view and it kept the
     connection open."""

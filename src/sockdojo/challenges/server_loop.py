@@ -4,7 +4,8 @@ A correct server passes in a fraction of a second: every connection is made as s
 previous one is done. A refused connection is retried only briefly, which is enough for a
 server restarted by a shell loop, and the flag goes out only on a last connection that the
 judge has seen reach the very listening socket that accepted the first (`flag_may_go`): a
-shell loop restarting `nc -l` never receives it.
+shell loop restarting `nc -l` never receives it. A first connection dropped by a listener
+that a new one replaced at once (`came_as_it_restarted`) is made again, once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sockdojo.challenges.outcome import CheckResult
 from sockdojo.challenges.records import Attempt
 from sockdojo.challenges.server_judge import (
     Address,
+    came_as_it_restarted,
     flag_may_go,
     judge_server_loop,
     loop_attempt_problem,
@@ -48,17 +50,32 @@ def check_server_loop(
     attempts: list[Attempt] = []
     for number in range(1, connections + 1):
         transcript.event(f"connection {number} of {connections} to {at}")
-        window = FIRST_WINDOW if number == 1 else NEXT_WINDOW
-        attempt, sock = observe.connect(number, at, window, transcript)
-        if sock is not None:
-            with sock:
-                if attempt.own is None:
-                    attempt = _converse(attempts, attempt, sock, at, flag, connections, transcript)
+        attempt = _connection(attempts, number, at, flag, connections, transcript)
+        if came_as_it_restarted(attempt):
+            transcript.event(observe.AGAIN_AFTER_RESTART)
+            attempt = _connection(attempts, number, at, flag, connections, transcript)
         attempts.append(attempt)
         if loop_attempt_problem(attempts, at, connections) is not None:
             break
         transcript.event(f"connection {number} done")
     return judge_server_loop(attempts, at, connections)
+
+
+def _connection(
+    earlier: list[Attempt],
+    number: int,
+    at: Address,
+    flag: FlagSource,
+    total: int,
+    transcript: Transcript,
+) -> Attempt:
+    window = FIRST_WINDOW if number == 1 else NEXT_WINDOW
+    attempt, sock = observe.connect(number, at, window, transcript)
+    if sock is not None:
+        with sock:
+            if attempt.own is None:
+                attempt = _converse(earlier, attempt, sock, at, flag, total, transcript)
+    return attempt
 
 
 def _converse(
