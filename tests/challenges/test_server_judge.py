@@ -147,7 +147,7 @@ def test_the_flag_goes_only_to_the_listener_of_the_first_connection() -> None:
     first, second = served(1), served(2)
     assert flag_may_go([first, second], served(3, delivery=None), 3)
     assert not flag_may_go([first, second], served(3, L2, delivery=None), 3)
-    # nc -l closes its listener once it has accepted: gone right after we connected.
+    # A one-shot server closes its listener once it has accepted: gone right after we connected.
     nc = served(3, listener_after=None, delivery=None)
     assert not flag_may_go([first, second], nc, 3)
     assert not flag_may_go([first, second], served(3, refusals=2, delivery=None), 3)

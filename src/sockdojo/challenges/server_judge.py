@@ -179,8 +179,8 @@ def other_listener(first: Attempt, later: Attempt) -> bool:
 
 def same_server(first: Attempt, later: Attempt) -> bool:
     """Whether `later` was accepted by the listening socket that accepted `first`, and that
-    socket is still listening: a listener gone right after we connected (`nc -l` closes it once
-    it has accepted) is not a server that keeps running."""
+    socket is still listening: a listener gone right after we connected (a one-shot server
+    that closes it once it has accepted) is not a server that keeps running."""
     if other_listener(first, later):
         return False
     if not first.kernel_view or (first.listener_before is None and first.listener_after is None):
