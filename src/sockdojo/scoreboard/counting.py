@@ -14,6 +14,7 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, or_
 
 from sockdojo.scoreboard import modules
+from sockdojo.scoreboard.model import check_days
 from sockdojo.storage.models import Account, Solve
 
 # A moment: an aware datetime, or microseconds since 1970 (the live board's integers).
@@ -27,9 +28,7 @@ def module_challenge_ids(module_id: str) -> tuple[str, ...]:
 
 def window_start(days: int, now: dt.datetime) -> dt.datetime | None:
     """The exclusive lower bound of the window, or None for all time (`days == 0`)."""
-    if days < 0:
-        raise ValueError(f"days must be 0 (all time) or positive, got {days}")
-    return None if days == 0 else now - dt.timedelta(days=days)
+    return None if check_days(days) == 0 else now - dt.timedelta(days=days)
 
 
 # The pure predicate

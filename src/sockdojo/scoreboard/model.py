@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Protocol
 
 # The windows the module page offers, in days; 0 means all time.
 WINDOWS: tuple[int, ...] = (30, 7, 0)
@@ -55,9 +55,35 @@ class HackerView:
     rows: dict[int, Row | None]  # per window asked for: the hacker's row, None when not on it
 
 
-class ScoreboardSource(Protocol):
+def check_days(days: int) -> int:
+    """A window's length: 0 (all time) or a positive number of days."""
+    if days < 0:
+        raise ValueError(f"days must be 0 (all time) or positive, got {days}")
+    return days
+
+
+@dataclass(frozen=True)
+class BoardQuestion:
+    """Which board is asked for: a module's, over the last `days` (0: all time) as of `now`,
+    its first `limit` rows, and the row of `viewer_id` (None: nobody signed in)."""
+
+    module_id: str
+    days: int
+    now: dt.datetime
+    viewer_id: int | None
+    limit: int = DEFAULT_LIMIT
+
+    def __post_init__(self) -> None:
+        check_days(self.days)
+
+
+class ScoreboardSource(ABC):
     """Anything that can answer for a module's board at a moment (see the package's rules),
-    and for what the module's pages show beside it."""
+    and for what the module's pages show beside it.
+
+    The two board questions are asked with plain arguments and answered from one
+    `BoardQuestion`, checked once here, so every source reads them the same way.
+    """
 
     def board(
         self,
@@ -66,29 +92,8 @@ class ScoreboardSource(Protocol):
         now: dt.datetime,
         viewer_id: int | None,
         limit: int = DEFAULT_LIMIT,
-    ) -> Board: ...
-
-    def badges(self, module_id: str, account_id: int, now: dt.datetime) -> tuple[Badge, ...]:
-        """One account's badges (whether or not it is on the board), in display order."""
-        ...
-
-    def solve_counts(self, module_id: str, now: dt.datetime) -> dict[str, int]:
-        """How many ranked accounts solved each challenge since launch (up to `now`)."""
-        ...
-
-    def solve_times(
-        self, module_id: str, days: int, now: dt.datetime, account_ids: Collection[int]
-    ) -> dict[int, list[dt.datetime]]:
-        """The solves that make up each account's score in the window, oldest first (every
-        account asked for, with an empty list if need be; nothing before the launch date)."""
-        ...
-
-    def hacker_view(
-        self, module_id: str, account_id: int, now: dt.datetime, windows: Collection[int]
-    ) -> HackerView:
-        """The account's badges and its row on each of these windows' boards, all as of one
-        look at the database."""
-        ...
+    ) -> Board:
+        return self.answer_board(BoardQuestion(module_id, days, now, viewer_id, limit))
 
     def module_view(
         self,
@@ -102,4 +107,33 @@ class ScoreboardSource(Protocol):
     ) -> ModuleView:
         """The board, the launch date, the per-challenge counts and the solve times of the
         board's first `chart` rows, all as of one look at the database."""
-        ...
+        question = BoardQuestion(module_id, days, now, viewer_id, limit)
+        return self.answer_module_view(question, chart)
+
+    @abstractmethod
+    def answer_board(self, question: BoardQuestion) -> Board: ...
+
+    @abstractmethod
+    def answer_module_view(self, question: BoardQuestion, chart: int) -> ModuleView: ...
+
+    @abstractmethod
+    def badges(self, module_id: str, account_id: int, now: dt.datetime) -> tuple[Badge, ...]:
+        """One account's badges (whether or not it is on the board), in display order."""
+
+    @abstractmethod
+    def solve_counts(self, module_id: str, now: dt.datetime) -> dict[str, int]:
+        """How many ranked accounts solved each challenge since launch (up to `now`)."""
+
+    @abstractmethod
+    def solve_times(
+        self, module_id: str, days: int, now: dt.datetime, account_ids: Collection[int]
+    ) -> dict[int, list[dt.datetime]]:
+        """The solves that make up each account's score in the window, oldest first (every
+        account asked for, with an empty list if need be; nothing before the launch date)."""
+
+    @abstractmethod
+    def hacker_view(
+        self, module_id: str, account_id: int, now: dt.datetime, windows: Collection[int]
+    ) -> HackerView:
+        """The account's badges and its row on each of these windows' boards, all as of one
+        look at the database."""

@@ -13,24 +13,17 @@ from sqlalchemy.orm import Session
 
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.counting import counted_solve_conditions, module_challenge_ids
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, Board, Row
+from sockdojo.scoreboard.model import Board, BoardQuestion, Row
 from sockdojo.storage.admin import launch_date
 from sockdojo.storage.models import Account, Solve
 
 
-def board(
-    session: Session,
-    module_id: str,
-    days: int,
-    now: dt.datetime,
-    viewer_id: int | None,
-    limit: int = DEFAULT_LIMIT,
-    *,
-    with_badges: bool = True,
-) -> Board:
+def board(session: Session, question: BoardQuestion, *, with_badges: bool = True) -> Board:
     """Ranks 1..limit and the viewer's row: one GROUP BY over the window's counted solves,
     ranked in SQL, then the badges of the rows found (unless `with_badges` is off: the
     benchmarks' baseline)."""
+    module_id, days, now = question.module_id, question.days, question.now
+    viewer_id, limit = question.viewer_id, question.limit
     launched_at = launch_date(session, module_id)
     if launched_at is None or not module_challenge_ids(module_id):
         return Board((), None)

@@ -8,13 +8,20 @@ from collections.abc import Collection
 
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.counted_solves import counted_solve_times, solve_counts
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, Badge, Board, HackerView, ModuleView
+from sockdojo.scoreboard.model import (
+    Badge,
+    Board,
+    BoardQuestion,
+    HackerView,
+    ModuleView,
+    ScoreboardSource,
+)
 from sockdojo.scoreboard.query import board
 from sockdojo.storage.admin import launch_date
 from sockdojo.storage.database import Store
 
 
-class SqlScoreboard:
+class SqlScoreboard(ScoreboardSource):
     """`ScoreboardSource` answering every question with a fresh query."""
 
     def __init__(self, store: Store, *, board_badges: bool = True) -> None:
@@ -22,18 +29,9 @@ class SqlScoreboard:
         # Off only for the benchmarks' baseline: boards without their badge queries.
         self.board_badges = board_badges
 
-    def board(
-        self,
-        module_id: str,
-        days: int,
-        now: dt.datetime,
-        viewer_id: int | None,
-        limit: int = DEFAULT_LIMIT,
-    ) -> Board:
+    def answer_board(self, question: BoardQuestion) -> Board:
         with self.store.session() as session:
-            return board(
-                session, module_id, days, now, viewer_id, limit, with_badges=self.board_badges
-            )
+            return board(session, question, with_badges=self.board_badges)
 
     def badges(self, module_id: str, account_id: int, now: dt.datetime) -> tuple[Badge, ...]:
         with self.store.session() as session:
@@ -49,18 +47,10 @@ class SqlScoreboard:
         with self.store.session() as session:
             return counted_solve_times(session, module_id, account_ids, days, now)
 
-    def module_view(
-        self,
-        module_id: str,
-        days: int,
-        now: dt.datetime,
-        viewer_id: int | None,
-        *,
-        limit: int = DEFAULT_LIMIT,
-        chart: int = 5,
-    ) -> ModuleView:
+    def answer_module_view(self, question: BoardQuestion, chart: int) -> ModuleView:
+        module_id, days, now = question.module_id, question.days, question.now
         with self.store.session() as session:
-            found = board(session, module_id, days, now, viewer_id, limit)
+            found = board(session, question)
             top = [row.account_id for row in found.rows[:chart]]
             return ModuleView(
                 board=found,
@@ -76,6 +66,7 @@ class SqlScoreboard:
             return HackerView(
                 badges=badges_for(session, module_id, [account_id], now).get(account_id, ()),
                 rows={
-                    days: board(session, module_id, days, now, account_id, 0).me for days in windows
+                    days: board(session, BoardQuestion(module_id, days, now, account_id, 0)).me
+                    for days in windows
                 },
             )

@@ -24,12 +24,14 @@ from sockdojo.scoreboard.live.reader import Reader
 from sockdojo.scoreboard.live.state import LoadTimes, ModuleState
 from sockdojo.scoreboard.live.watermark import TRAILING_IDS, Watermark
 from sockdojo.scoreboard.model import (
-    DEFAULT_LIMIT,
     Badge,
     Board,
+    BoardQuestion,
     HackerView,
     ModuleView,
     Row,
+    ScoreboardSource,
+    check_days,
 )
 from sockdojo.storage.database import Store
 
@@ -52,7 +54,7 @@ class _Stale(Exception):
     """The database changed under a module's feet in a way only a reload can follow."""
 
 
-class LiveScoreboard:
+class LiveScoreboard(ScoreboardSource):
     """`ScoreboardSource` from memory, caught up with the database on every question."""
 
     def __init__(self, store: Store, *, warm: Sequence[int] = (30, 7)) -> None:
@@ -66,44 +68,24 @@ class LiveScoreboard:
         self._names: dict[int, str] = {}
         self.reloads = 0
 
-    # The ScoreboardSource protocol
+    # The ScoreboardSource questions
 
-    def board(
-        self,
-        module_id: str,
-        days: int,
-        now: dt.datetime,
-        viewer_id: int | None,
-        limit: int = DEFAULT_LIMIT,
-    ) -> Board:
-        if days < 0:
-            raise ValueError(f"days must be 0 (all time) or positive, got {days}")
-        at = to_us(now)
-
+    def answer_board(self, question: BoardQuestion) -> Board:
+        at = to_us(question.now)
         return self._answer(
-            module_id,
-            days,
+            question.module_id,
+            question.days,
             at,
-            lambda state: self._board(state, days, at, viewer_id, limit),
+            lambda state: self._board(state, question, at),
             Board((), None),
         )
 
-    def module_view(
-        self,
-        module_id: str,
-        days: int,
-        now: dt.datetime,
-        viewer_id: int | None,
-        *,
-        limit: int = DEFAULT_LIMIT,
-        chart: int = 5,
-    ) -> ModuleView:
-        if days < 0:
-            raise ValueError(f"days must be 0 (all time) or positive, got {days}")
+    def answer_module_view(self, question: BoardQuestion, chart: int) -> ModuleView:
+        module_id, days, now = question.module_id, question.days, question.now
         at = to_us(now)
 
         def read(state: ModuleState) -> ModuleView:
-            board = self._board(state, days, at, viewer_id, limit)
+            board = self._board(state, question, at)
             top = [row.account_id for row in board.rows[:chart]]
             assert state.launch is not None
             return ModuleView(
@@ -129,12 +111,11 @@ class LiveScoreboard:
     def hacker_view(
         self, module_id: str, account_id: int, now: dt.datetime, windows: Collection[int]
     ) -> HackerView:
-        if any(days < 0 for days in windows):
-            raise ValueError(f"days must be 0 (all time) or positive, got {sorted(windows)}")
+        questions = [BoardQuestion(module_id, days, now, account_id, 0) for days in windows]
         at = to_us(now)
 
         def read(state: ModuleState) -> HackerView:
-            rows = {days: self._board(state, days, at, account_id, 0).me for days in windows}
+            rows = {asked.days: self._board(state, asked, at).me for asked in questions}
             if not state.totals_loaded:
                 self._completions(state, [account_id])
             return HackerView(state.badges(account_id, at), rows)
@@ -159,18 +140,19 @@ class LiveScoreboard:
     def solve_times(
         self, module_id: str, days: int, now: dt.datetime, account_ids: Collection[int]
     ) -> dict[int, list[dt.datetime]]:
-        if days < 0:
-            raise ValueError(f"days must be 0 (all time) or positive, got {days}")
         at = to_us(now)
         return self._answer(
-            module_id, days, at, lambda state: self._solve_times(state, days, now, account_ids), {}
+            module_id,
+            check_days(days),
+            at,
+            lambda state: self._solve_times(state, days, now, account_ids),
+            {},
         )
 
     # What the answers are made of (under the lock, the module caught up)
 
-    def _board(
-        self, state: ModuleState, days: int, at: int, viewer_id: int | None, limit: int
-    ) -> Board:
+    def _board(self, state: ModuleState, question: BoardQuestion, at: int) -> Board:
+        days, viewer_id, limit = question.days, question.viewer_id, question.limit
         if days == 0 and not state.totals_loaded:
             self._load_totals(state)
         window = state.window(days, at)
