@@ -103,17 +103,10 @@ def submit_flag(
     instead of five, 1.3-1.6x the submissions per second.
     """
     now = now or utcnow()
-    submitted = submitted[:FLAG_INPUT_LIMIT]
     expected = registry.get(expected_challenge) if expected_challenge else None
-    checked = _check_flag(authority, submitted, account_id, expected)
+    checked = _check_flag(authority, account_id, submitted[:FLAG_INPUT_LIMIT], expected)
     attempt = _attempt(
-        checked,
-        account_id=account_id,
-        submitted=submitted,
-        source=source,
-        expected_challenge=expected_challenge,
-        now=now,
-        limit=limit,
+        checked, source=source, expected_challenge=expected_challenge, now=now, limit=limit
     )
     verdict, wrong = _record(store, attempt)
     if limit is not None and verdict is Verdict.RATE_LIMITED:
@@ -123,8 +116,10 @@ def submit_flag(
 
 @dataclass(frozen=True)
 class _Checked:
-    """A submitted flag as the authority judged it, and the challenge it names."""
+    """A submission as the authority judged it: who sent what, and the challenge it names."""
 
+    account_id: int
+    submitted: str  # as submitted, cut to FLAG_INPUT_LIMIT
     check: FlagCheck
     flag_challenge: registry.Challenge | None  # the challenge the flag is for, whoever's it is
     challenge: registry.Challenge | None  # the same, but only when the flag is the submitter's
@@ -132,8 +127,8 @@ class _Checked:
 
 def _check_flag(
     authority: FlagAuthority,
-    submitted: str,
     account_id: int,
+    submitted: str,
     expected: registry.Challenge | None,
 ) -> _Checked:
     check = authority.check(
@@ -147,14 +142,12 @@ def _check_flag(
     )
     # Never reveal the owner of somebody else's flag, nor record which challenge it was for.
     own = check.problem is not FlagProblem.NOT_YOURS
-    return _Checked(check, flag_challenge, flag_challenge if own else None)
+    return _Checked(account_id, submitted, check, flag_challenge, flag_challenge if own else None)
 
 
 def _attempt(
     checked: _Checked,
     *,
-    account_id: int,
-    submitted: str,
     source: str,
     expected_challenge: str | None,
     now: dt.datetime,
@@ -163,9 +156,9 @@ def _attempt(
     """The attempt to record: judged, except for the limit, which the recording applies."""
     challenge, check = checked.challenge, checked.check
     return solves.Attempt(
-        account_id=account_id,
+        account_id=checked.account_id,
         module_id=registry.MODULE_ID,
-        submitted=clean_submission(submitted),
+        submitted=clean_submission(checked.submitted),
         source=source,
         when=now,
         solve_challenge=challenge.id if check.ok and challenge is not None else None,
