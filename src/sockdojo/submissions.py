@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sockdojo.challenges import registry
-from sockdojo.flags import FlagAuthority, FlagProblem
+from sockdojo.flags import FlagAuthority, FlagCheck, FlagProblem
 from sockdojo.flags.authority import clean_submission
 from sockdojo.rate_limits import retry_after
 from sockdojo.storage import solves
@@ -103,8 +103,34 @@ def submit_flag(
     instead of five, 1.3-1.6x the submissions per second.
     """
     now = now or utcnow()
-    submitted = submitted[:FLAG_INPUT_LIMIT]
     expected = registry.get(expected_challenge) if expected_challenge else None
+    checked = _check_flag(authority, account_id, submitted[:FLAG_INPUT_LIMIT], expected)
+    attempt = _attempt(
+        checked, source=source, expected_challenge=expected_challenge, now=now, limit=limit
+    )
+    verdict, wrong = _record(store, attempt)
+    if limit is not None and verdict is Verdict.RATE_LIMITED:
+        return _refused(limit, wrong, now)
+    return _judged(verdict, checked, expected, authority.prefix)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A submission as the authority judged it: who sent what, and the challenge it names."""
+
+    account_id: int
+    submitted: str  # as submitted, cut to FLAG_INPUT_LIMIT
+    check: FlagCheck
+    flag_challenge: registry.Challenge | None  # the challenge the flag is for, whoever's it is
+    challenge: registry.Challenge | None  # the same, but only when the flag is the submitter's
+
+
+def _check_flag(
+    authority: FlagAuthority,
+    account_id: int,
+    submitted: str,
+    expected: registry.Challenge | None,
+) -> _Checked:
     check = authority.check(
         submitted,
         account_id,
@@ -116,11 +142,23 @@ def submit_flag(
     )
     # Never reveal the owner of somebody else's flag, nor record which challenge it was for.
     own = check.problem is not FlagProblem.NOT_YOURS
-    challenge = flag_challenge if own else None
-    attempt = solves.Attempt(
-        account_id=account_id,
+    return _Checked(account_id, submitted, check, flag_challenge, flag_challenge if own else None)
+
+
+def _attempt(
+    checked: _Checked,
+    *,
+    source: str,
+    expected_challenge: str | None,
+    now: dt.datetime,
+    limit: WrongFlagLimit | None,
+) -> solves.Attempt:
+    """The attempt to record: judged, except for the limit, which the recording applies."""
+    challenge, check = checked.challenge, checked.check
+    return solves.Attempt(
+        account_id=checked.account_id,
         module_id=registry.MODULE_ID,
-        submitted=clean_submission(submitted),
+        submitted=clean_submission(checked.submitted),
         source=source,
         when=now,
         solve_challenge=challenge.id if check.ok and challenge is not None else None,
@@ -132,24 +170,36 @@ def submit_flag(
         since=now - limit.period if limit is not None else now,
         wrong_verdicts=WRONG,
     )
+
+
+def _record(store: Store, attempt: solves.Attempt) -> tuple[Verdict, list[dt.datetime]]:
+    """Record the attempt in one commit: the verdict stored, and the times of the account's
+    wrong attempts within the limit's period (for the wait)."""
     if store.engine.dialect.name == "postgresql":
         with store.outside_transaction() as db:
-            verdict, wrong = solves.record_submission(db, attempt)
-    else:
-        with store.write_lock(), store.engine.begin() as db:
-            verdict, wrong = solves.record_submission(db, attempt)
-    if limit is not None and verdict is Verdict.RATE_LIMITED:
-        # Refused on this very count, so there is a wait; never less than a second.
-        wait = retry_after(wrong, limit.flags, limit.period, now) or 1
-        message = MESSAGES[Verdict.RATE_LIMITED].format(
-            limit=limit.flags, period=limit.describe_period(), wait=wait
-        )
-        return SubmitOutcome(Verdict.RATE_LIMITED, None, message, retry_after=wait)
+            return solves.record_submission(db, attempt)
+    with store.write_lock(), store.engine.begin() as db:
+        return solves.record_submission(db, attempt)
+
+
+def _refused(limit: WrongFlagLimit, wrong: list[dt.datetime], now: dt.datetime) -> SubmitOutcome:
+    # Refused on this very count, so there is a wait; never less than a second.
+    wait = retry_after(wrong, limit.flags, limit.period, now) or 1
+    message = MESSAGES[Verdict.RATE_LIMITED].format(
+        limit=limit.flags, period=limit.describe_period(), wait=wait
+    )
+    return SubmitOutcome(Verdict.RATE_LIMITED, None, message, retry_after=wait)
+
+
+def _judged(
+    verdict: Verdict, checked: _Checked, expected: registry.Challenge | None, prefix: str
+) -> SubmitOutcome:
     # On a challenge's page, name that challenge; from the CLI, the one the flag is for.
-    named = expected or challenge
+    named = expected or checked.challenge
+    flag_challenge = checked.flag_challenge
     message = MESSAGES[verdict].format(
         title=named.title if named else "that challenge",
         flag_title=flag_challenge.title if flag_challenge else "another challenge",
-        prefix=authority.prefix,
+        prefix=prefix,
     )
-    return SubmitOutcome(verdict, challenge.id if challenge else None, message)
+    return SubmitOutcome(verdict, checked.challenge.id if checked.challenge else None, message)

@@ -7,13 +7,20 @@ the server hands over a token.
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from sockdojo.cli.ui import paint, say, say_json, say_shape
+
+if TYPE_CHECKING:
+    import httpx
+
+    from sockdojo.api_shapes import DeviceCode
 
 # No single poll loop may outlive the device code (10 minutes) by much, whatever the server says.
 LONGEST_WAIT = 15 * 60
@@ -74,76 +81,128 @@ def login(url: str, with_token: bool, no_browser: bool) -> None:
 
 
 def _device_flow(server_url: str, *, open_browser: bool) -> str:
+    """The token the learner approves in a browser, by RFC 8628's device authorization flow."""
+    code = _start_device_flow(server_url)
+    _show_code(code, open_browser=open_browser)
+    return _poll_for_token(server_url, code)
+
+
+def _post_device(server_url: str, path: str, data: dict[str, str]) -> httpx.Response:
+    """POST a form to the device endpoints. No token yet, so not through `ClassServer`."""
     import httpx
 
-    from sockdojo.cli.remote import ServerUnreachable, client_host, client_platform, why
+    from sockdojo.cli.remote import ServerUnreachable, why
 
-    def post(path: str, data: dict[str, str]) -> httpx.Response:
-        try:
-            return httpx.post(f"{server_url}/api/v1/device/{path}", data=data, timeout=10)
-        except httpx.HTTPError as error:
-            raise ServerUnreachable(
-                f"The class server {server_url} could not be reached: {why(error)}. "
-                "Check the address, or try again when it is back."
-            ) from None
+    try:
+        return httpx.post(f"{server_url}/api/v1/device/{path}", data=data, timeout=10)
+    except httpx.HTTPError as error:
+        raise ServerUnreachable(
+            f"The class server {server_url} could not be reached: {why(error)}. "
+            "Check the address, or try again when it is back."
+        ) from None
 
-    started = post("code", {"client_host": client_host(), "client_platform": client_platform()})
+
+def _start_device_flow(server_url: str) -> DeviceCode:
+    """Ask for a code pair. Read leniently, with RFC 8628's defaults for what may be missing;
+    `expires_in` is then how long this CLI waits, capped at LONGEST_WAIT."""
+    from sockdojo.api_shapes import DeviceCode
+    from sockdojo.cli.remote import client_host, client_platform, not_a_class_server
+
+    started = _post_device(
+        server_url, "code", {"client_host": client_host(), "client_platform": client_platform()}
+    )
     try:
         code = started.json()
-        device_code, user_code = str(code["device_code"]), str(code["user_code"])
-        interval = max(1, int(code.get("interval", 5)))
-        expires_in = min(LONGEST_WAIT, int(code.get("expires_in", 600)))
-        complete = str(code.get("verification_uri_complete") or code["verification_uri"])
-        verification = str(code["verification_uri"])
+        # A subscript first: an answer that is not an object fails it with a TypeError.
+        return DeviceCode(
+            device_code=str(code["device_code"]),
+            user_code=str(code["user_code"]),
+            verification_uri=str(code["verification_uri"]),
+            verification_uri_complete=str(
+                code.get("verification_uri_complete") or code["verification_uri"]
+            ),
+            expires_in=min(LONGEST_WAIT, int(code.get("expires_in", 600))),
+            interval=max(1, int(code.get("interval", 5))),
+        )
     except (ValueError, KeyError, TypeError):
-        raise ServerUnreachable(
-            f"{server_url} answered, but not as a sockdojo class server would "
-            f"(HTTP {started.status_code}): check the address."
-        ) from None
-    say(f"To log in, open {paint(verification, 'cyan')} and enter the code:")
+        raise not_a_class_server(server_url, started) from None
+
+
+def _show_code(code: DeviceCode, *, open_browser: bool) -> None:
+    """Tell the learner where to approve the login, and open that page when we can."""
+    say(f"To log in, open {paint(code.verification_uri, 'cyan')} and enter the code:")
     say()
-    say("    " + paint(user_code, "bold", bold=True))
+    say("    " + paint(code.user_code, "bold", bold=True))
     say()
-    say(f"  (or open {complete})")
+    say(f"  (or open {code.verification_uri_complete})")
     if open_browser:
         import webbrowser
 
-        if webbrowser.open(complete):
+        if webbrowser.open(code.verification_uri_complete):
             say("  A browser window should have opened.")
     say("Waiting for your approval (Ctrl-C stops) ...")
-    deadline = time.monotonic() + expires_in
+
+
+class _NoToken(enum.Enum):
+    """Why a poll gave no token, as far as the polling loop cares (RFC 8628 section 3.5)."""
+
+    PENDING = enum.auto()  # authorization_pending: poll again after the interval
+    SLOW_DOWN = enum.auto()  # slow_down: poll again, with a longer interval
+    SPENT = enum.auto()  # expired_token or invalid_grant: this code will never give a token
+
+
+def _poll_for_token(server_url: str, code: DeviceCode) -> str:
+    """Poll the token endpoint every `interval` seconds until the code is approved or spent."""
+    interval = code.interval
+    deadline = time.monotonic() + code.expires_in
     while time.monotonic() < deadline:
         time.sleep(interval)
-        answer = post(
+        answer = _post_device(
+            server_url,
             "token",
             {
                 "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-                "device_code": device_code,
+                "device_code": code.device_code,
             },
         )
-        try:
-            body = answer.json()
-        except ValueError:
-            body = {}
-        if answer.status_code == 200 and isinstance(body.get("access_token"), str):
-            return str(body["access_token"])
-        error = body.get("error") if isinstance(body, dict) else None
-        if error == "authorization_pending":
-            continue
-        if error == "slow_down":
+        token = _token_from(server_url, answer)
+        if isinstance(token, str):
+            return token
+        if token is _NoToken.SLOW_DOWN:
             interval += 5  # RFC 8628 section 3.5
-            continue
-        if error == "access_denied":
-            raise click.ClickException("The login was denied in the browser.")
-        if error in ("expired_token", "invalid_grant"):
+        elif token is _NoToken.SPENT:
             break
-        raise ServerUnreachable(
-            f"The class server {server_url} answered the login with HTTP {answer.status_code}"
-            f" ({error or 'no reason given'}): try again in a moment."
-        )
     raise click.ClickException(
-        f"The code {user_code} expired before it was approved (codes last 10 minutes): "
+        f"The code {code.user_code} expired before it was approved (codes last 10 minutes): "
         "run sockdojo login again."
+    )
+
+
+def _token_from(server_url: str, answer: httpx.Response) -> str | _NoToken:
+    """The token a poll's answer hands over, or why it has none; a denial or an answer the
+    flow does not know ends the login."""
+    from sockdojo.cli.remote import ServerUnreachable
+
+    try:
+        body = answer.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    if answer.status_code == 200 and isinstance(body.get("access_token"), str):
+        return str(body["access_token"])
+    error = body.get("error")
+    if error == "authorization_pending":
+        return _NoToken.PENDING
+    if error == "slow_down":
+        return _NoToken.SLOW_DOWN
+    if error in ("expired_token", "invalid_grant"):
+        return _NoToken.SPENT
+    if error == "access_denied":
+        raise click.ClickException("The login was denied in the browser.")
+    raise ServerUnreachable(
+        f"The class server {server_url} answered the login with HTTP {answer.status_code}"
+        f" ({error or 'no reason given'}): try again in a moment."
     )
 
 

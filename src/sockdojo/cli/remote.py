@@ -225,11 +225,16 @@ def _object(response: httpx.Response, url: str) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise ServerUnreachable(
-            f"{url} answered, but not as a sockdojo class server would (HTTP "
-            f"{response.status_code}): check the address."
-        )
+        raise not_a_class_server(url, response)
     return body
+
+
+def not_a_class_server(url: str, response: httpx.Response) -> ServerUnreachable:
+    """The error for an answer no sockdojo class server gives: most likely the wrong address."""
+    return ServerUnreachable(
+        f"{url} answered, but not as a sockdojo class server would (HTTP "
+        f"{response.status_code}): check the address."
+    )
 
 
 class RemoteFlagAuthority:
