@@ -100,7 +100,7 @@ def submit_flag(
     of requests in flight).
 
     On PostgreSQL all of it is one statement (`solves.record_submission`): one round trip
-    instead of five, 1.3-1.6x the submissions per second.
+    instead of five (figures in the README's performance notes).
     """
     now = now or utcnow()
     expected = registry.get(expected_challenge) if expected_challenge else None

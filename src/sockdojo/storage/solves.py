@@ -1,9 +1,9 @@
 """Solves and submission attempts.
 
 The flag-submission path writes with Core statements on a plain connection: the ORM's unit of
-work, a savepoint and a second session cost more than the writes themselves (about 3 ms of a
-4.5 ms submission, measured on SQLite). The functions also accept an ORM session, for callers
-that already hold one.
+work, a savepoint and a second session cost more than the writes themselves (two thirds of a
+submission on SQLite: the README's performance notes). The functions also accept an ORM
+session, for callers that already hold one.
 """
 
 from __future__ import annotations
