@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sockdojo.challenges import registry
-from sockdojo.flags import FlagAuthority, FlagCheck, FlagProblem
+from sockdojo.flags import FlagCheck, FlagProblem, HmacFlagAuthority
 from sockdojo.flags.authority import clean_submission
 from sockdojo.rate_limits import retry_after
 from sockdojo.storage import solves
@@ -82,7 +82,7 @@ class SubmitOutcome:
 
 def submit_flag(
     store: Store,
-    authority: FlagAuthority,
+    authority: HmacFlagAuthority,
     *,
     account_id: int,
     submitted: str,
@@ -126,7 +126,7 @@ class _Checked:
 
 
 def _check_flag(
-    authority: FlagAuthority,
+    authority: HmacFlagAuthority,
     account_id: int,
     submitted: str,
     expected: registry.Challenge | None,

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sockdojo.flags import FlagProblem, HmacFlagAuthority
+from sockdojo.export.file_flag import FileFlagAuthority
+from sockdojo.flags import FlagAuthority, FlagProblem, HmacFlagAuthority
 from sockdojo.flags.authority import TOKEN_CHARS, clean_submission
 
 KNOWN = frozenset({1, 2, 3, 4, 5})
@@ -108,3 +110,14 @@ def test_short_secret_is_refused() -> None:
 
 def test_clean_submission_leaves_flag_text_alone() -> None:
     assert clean_submission("sockdojo{abc}") == "sockdojo{abc}"
+
+
+def test_the_platforms_file_mints_through_the_same_interface(tmp_path: Path) -> None:
+    # The challenges mint with (account, challenge) whoever the authority is; the platform's
+    # file already holds this learner's flag for this challenge.
+    path = tmp_path / "flag"
+    path.write_text("pwn.college{abc}\n")
+    minters: list[FlagAuthority] = [HmacFlagAuthority(SECRET), FileFlagAuthority(path)]
+    flags = [minter.mint(7, 3) for minter in minters]
+    assert flags[1] == "pwn.college{abc}"
+    assert [flag.split("{")[0] for flag in flags] == [m.prefix for m in minters]

@@ -6,8 +6,9 @@ The account and challenge travel inside the flag so that a wrong flag can be tol
 precisely ("not yours", "not for this challenge") without a lookup; the tag makes them
 unforgeable. Nothing is stored, so verification is stateless.
 
-Only `FlagAuthority` is used by the rest of the code: a hosted dojo can swap in an authority
-that runs in a privileged process, so learners never hold the secret.
+The challenges only mint, through `FlagAuthority`, so a laptop in class mode or a pwn.college
+workspace hands out flags it cannot make itself; checking is `HmacFlagAuthority.check`, where
+the secret is (the learner's own dojo, or the class server).
 """
 
 from __future__ import annotations
@@ -55,17 +56,17 @@ class FlagCheck:
 
 
 class FlagAuthority(Protocol):
-    prefix: str
+    """Who mints the flag a passed run hands out: `HmacFlagAuthority` with the local secret
+    (one learner alone, and the class server, which also checks), `cli.remote`'s
+    `RemoteFlagAuthority` (a logged-in laptop asks the class server) and `export.file_flag`'s
+    `FileFlagAuthority` (the file pwn.college wrote)."""
+
+    @property
+    def prefix(self) -> str:
+        """What comes before `{` in the flags it mints."""
+        ...
 
     def mint(self, account_id: int, challenge_number: int) -> str: ...
-
-    def check(
-        self,
-        submitted: str,
-        account_id: int,
-        known_challenges: frozenset[int],
-        expected_challenge: int | None = None,
-    ) -> FlagCheck: ...
 
 
 def clean_submission(submitted: str) -> str:

@@ -13,7 +13,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from sockdojo.errors import MachineProblem
-from sockdojo.flags import FlagAuthority
+from sockdojo.flags import HmacFlagAuthority
 from sockdojo.scoreboard import ScoreboardSource
 from sockdojo.scoreboard.model import DEFAULT_DAYS
 from sockdojo.storage.database import Store
@@ -46,7 +46,7 @@ ROUTES = [
 
 def create_app(
     store: Store,
-    authority: FlagAuthority,
+    authority: HmacFlagAuthority,
     *,
     secret_key: str,
     passwords: Passwords | None = None,

@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from sockdojo.challenges import registry
 from sockdojo.config import valid_account_name
-from sockdojo.flags import FlagAuthority
+from sockdojo.flags import HmacFlagAuthority
 from sockdojo.scoreboard import Badge, Board, ScoreboardSource
 from sockdojo.scoreboard.counting import window_start
 from sockdojo.scoreboard.live import LiveScoreboard
@@ -154,7 +154,7 @@ class WebDojo:
     def __init__(
         self,
         store: Store,
-        authority: FlagAuthority,
+        authority: HmacFlagAuthority,
         *,
         passwords: Passwords | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
