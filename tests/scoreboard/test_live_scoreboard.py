@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import SqlScoreboard, modules
 from sockdojo.scoreboard.live import LiveScoreboard, watermark
+from sockdojo.scoreboard.model import BoardQuestion
 from sockdojo.storage import badges
 from sockdojo.storage.admin import set_hidden
 from sockdojo.storage.solves import record_solve
@@ -117,8 +118,8 @@ def same_pages(
     expected = sql.solve_times("sockets", days, at, ids)
     assert live.solve_times("sockets", days, at, ids) == expected, (days, at)
     for viewer in (None, *ids[:1]):
-        view = sql.module_view("sockets", days, at, viewer, limit=4, chart=2)
-        assert live.module_view("sockets", days, at, viewer, limit=4, chart=2) == view
+        asked = BoardQuestion("sockets", days, at, viewer, limit=4)
+        assert live.module_view(asked, chart=2) == sql.module_view(asked, chart=2)
     for account in ids[-1:]:
         hacker = sql.hacker_view("sockets", account, at, (30, 7, 0))
         assert live.hacker_view("sockets", account, at, (30, 7, 0)) == hacker
@@ -299,7 +300,7 @@ def test_a_burst_of_questions_while_solves_land_gets_exact_answers(scenario, liv
             barrier.wait(10)
             for round_ in range(15):
                 days = (30, 7, 0)[(n + round_) % 3]
-                view = live.module_view("sockets", days, NOW, accounts[n % 8])
+                view = live.module_view(BoardQuestion("sockets", days, NOW, accounts[n % 8]))
                 scores.append(sum(row.score for row in view.board.rows))
                 live.hacker_view("sockets", accounts[n % 8], NOW, (30, 7, 0))
                 live.solve_counts("sockets", NOW)

@@ -81,8 +81,8 @@ class ScoreboardSource(ABC):
     """Anything that can answer for a module's board at a moment (see the package's rules),
     and for what the module's pages show beside it.
 
-    The two board questions are asked with plain arguments and answered from one
-    `BoardQuestion`, checked once here, so every source reads them the same way.
+    Boards are asked for as a `BoardQuestion` (checked once, when it is made); `board` takes
+    its fields as plain arguments, for the many callers that ask for one board.
     """
 
     def board(
@@ -95,26 +95,13 @@ class ScoreboardSource(ABC):
     ) -> Board:
         return self.answer_board(BoardQuestion(module_id, days, now, viewer_id, limit))
 
-    def module_view(
-        self,
-        module_id: str,
-        days: int,
-        now: dt.datetime,
-        viewer_id: int | None,
-        *,
-        limit: int = DEFAULT_LIMIT,
-        chart: int = 5,
-    ) -> ModuleView:
-        """The board, the launch date, the per-challenge counts and the solve times of the
-        board's first `chart` rows, all as of one look at the database."""
-        question = BoardQuestion(module_id, days, now, viewer_id, limit)
-        return self.answer_module_view(question, chart)
-
     @abstractmethod
     def answer_board(self, question: BoardQuestion) -> Board: ...
 
     @abstractmethod
-    def answer_module_view(self, question: BoardQuestion, chart: int) -> ModuleView: ...
+    def module_view(self, question: BoardQuestion, chart: int = 5) -> ModuleView:
+        """The board, the launch date, the per-challenge counts and the solve times of the
+        board's first `chart` rows, all as of one look at the database."""
 
     @abstractmethod
     def badges(self, module_id: str, account_id: int, now: dt.datetime) -> tuple[Badge, ...]:

@@ -47,7 +47,7 @@ class SqlScoreboard(ScoreboardSource):
         with self.store.session() as session:
             return counted_solve_times(session, module_id, account_ids, days, now)
 
-    def answer_module_view(self, question: BoardQuestion, chart: int) -> ModuleView:
+    def module_view(self, question: BoardQuestion, chart: int = 5) -> ModuleView:
         module_id, days, now = question.module_id, question.days, question.now
         with self.store.session() as session:
             found = board(session, question)

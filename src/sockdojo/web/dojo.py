@@ -21,7 +21,7 @@ from sockdojo.flags import HmacFlagAuthority
 from sockdojo.scoreboard import Badge, Board, ScoreboardSource
 from sockdojo.scoreboard.counting import window_start
 from sockdojo.scoreboard.live import LiveScoreboard
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS
+from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS, BoardQuestion
 from sockdojo.storage import accounts, admin, badges, web_auth
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account, utcnow
@@ -306,9 +306,8 @@ class WebDojo:
 
     def module_page(self, viewer: Viewer | None, days: int) -> ModulePage:
         now = self.now()
-        view = self.scoreboard.module_view(
-            MODULE_ID, days, now, viewer.id if viewer else None, chart=CHART_HACKERS
-        )
+        asked = BoardQuestion(MODULE_ID, days, now, viewer.id if viewer else None)
+        view = self.scoreboard.module_view(asked, chart=CHART_HACKERS)
         board = view.board
         launched_at = view.launched_at
         if launched_at is None:  # no launch date: there is no module

@@ -80,7 +80,7 @@ class LiveScoreboard(ScoreboardSource):
             Board((), None),
         )
 
-    def answer_module_view(self, question: BoardQuestion, chart: int) -> ModuleView:
+    def module_view(self, question: BoardQuestion, chart: int = 5) -> ModuleView:
         module_id, days, now = question.module_id, question.days, question.now
         at = to_us(now)
 
