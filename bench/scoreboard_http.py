@@ -120,16 +120,14 @@ def baseline_app() -> object:
     from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
     from sockdojo.storage.database import Store
     from sockdojo.web.app import create_app
+    from sockdojo.web.dojo import WebDojo
     from sockdojo.web.keys import load_or_create_session_key
 
     settings = Settings.from_environment()
     store = Store(settings.database_url)
-    return create_app(
-        store,
-        HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix),
-        secret_key=load_or_create_session_key(settings.home),
-        scoreboard=group_by_scoreboard(store),
-    )
+    authority = HmacFlagAuthority(load_or_create_secret(settings.home), settings.flag_prefix)
+    dojo = WebDojo(store, authority, scoreboard=group_by_scoreboard(store))
+    return create_app(dojo, secret_key=load_or_create_session_key(settings.home))
 
 
 def top_hacker(port: int) -> str:

@@ -21,6 +21,7 @@ from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account
 from sockdojo.storage.solves import record_solve
 from sockdojo.web.app import create_app
+from sockdojo.web.dojo import WebDojo
 from sockdojo.web.passwords import fast_passwords
 
 with warnings.catch_warnings():
@@ -51,14 +52,8 @@ class Harness:
         self.store = store
         self.authority = authority
         self.clock = clock
-        self.app = create_app(
-            store,
-            authority,
-            secret_key="k" * 40,
-            passwords=fast_passwords(),
-            clock=clock,
-            **options,
-        )
+        dojo = WebDojo(store, authority, passwords=fast_passwords(), clock=clock)
+        self.app = create_app(dojo, secret_key="k" * 40, **options)
         self.clients: list[TestClient] = []
 
     def client(self) -> TestClient:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -13,22 +10,17 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from sockdojo.errors import MachineProblem
-from sockdojo.flags import HmacFlagAuthority
-from sockdojo.scoreboard import ScoreboardSource
 from sockdojo.scoreboard.model import DEFAULT_DAYS
-from sockdojo.storage.database import Store
-from sockdojo.storage.models import utcnow
 from sockdojo.web import api, class_api, class_pages, instructor, pages
 from sockdojo.web.classroom import ClassLimits, Classroom
 from sockdojo.web.context import DatabaseUnavailable, make_templates
-from sockdojo.web.dojo import WebDojo, WebLimits
+from sockdojo.web.dojo import WebDojo
 from sockdojo.web.errors import (
     InternalErrors,
     database_unavailable,
     http_error,
     machine_problem,
 )
-from sockdojo.web.passwords import Passwords
 from sockdojo.web.security import BodyLimit, SecurityHeaders
 
 SESSION_COOKIE = "sockdojo_session"
@@ -45,19 +37,14 @@ ROUTES = [
 
 
 def create_app(
-    store: Store,
-    authority: HmacFlagAuthority,
+    dojo: WebDojo,
     *,
     secret_key: str,
-    passwords: Passwords | None = None,
-    clock: Callable[[], dt.datetime] = utcnow,
-    scoreboard: ScoreboardSource | None = None,
-    limits: WebLimits | None = None,
     secure_cookies: bool = False,
     class_limits: ClassLimits | None = None,
     public_url: str | None = None,
 ) -> Starlette:
-    """The web dojo over `store`, checking flags with `authority`.
+    """The web application of `dojo` (its store, flag authority, clock, scoreboard, limits).
 
     `secret_key` signs the session cookie. `secure_cookies` marks the cookie Secure: set it
     when the dojo is served over HTTPS (behind a reverse proxy, for instance). `public_url`
@@ -78,7 +65,7 @@ def create_app(
                 session_cookie=SESSION_COOKIE,
                 same_site="lax",
                 https_only=secure_cookies,
-                max_age=int((limits or WebLimits()).session_lifetime.total_seconds()),
+                max_age=int(dojo.limits.session_lifetime.total_seconds()),
             ),
         ],
         exception_handlers={
@@ -87,15 +74,8 @@ def create_app(
             MachineProblem: machine_problem,
         },
     )
-    app.state.dojo = WebDojo(
-        store,
-        authority,
-        passwords=passwords,
-        clock=clock,
-        scoreboard=scoreboard,
-        limits=limits,
-    )
-    app.state.classroom = Classroom(app.state.dojo, class_limits or ClassLimits())
+    app.state.dojo = dojo
+    app.state.classroom = Classroom(dojo, class_limits or ClassLimits())
     app.state.public_url = public_url.rstrip("/") if public_url else None
     app.state.templates = make_templates()
     return app

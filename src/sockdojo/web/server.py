@@ -17,6 +17,7 @@ from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
 from sockdojo.net.accept_loop import listening_socket
 from sockdojo.storage.database import Store
 from sockdojo.web.app import create_app, warm_up
+from sockdojo.web.dojo import WebDojo
 from sockdojo.web.http_limits import server_options
 from sockdojo.web.keys import load_or_create_session_key
 
@@ -94,8 +95,7 @@ def serve(
             make_url(settings.database_url).render_as_string(hide_password=True),
         )
         app = create_app(
-            store,
-            authority,
+            WebDojo(store, authority),
             secret_key=secret_key,
             secure_cookies=secure_cookies,
             public_url=public_url,
