@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from sockdojo.scoreboard.badges import badges_for
@@ -27,31 +27,7 @@ def board(session: Session, question: BoardQuestion, *, with_badges: bool = True
     launched_at = launch_date(session, module_id)
     if launched_at is None or not module_challenge_ids(module_id):
         return Board((), None)
-    totals = (
-        select(
-            Solve.account_id.label("account_id"),
-            func.count(Solve.id).label("score"),
-            func.max(Solve.solved_at).label("last_solve_at"),
-        )
-        .join(Account, Account.id == Solve.account_id)
-        .where(*counted_solve_conditions(module_id, days, now, launched_at))
-        .group_by(Solve.account_id)
-        .subquery("totals")
-    )
-    ranked = select(
-        totals.c.account_id,
-        totals.c.score,
-        totals.c.last_solve_at,
-        func.row_number()
-        .over(
-            order_by=(
-                totals.c.score.desc(),
-                totals.c.last_solve_at.asc(),
-                totals.c.account_id.asc(),
-            )
-        )
-        .label("rank"),
-    ).subquery("ranked")
+    ranked = _ranked(counted_solve_conditions(module_id, days, now, launched_at))
     is_viewer: ColumnElement[bool] = (
         ranked.c.account_id == viewer_id if viewer_id is not None else false()
     )
@@ -76,6 +52,36 @@ def board(session: Session, question: BoardQuestion, *, with_badges: bool = True
     ]
     me = next((row for row in rows_found if row.account_id == viewer_id), None)
     return Board(tuple(row for row in rows_found if row.rank <= limit), me)
+
+
+def _ranked(counted: list[ColumnElement[bool]]) -> Subquery:
+    """Every account with counted solves: its score, its last solve and its rank (score
+    first, then the earlier last solve, then the smaller id: no ties)."""
+    totals = (
+        select(
+            Solve.account_id.label("account_id"),
+            func.count(Solve.id).label("score"),
+            func.max(Solve.solved_at).label("last_solve_at"),
+        )
+        .join(Account, Account.id == Solve.account_id)
+        .where(*counted)
+        .group_by(Solve.account_id)
+        .subquery("totals")
+    )
+    return select(
+        totals.c.account_id,
+        totals.c.score,
+        totals.c.last_solve_at,
+        func.row_number()
+        .over(
+            order_by=(
+                totals.c.score.desc(),
+                totals.c.last_solve_at.asc(),
+                totals.c.account_id.asc(),
+            )
+        )
+        .label("rank"),
+    ).subquery("ranked")
 
 
 class Ranked(NamedTuple):
