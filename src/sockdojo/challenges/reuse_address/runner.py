@@ -160,7 +160,37 @@ def run_reuse_address(
     report.say(f"Checking {path} for the {CHALLENGE} challenge.")
     report.say()
     _say_analysis(report, analysis)
-    proof: ProofResult | None = None
+    proof, cannot_prove = _prove(data, path, port, timing, report, analysis, run_proof)
+    decision = _decide(analysis, proof, run_proof, cannot_prove, port, path)
+    # The flag is minted only now, once the verdict is known to be a pass.
+    flag = mint_flag() if decision.passed else None
+    next_step = f"Submit it: sockdojo submit '{flag}'" if flag is not None else decision.next_step
+    if as_json:
+        document = _document(path, analysis, proof, decision, run_proof, next_step)
+        if flag is not None:
+            document["flag"] = flag
+        echo(json.dumps(document, indent=2))
+        return decision.exit_code
+
+    report.wrapped(decision.verdict, "  ", first="Verdict: ")
+    if flag is not None:
+        echo("Your flag:")
+        echo(flag)
+    report.wrapped(next_step, "  ", first="Next: ")
+    return decision.exit_code
+
+
+def _prove(
+    data: bytes,
+    path: Path,
+    port: int,
+    timing: Timing | None,
+    report: _Report,
+    analysis: Analysis,
+    run_proof: bool,
+) -> tuple[ProofResult | None, str | None]:
+    """The behaviour proof, or why there is none: the result, and why it could not run here
+    (asked only with --no-run, to say whether the proof was missed)."""
     # The flag needs the behaviour proof wherever it can run: --no-run only checks the code.
     cannot_prove = None if run_proof else proof_unavailable(port)
     if not run_proof:
@@ -173,42 +203,37 @@ def run_reuse_address(
                 first="  ",
             )
         report.say()
-    elif not analysis.runnable:
+        return None, cannot_prove
+    if not analysis.runnable:
         report.say("Behaviour proof: skipped, since Python cannot run this file as it is.")
         report.say()
-    else:
-        proof = _run_proof(data, path, port, timing, report)
+        return None, None
+    return _run_proof(data, path, port, timing, report), None
 
-    decision = _decide(analysis, proof, run_proof, cannot_prove, port, path)
-    # The flag is minted only now, once the verdict is known to be a pass.
-    flag = mint_flag() if decision.passed else None
-    next_step = f"Submit it: sockdojo submit '{flag}'" if flag is not None else decision.next_step
-    if as_json:
-        document: dict[str, object] = {
-            "challenge": CHALLENGE,
-            "file": str(path),
-            "passed": decision.passed,
-            "exit_code": decision.exit_code,
-            "analysis": {
-                "ok": analysis.passed,
-                "summary": analysis.summary or None,
-                "findings": [item.as_dict() for item in analysis.findings],
-            },
-            "proof": _proof_json(proof, run_proof, analysis, decision.diagnosis),
-            "verdict": decision.verdict,
-            "next_step": next_step,
-        }
-        if flag is not None:
-            document["flag"] = flag
-        echo(json.dumps(document, indent=2))
-        return decision.exit_code
 
-    report.wrapped(decision.verdict, "  ", first="Verdict: ")
-    if flag is not None:
-        echo("Your flag:")
-        echo(flag)
-    report.wrapped(next_step, "  ", first="Next: ")
-    return decision.exit_code
+def _document(
+    path: Path,
+    analysis: Analysis,
+    proof: ProofResult | None,
+    decision: _Decision,
+    run_proof: bool,
+    next_step: str,
+) -> dict[str, object]:
+    """The `--json` answer, without the flag."""
+    return {
+        "challenge": CHALLENGE,
+        "file": str(path),
+        "passed": decision.passed,
+        "exit_code": decision.exit_code,
+        "analysis": {
+            "ok": analysis.passed,
+            "summary": analysis.summary or None,
+            "findings": [item.as_dict() for item in analysis.findings],
+        },
+        "proof": _proof_json(proof, run_proof, analysis, decision.diagnosis),
+        "verdict": decision.verdict,
+        "next_step": next_step,
+    }
 
 
 def _say_analysis(report: _Report, analysis: Analysis) -> None:
