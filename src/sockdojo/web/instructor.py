@@ -71,37 +71,55 @@ class ClassView:
 
 def class_view(store: Store, now: dt.datetime) -> ClassView:
     challenges = tuple(registry.CHALLENGES)
-    since = now - STUCK_WINDOW
     with store.session() as session:
         learners = [a for a in admin.all_accounts(session) if not a.is_admin]
-        solved: dict[tuple[int, str], dt.datetime] = {
+        solved: Solved = {
             (record.account_id, record.challenge_id): record.solved_at
             for record in admin.solve_records(session, registry.MODULE_ID)
         }
-        summaries = runs.summaries(session)
-        recent = runs.runs_between(session, since)
-    rows = []
-    for learner in learners:
-        cells = []
-        for challenge in challenges:
-            key = (learner.id, challenge.id)
-            summary = summaries.get(key)
-            if key in solved:
-                cells.append(
-                    Cell(
-                        "solved",
-                        solved[key],
-                        summary.last_diagnosis if summary else None,
-                        summary.runs if summary else 0,
-                    )
-                )
-            elif summary is not None:
-                cells.append(Cell("attempted", None, summary.last_diagnosis, summary.runs))
-            else:
-                cells.append(Cell("not_started"))
-        rows.append(LearnerRow(learner.name, learner.is_hidden, tuple(cells)))
-
+        ran = runs.summaries(session)
+        recent = runs.runs_between(session, now - STUCK_WINDOW)
+    rows = tuple(
+        LearnerRow(learner.name, learner.is_hidden, _cells(learner.id, challenges, solved, ran))
+        for learner in learners
+    )
     names = {learner.id: learner.name for learner in learners}
+    return ClassView(challenges, rows, _stuck(challenges, names, solved, recent))
+
+
+# When each (account, challenge) was solved.
+Solved = dict[tuple[int, str], dt.datetime]
+
+
+def _cells(
+    account_id: int,
+    challenges: tuple[registry.Challenge, ...],
+    solved: Solved,
+    summaries: dict[tuple[int, str], runs.RunSummary],
+) -> tuple[Cell, ...]:
+    """One learner's row of the matrix: solved, attempted or not started, per challenge."""
+    cells = []
+    for challenge in challenges:
+        key = (account_id, challenge.id)
+        summary = summaries.get(key)
+        if key in solved:
+            last = summary.last_diagnosis if summary else None
+            cells.append(Cell("solved", solved[key], last, summary.runs if summary else 0))
+        elif summary is not None:
+            cells.append(Cell("attempted", None, summary.last_diagnosis, summary.runs))
+        else:
+            cells.append(Cell("not_started"))
+    return tuple(cells)
+
+
+def _stuck(
+    challenges: tuple[registry.Challenge, ...],
+    names: dict[int, str],
+    solved: Solved,
+    recent: list[runs.Run],
+) -> tuple[StuckCode, ...]:
+    """Per challenge and diagnosis code met in `recent` (oldest first), who met it and who of
+    them solved the challenge after first meeting it; the most met first."""
     first_met: dict[tuple[str, str], dict[int, dt.datetime]] = defaultdict(dict)
     for report in recent:  # oldest first: the first meeting of each code is kept
         if report.account_id not in names:
@@ -125,7 +143,7 @@ def class_view(store: Store, now: dt.datetime) -> ClassView:
         for (challenge_id, code), met in first_met.items()
     ]
     stuck.sort(key=lambda s: (order.get(s.challenge_id, 99), -len(s.learners), s.code))
-    return ClassView(challenges, tuple(rows), tuple(stuck))
+    return tuple(stuck)
 
 
 def gradebook_csv(view: ClassView) -> str:
