@@ -149,11 +149,16 @@ class Processes:
                 got += chunk
         return got.decode(errors="replace") + self.stop(process)
 
-    def stop(self, process: subprocess.Popen[str], timeout: float = 10) -> str:
-        """Ctrl-C the process (as a learner would) and return everything it printed."""
+    def stop(
+        self, process: subprocess.Popen[str], timeout: float = 10, *, how: int = signal.SIGINT
+    ) -> str:
+        """Ctrl-C the process (as a learner would) and return everything it printed.
+
+        A shell loop can start its next round as the Ctrl-C arrives and carry on (until the
+        timeout): stop those with `how=signal.SIGKILL`."""
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT)
+                os.killpg(process.pid, how)
         try:
             output, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -8,6 +8,7 @@ connection, bind without listening, listen on another port or speak UDP.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -184,7 +185,7 @@ def test_a_shell_loop_of_netcat_never_gets_the_flag(processes: Processes, port: 
         passed, code, _ = loop_code(port)
         assert (passed, code) == (False, "restarted-listener")
         wait_listening_quietly(port)
-    printed = processes.stop(loop)
+    printed = processes.stop(loop, how=signal.SIGKILL)
     assert "sockdojo{" not in printed
 
 
@@ -202,11 +203,12 @@ def test_a_first_connection_queued_on_a_closing_netcat_is_made_again(
     with ThreadPoolExecutor(1) as pool:
         with socket.create_connection(("127.0.0.1", port)) as busy:
             busy.sendall(b"someone else\n")
+            _wait_accept_queue(port, queued=False)  # the first nc took `busy`
             judged = pool.submit(server_code if challenge == "server" else loop_check, port)
-            _wait_queued(port)
+            _wait_accept_queue(port, queued=True)  # ours waits behind it
         passed, code, transcript = judged.result(timeout=30)
     assert observe.AGAIN_AFTER_RESTART in "\n".join(transcript.lines)
-    printed = processes.stop(loop)
+    printed = processes.stop(loop, how=signal.SIGKILL)
     if challenge == "server":
         assert (passed, code) == (True, None)
         assert FLAG.decode() in printed
@@ -221,14 +223,14 @@ def loop_check(port: int) -> tuple[bool, str | None, Transcript]:
     return result.passed, result.diagnosis.code if result.diagnosis else None, transcript
 
 
-def _wait_queued(port: int) -> None:
-    """Until a connection waits in the listener's accept queue (bounded)."""
+def _wait_accept_queue(port: int, *, queued: bool) -> None:
+    """Until a connection waits in the listener's accept queue, or none does (bounded)."""
     for _ in range(500):
         found = kernel_view.listener_for("127.0.0.1", port)
-        if found is not None and found.receive_queue > 0:
+        if found is not None and (found.receive_queue > 0) == queued:
             return
         time.sleep(0.01)
-    raise AssertionError("our connection never queued on the busy nc's listener")
+    raise AssertionError(f"the nc's accept queue never became {'non-' if queued else ''}empty")
 
 
 @needs_kernel
@@ -242,7 +244,7 @@ def test_a_shell_loop_of_a_one_shot_server_is_not_a_loop(processes: Processes, p
         passed, code, _ = loop_code(port)
         assert (passed, code) == (False, "restarted-listener")
         wait_listening_quietly(port)
-    assert "sockdojo{" not in processes.stop(loop)
+    assert "sockdojo{" not in processes.stop(loop, how=signal.SIGKILL)
 
 
 def test_a_loop_that_crashes_on_the_second_connection(processes: Processes, port: int) -> None:
