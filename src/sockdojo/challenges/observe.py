@@ -15,6 +15,7 @@ from dataclasses import replace
 from sockdojo.challenges import client, eight_ball
 from sockdojo.challenges.delivery import deliver
 from sockdojo.challenges.port_facts import (
+    bound_without_listening,
     listener,
     own_server,
     refused_facts,
@@ -111,6 +112,9 @@ def _connect(
             raise
         # Refused while a socket sits bound without listening: a server caught between its
         # bind() and its listen() gets a moment more before we call that a missing listen().
+        # Nothing bound: nothing is on its way to listening, and the refusal stands at once.
+        if not bound_without_listening(at.host, at.port):
+            raise
         if wait_for_listener(at.host, at.port, other_than=0, window=BIND_TO_LISTEN) is None:
             raise
         return connect_with_retry(at.host, at.port, window=window, stats=stats, before_each=look)

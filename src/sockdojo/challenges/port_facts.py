@@ -95,7 +95,7 @@ def refused_facts(host: str, port: int) -> PortFacts:
     if elsewhere:
         return PortFacts(elsewhere=elsewhere)
     return PortFacts(
-        bound_not_listening=_bound_without_listening(host, port),
+        bound_not_listening=bound_without_listening(host, port),
         udp_bound=_udp_bound(host, port),
         other_ports=_recent_listeners_elsewhere(port),
     )
@@ -117,7 +117,7 @@ def _binds(host: str, port: int, kind: socket.SocketKind, *, reuse: bool) -> int
     return 0
 
 
-def _bound_without_listening(host: str, port: int) -> bool:
+def bound_without_listening(host: str, port: int) -> bool:
     """A TCP socket bound to the port that never listened.
 
     The kernel lists no such socket, but it refuses our bind. A port left in TIME_WAIT also
