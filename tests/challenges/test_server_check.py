@@ -5,12 +5,17 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from typing import Any
 
 import pytest
 
+from sockdojo.challenges import observe
 from sockdojo.challenges.server import check_server
+from sockdojo.challenges.server_judge import Address
 from sockdojo.net import kernel_view
+from sockdojo.net.connect import connect_with_retry
 from sockdojo.net.transcript import Transcript
 from support import Processes, wait_listening_quietly
 
@@ -107,3 +112,48 @@ def test_our_own_eight_ball_on_the_port(processes: Processes, port: int) -> None
     processes.sockdojo("run", "eight-ball", "--port", str(port))
     wait_listening_quietly(port)
     assert check(port)[:2] == (False, "own-server-running")
+
+
+# --- between bind() and listen() -----------------------------------------------------------
+
+
+@needs_proc
+def test_a_server_between_bind_and_listen_gets_a_moment_more(
+    port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bound when our tries run out, listening a moment later: the check waits for it (the
+    # wait widened here, and the tries cut short, so that the listen() lands inside it).
+    monkeypatch.setattr(observe, "BIND_TO_LISTEN", 10.0)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", port))
+        late = threading.Timer(0.3, server.listen)
+        late.start()
+        try:
+            attempt, sock = observe.connect(1, Address("127.0.0.1", port), 0.05, Transcript())
+        finally:
+            late.join()
+        assert sock is not None, attempt
+        sock.close()
+
+
+@needs_proc
+def test_a_listen_that_lands_after_the_last_try_is_connected_to(
+    port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worst moment: listen() between our last refused try and our look at the port. The
+    # port is then in use, so nothing is "bound without listening", and yet the server is up.
+    server = socket.socket()
+    server.bind(("127.0.0.1", port))
+
+    def refused_then_listening(*args: Any, **kwargs: Any) -> socket.socket:
+        monkeypatch.undo()
+        try:
+            return connect_with_retry(*args, **kwargs)
+        finally:
+            server.listen()
+
+    monkeypatch.setattr(observe, "connect_with_retry", refused_then_listening)
+    with server:
+        attempt, sock = observe.connect(1, Address("127.0.0.1", port), 0.05, Transcript())
+        assert sock is not None, attempt
+        sock.close()

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from sockdojo.challenges import observe
+from sockdojo.challenges import server as server_module
+from sockdojo.challenges import server_loop as server_loop_module
 from sockdojo.challenges.server import check_server
 from sockdojo.challenges.server_loop import check_server_loop
 from sockdojo.net import kernel_view
@@ -193,34 +195,47 @@ def test_a_shell_loop_of_netcat_never_gets_the_flag(processes: Processes, port: 
 @pytest.mark.skipif(shutil.which("nc") is None, reason="needs netcat-openbsd")
 @pytest.mark.parametrize("challenge", ["server", "server-loop"])
 def test_a_first_connection_queued_on_a_closing_netcat_is_made_again(
-    processes: Processes, port: int, challenge: str
+    processes: Processes, port: int, challenge: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # nc -l keeps its listener while it serves someone else and closes it, our connection still
     # queued, when that one ends: the next nc of the shell loop is the server to judge. Made
-    # to happen here (a client holds the first nc); it also happens between two runs.
+    # to happen here (a client holds the first nc); it also happens between two runs. The
+    # windows for the next nc to listen are widened: this is about the retry, not their length.
+    monkeypatch.setattr(server_module, "REPLACEMENT_WINDOW", 5.0)
+    monkeypatch.setattr(server_loop_module, "NEXT_WINDOW", 5.0)
     loop = processes.start(["bash", "-c", f"while true; do nc -d -l 127.0.0.1 {port}; done"])
     wait_listening_quietly(port)
+    flag = CountingFlag(FLAG if challenge == "server" else LOOP_FLAG)
+    check = check_server if challenge == "server" else check_server_loop
+    transcript = Transcript()
     with ThreadPoolExecutor(1) as pool:
         with socket.create_connection(("127.0.0.1", port)) as busy:
             busy.sendall(b"someone else\n")
-            _wait_accept_queue(port, queued=False)  # the first nc took `busy`
-            judged = pool.submit(server_code if challenge == "server" else loop_check, port)
-            _wait_accept_queue(port, queued=True)  # ours waits behind it
-        passed, code, transcript = judged.result(timeout=30)
+            _wait_accepted(busy)  # the first nc has `busy`: ours will wait behind it
+            judged = pool.submit(check, "127.0.0.1", port, flag, "sockdojo", transcript)
+            _wait_accept_queue(port, queued=True)
+        result = judged.result(timeout=60)
     assert observe.AGAIN_AFTER_RESTART in "\n".join(transcript.lines)
     printed = processes.stop(loop, how=signal.SIGKILL)
     if challenge == "server":
-        assert (passed, code) == (True, None)
+        assert result.passed and result.diagnosis is None
         assert FLAG.decode() in printed
+        assert flag.asked == 1  # made again, the connection hands over the same flag
     else:
-        assert (passed, code) == (False, "restarted-listener")
+        assert result.diagnosis is not None and result.diagnosis.code == "restarted-listener"
         assert "message 1 of 3" in printed and "sockdojo{" not in printed
+        assert flag.asked == 0
 
 
-def loop_check(port: int) -> tuple[bool, str | None, Transcript]:
-    transcript = Transcript()
-    result = check_server_loop("127.0.0.1", port, lambda: LOOP_FLAG, "sockdojo", transcript)
-    return result.passed, result.diagnosis.code if result.diagnosis else None, transcript
+def _wait_accepted(sock: socket.socket) -> None:
+    """Until the server has accepted `sock` (its end has a file: a non-zero inode; bounded)."""
+    local, remote = sock.getsockname()[:2], sock.getpeername()[:2]
+    for _ in range(500):
+        peer = kernel_view.peer_of((local[0], local[1]), (remote[0], remote[1]))
+        if peer is not None and peer.inode != 0:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the first nc never accepted its client")
 
 
 def _wait_accept_queue(port: int, *, queued: bool) -> None:
@@ -230,7 +245,7 @@ def _wait_accept_queue(port: int, *, queued: bool) -> None:
         if found is not None and (found.receive_queue > 0) == queued:
             return
         time.sleep(0.01)
-    raise AssertionError(f"the nc's accept queue never became {'non-' if queued else ''}empty")
+    raise AssertionError(f"the accept queue never became {'non-' if queued else ''}empty")
 
 
 @needs_kernel

@@ -53,15 +53,16 @@ def connect(
             seen[0] = listener(at.host, at.port)
 
     stats = ConnectStats()
+    unbound = [False]
     try:
-        sock = _connect(at, window, stats, look, kernel)
+        sock = _connect(at, window, stats, look, kernel, unbound)
     except ConnectFailure as failure:
         transcript.event(
             "the server reset the connection as soon as it accepted it"
             if failure.kind is Connect.RESET
             else f"connection {failure}"
         )
-        attempt = _failed(number, at, failure, kernel)
+        attempt = _failed(number, at, failure, kernel, unbound=unbound[0])
         if failure.kind is Connect.RESET and kernel and seen[0] is not None:
             window = RESTART_WINDOW if number > 1 else 0.0
             gone, late = _listener_after_reset(at, seen[0], window, transcript)
@@ -103,20 +104,30 @@ def connect(
 
 
 def _connect(
-    at: Address, window: float, stats: ConnectStats, look: Callable[[], None], kernel: bool
+    at: Address,
+    window: float,
+    stats: ConnectStats,
+    look: Callable[[], None],
+    kernel: bool,
+    unbound: list[bool],
 ) -> socket.socket:
+    """Connect, retrying refusals for `window`; `unbound[0]` is set when the last refusal
+    found nothing bound to the port (so that `_failed` need not bind there again)."""
     try:
         return connect_with_retry(at.host, at.port, window=window, stats=stats, before_each=look)
     except ConnectFailure as failure:
         if failure.kind is not Connect.REFUSED or not kernel:
             raise
-        # Refused while a socket sits bound without listening: a server caught between its
-        # bind() and its listen() gets a moment more before we call that a missing listen().
-        # Nothing bound: nothing is on its way to listening, and the refusal stands at once.
-        if not bound_without_listening(at.host, at.port):
-            raise
-        if wait_for_listener(at.host, at.port, other_than=0, window=BIND_TO_LISTEN) is None:
-            raise
+        # The kernel first, without touching the port: a listen() may have landed since the
+        # last try. Then a socket bound without listening is a server caught between bind()
+        # and listen(), which gets a moment more before we call that a missing listen();
+        # with nothing bound, nothing is on its way to listening and the refusal stands.
+        if listener(at.host, at.port) is None:
+            if not bound_without_listening(at.host, at.port):
+                unbound[0] = True
+                raise
+            if wait_for_listener(at.host, at.port, other_than=0, window=BIND_TO_LISTEN) is None:
+                raise
         return connect_with_retry(at.host, at.port, window=window, stats=stats, before_each=look)
 
 
@@ -135,12 +146,16 @@ def _listener_after_reset(
     return gone, replacement
 
 
-def _failed(number: int, at: Address, failure: ConnectFailure, kernel: bool) -> Attempt:
+def _failed(
+    number: int, at: Address, failure: ConnectFailure, kernel: bool, *, unbound: bool = False
+) -> Attempt:
     queue_full = False
     if failure.kind is Connect.TIMEOUT:
         found = kernel_view.listener_for(at.host, at.port)
         queue_full = found is not None and found.receive_queue > 0
-    facts = refused_facts(at.host, at.port) if failure.kind is Connect.REFUSED else None
+    facts = None
+    if failure.kind is Connect.REFUSED:
+        facts = refused_facts(at.host, at.port, bound=False if unbound else None)
     return Attempt(
         number,
         failure.kind,

@@ -84,8 +84,11 @@ def own_server_in(command: str) -> OwnServer | None:
     return None
 
 
-def refused_facts(host: str, port: int) -> PortFacts:
-    """What holds the port, looked at when our connection to host:port was refused."""
+def refused_facts(host: str, port: int, *, bound: bool | None = None) -> PortFacts:
+    """What holds the port, looked at when our connection to host:port was refused.
+
+    `bound`: whether a socket sits bound there without listening, when the caller has just
+    found out (None: we find out, by binding there for a moment)."""
     listening = kernel_view.listeners(port) or []
     elsewhere = tuple(
         Listener(s.inode, s.local_host, s.local_port, s.ipv6)
@@ -95,7 +98,7 @@ def refused_facts(host: str, port: int) -> PortFacts:
     if elsewhere:
         return PortFacts(elsewhere=elsewhere)
     return PortFacts(
-        bound_not_listening=bound_without_listening(host, port),
+        bound_not_listening=bound if bound is not None else bound_without_listening(host, port),
         udp_bound=_udp_bound(host, port),
         other_ports=_recent_listeners_elsewhere(port),
     )

@@ -10,6 +10,7 @@ that a new one replaced at once (`came_as_it_restarted`) is made again, once.
 
 from __future__ import annotations
 
+import functools
 import socket
 
 from sockdojo.challenges import observe
@@ -46,6 +47,7 @@ def check_server_loop(
 ) -> CheckResult:
     """`flag` is asked for only on a last connection the judge lets it go to."""
     transcript.flag_prefix = flag_prefix
+    flag = functools.cache(flag)  # a first connection made again never mints a second flag
     at = Address(host, port)
     attempts: list[Attempt] = []
     for number in range(1, connections + 1):

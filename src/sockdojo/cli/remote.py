@@ -22,6 +22,7 @@ from sockdojo import __version__
 from sockdojo.challenges import registry
 from sockdojo.cli.credentials import Login
 from sockdojo.errors import SockdojoError
+from sockdojo.flags.authority import FlagAuthority
 from sockdojo.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -245,7 +246,6 @@ class RemoteFlagAuthority:
         self.server = server
         self.run_key = run_key
         self.prefix = "sockdojo"
-        self.minted = 0
 
     def mint(self, account_id: int, challenge_number: int) -> str:
         """The flag, asked for when the learner's program has earned it."""
@@ -261,7 +261,6 @@ class RemoteFlagAuthority:
     def fetch(self, challenge_number: int) -> str:
         flag = self.server.mint(registry.BY_NUMBER[challenge_number].id, self.run_key)
         self.prefix = flag.split("{", 1)[0] or self.prefix
-        self.minted += 1
         return flag
 
 
@@ -279,7 +278,8 @@ class RemoteDojo:
     account: RemoteAccount = field(default_factory=lambda: RemoteAccount(0, "you"))
 
     def __post_init__(self) -> None:
-        self.authority = RemoteFlagAuthority(self.server, self.run_key)
+        # Typed as the interface: mypy holds the remote side to what the challenges call.
+        self.authority: FlagAuthority = RemoteFlagAuthority(self.server, self.run_key)
 
 
 class RunReporter:
