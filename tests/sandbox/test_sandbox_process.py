@@ -29,6 +29,20 @@ def program(text: str) -> bytes:
     return textwrap.dedent(text).encode()
 
 
+# Double fork and setsid: the grandchild leaves the program's process group and session.
+ESCAPING_GRANDCHILD = program(
+    """
+    import os, time
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(60)
+        os._exit(0)
+    time.sleep(60)
+    """
+)
+
+
 def test_a_program_runs_in_a_fresh_directory_with_little_around_it(marked_name: str) -> None:
     result = run_python(
         program(
@@ -153,19 +167,7 @@ def test_started_processes_can_be_killed_and_restarted(marked_name: str) -> None
 
 
 def test_an_escaped_grandchild_dies_with_the_sandbox_when_contained(marked_name: str) -> None:
-    # Double fork and setsid: the grandchild leaves the program's process group.
-    source = program(
-        """
-        import os, time
-        if os.fork() == 0:
-            os.setsid()
-            if os.fork() == 0:
-                time.sleep(60)
-            os._exit(0)
-        time.sleep(60)
-        """
-    )
-    with Sandbox(source, name=marked_name) as box:
+    with Sandbox(ESCAPING_GRANDCHILD, name=marked_name) as box:
         if os.geteuid() != 0 or not box.contains_forks or box._cgroup is None:
             pytest.skip("only a cgroup (root) or a PID namespace catches a setsid grandchild")
         box.start()
@@ -220,18 +222,8 @@ def test_a_private_network_has_its_own_loopback_and_ports(marked_name: str) -> N
 @pytest.mark.netns
 @pytest.mark.usefixtures("needs_netns")
 def test_everything_in_a_private_namespace_dies_with_it(marked_name: str) -> None:
-    source = program(
-        """
-        import os, time
-        if os.fork() == 0:
-            os.setsid()
-            if os.fork() == 0:
-                time.sleep(60)
-            os._exit(0)
-        time.sleep(60)
-        """
-    )
-    with Sandbox(source, name=marked_name, network="private", contain_forks=False) as box:
+    escaping = ESCAPING_GRANDCHILD
+    with Sandbox(escaping, name=marked_name, network="private", contain_forks=False) as box:
         box.start()
         time.sleep(0.3)
     # `marked_name`: the setsid grandchild is gone too, without any cgroup.
