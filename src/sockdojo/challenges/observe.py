@@ -22,7 +22,7 @@ from sockdojo.challenges.port_facts import (
     wait_for_listener,
 )
 from sockdojo.challenges.records import Attempt, Connect, End, Listener, OwnServer
-from sockdojo.challenges.server_judge import Address
+from sockdojo.challenges.server_judge import Address, came_as_it_restarted
 from sockdojo.net import kernel_view
 from sockdojo.net.connect import ConnectFailure, ConnectStats, connect_with_retry
 from sockdojo.net.transcript import Transcript
@@ -34,7 +34,7 @@ GREETING_WAIT = 0.02
 # to listen(), on the paths that are failing anyway.
 RESTART_WINDOW = 1.5
 BIND_TO_LISTEN = 0.3
-# What the transcript says when a first connection is made again (`came_as_it_restarted`).
+# What the transcript says when a first connection is made again (`first_connection`).
 AGAIN_AFTER_RESTART = (
     "the listening socket that had our connection closed, and a new one took its place: "
     "connecting again, to the new one"
@@ -101,6 +101,16 @@ def connect(
     if attempt.own is not None:
         transcript.event(f"that is {attempt.own.which}, not your server: we sent it nothing")
     return attempt, sock
+
+
+def first_connection(make: Callable[[], Attempt], transcript: Transcript) -> Attempt:
+    """A checker's first connection, made by `make`, and made again, once, if it came as the
+    server restarted (`server_judge.came_as_it_restarted`): the one the judge should see."""
+    attempt = make()
+    if came_as_it_restarted(attempt):
+        transcript.event(AGAIN_AFTER_RESTART)
+        attempt = make()
+    return attempt
 
 
 def _connect(

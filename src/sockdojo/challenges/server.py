@@ -11,14 +11,14 @@ import functools
 from sockdojo.challenges import observe
 from sockdojo.challenges.outcome import CheckResult
 from sockdojo.challenges.records import Attempt
-from sockdojo.challenges.server_judge import Address, came_as_it_restarted, judge_server
+from sockdojo.challenges.server_judge import Address, judge_server
 from sockdojo.net.protocol import FlagSource
 from sockdojo.net.transcript import Transcript
 
 RETRY_WINDOW = 1.0
 WAIT = 1.5
 # After a reset by a listener that then closed: how long a shell loop gets to listen again
-# (`came_as_it_restarted`). Spent only on runs that are failing or restarting.
+# (`observe.first_connection`). Spent only on runs that are failing or restarting.
 REPLACEMENT_WINDOW = 0.2
 
 
@@ -31,10 +31,7 @@ def check_server(
     at = Address(host, port)
     transcript.event(f"connecting to {at}")
     once = functools.cache(flag)  # a second connection hands over the same flag
-    attempt = _connection(at, once, transcript)
-    if came_as_it_restarted(attempt):
-        transcript.event(observe.AGAIN_AFTER_RESTART)
-        attempt = _connection(at, once, transcript)
+    attempt = observe.first_connection(lambda: _connection(at, once, transcript), transcript)
     return judge_server(attempt, at)
 
 

@@ -5,7 +5,7 @@ previous one is done. A refused connection is retried only briefly, which is eno
 server restarted by a shell loop, and the flag goes out only on a last connection that the
 judge has seen reach the very listening socket that accepted the first (`flag_may_go`): a
 shell loop restarting `nc -l` never receives it. A first connection dropped by a listener
-that a new one replaced at once (`came_as_it_restarted`) is made again, once.
+that a new one replaced at once is made again, once (`observe.first_connection`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from sockdojo.challenges.outcome import CheckResult
 from sockdojo.challenges.records import Attempt
 from sockdojo.challenges.server_judge import (
     Address,
-    came_as_it_restarted,
     flag_may_go,
     judge_server_loop,
     loop_attempt_problem,
@@ -52,10 +51,8 @@ def check_server_loop(
     attempts: list[Attempt] = []
     for number in range(1, connections + 1):
         transcript.event(f"connection {number} of {connections} to {at}")
-        attempt = _connection(attempts, number, at, flag, connections, transcript)
-        if came_as_it_restarted(attempt):
-            transcript.event(observe.AGAIN_AFTER_RESTART)
-            attempt = _connection(attempts, number, at, flag, connections, transcript)
+        make = functools.partial(_connection, attempts, number, at, flag, connections, transcript)
+        attempt = observe.first_connection(make, transcript) if number == 1 else make()
         attempts.append(attempt)
         if loop_attempt_problem(attempts, at, connections) is not None:
             break
