@@ -6,7 +6,7 @@ after a few silent seconds we send one line telling it to send something first, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sockdojo.net.protocol import Action, Close, Note, Send, SendFlag, preview
 
@@ -25,19 +25,21 @@ class Timing:
     hint_after: float = 4.0  # silence before the hint
     give_up_after: float = 60.0  # further silence before we hang up
 
+    def allowed_silence(self, hinted: bool) -> float:
+        """How long the client may stay silent now: until the hint, then until we hang up."""
+        return self.give_up_after if hinted else self.hint_after
 
+
+@dataclass
 class ClientChallengeProtocol:
-    def __init__(self, flag_prefix: bytes, timing: Timing | None = None) -> None:
-        self._prefix = flag_prefix  # to blank other flags a client sends us in the console
-        self._timing = timing or Timing()
-        self._hinted = False
-        self._done = False
+    flag_prefix: bytes  # to blank other flags a client sends us in the console
+    timing: Timing = field(default_factory=Timing)
+    _hinted: bool = False
+    _done: bool = False
 
     @property
     def timeout(self) -> float | None:
-        if self._done:
-            return None
-        return self._timing.give_up_after if self._hinted else self._timing.hint_after
+        return None if self._done else self.timing.allowed_silence(self._hinted)
 
     def connection_made(self) -> list[Action]:
         return [Note("connected")]
@@ -47,7 +49,7 @@ class ClientChallengeProtocol:
             return []
         self._done = True
         return [
-            Note(f"received {preview(data, flag_prefix=self._prefix)}"),
+            Note(f"received {preview(data, flag_prefix=self.flag_prefix)}"),
             SendFlag(),
             Note("sent the flag and closed the connection"),
             Close(),
@@ -72,7 +74,7 @@ class ClientChallengeProtocol:
             self._hinted = True
             return [
                 Note(
-                    f"silent for {self._timing.hint_after:.0f} s: sent a hint that it must "
+                    f"silent for {self.timing.hint_after:.0f} s: sent a hint that it must "
                     "send something first (recv() before send() waits forever)"
                 ),
                 Send(HINT),

@@ -50,6 +50,10 @@ class Timing:
     pause: float = 0.3  # a pause this long after some bytes ends the question
     silence: float = 30.0  # nobody asks anything for this long: we hang up
 
+    def allowed_silence(self, asking: bool) -> float:
+        """How long the client may stay silent now: a pause ends a question begun."""
+        return self.pause if asking else self.silence
+
 
 @dataclass
 class EightBallProtocol:
@@ -61,9 +65,7 @@ class EightBallProtocol:
 
     @property
     def timeout(self) -> float | None:
-        if self._answered:
-            return None
-        return self.timing.pause if self._question else self.timing.silence
+        return None if self._answered else self.timing.allowed_silence(asking=bool(self._question))
 
     def connection_made(self) -> list[Action]:
         return [Note("connected; sent the banner"), Send(BANNER)]
@@ -82,24 +84,20 @@ class EightBallProtocol:
         return []
 
     def eof_received(self) -> list[Action]:
-        if self._answered:
-            return []
-        if self._question:
-            return self._answer("the client's end of stream")
-        self._answered = True
-        return [Note("the client hung up without asking anything"), Close()]
+        return self._question_ends(
+            "the client's end of stream",
+            unasked=[Note("the client hung up without asking anything"), Close()],
+        )
 
     def timer_expired(self) -> list[Action]:
-        if self._answered:
-            return []
-        if self._question:
-            return self._answer("a pause")
-        self._answered = True
-        return [
-            Note(f"nothing asked in {self.timing.silence:.0f} s: hung up"),
-            Send(NOTHING_ASKED),
-            Close(),
-        ]
+        return self._question_ends(
+            "a pause",
+            unasked=[
+                Note(f"nothing asked in {self.timing.silence:.0f} s: hung up"),
+                Send(NOTHING_ASKED),
+                Close(),
+            ],
+        )
 
     def connection_lost(self, error: str | None) -> list[Action]:
         if self._answered:
@@ -110,6 +108,15 @@ class EightBallProtocol:
                 )
             ]
         return [Note(f"the connection was lost before a question arrived ({error})")]
+
+    def _question_ends(self, ended_by: str, unasked: list[Action]) -> list[Action]:
+        """The end of what the client sends: the answer to its question, or `unasked`."""
+        if self._answered:
+            return []
+        if self._question:
+            return self._answer(ended_by)
+        self._answered = True
+        return unasked
 
     def _answer(self, ended_by: str) -> list[Action]:
         self._answered = True
