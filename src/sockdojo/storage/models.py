@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -48,6 +49,17 @@ class Base(DeclarativeBase):
     pass
 
 
+class AccountRecord:
+    """What a row of an account's history has: its own id, and the account, whose deletion takes
+    the row with it."""
+
+    # A mixin's columns would come last; the migrations put these two first.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, sort_order=-2)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), sort_order=-1
+    )
+
+
 class Module(Base):
     __tablename__ = "modules"
 
@@ -58,6 +70,16 @@ class Module(Base):
 
 class Account(Base):
     __tablename__ = "accounts"
+    # The few accounts the scoreboard leaves out (hidden, admins), found without a scan
+    # (migration 0004). The condition is written per dialect, as the migration writes it.
+    __table_args__ = (
+        Index(
+            "ix_accounts_unranked",
+            "id",
+            sqlite_where=text("is_hidden IS 1 OR is_admin IS 1"),
+            postgresql_where=text("is_hidden IS true OR is_admin IS true"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(32))
@@ -69,28 +91,26 @@ class Account(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
-class Solve(Base):
+class Solve(AccountRecord, Base):
     __tablename__ = "solves"
     __table_args__ = (
         UniqueConstraint("account_id", "module_id", "challenge_id", name="uq_solve_once"),
         Index("ix_solves_module_time", "module_id", "solved_at"),
+        # First blood per challenge by an index seek (migration 0003).
+        Index("ix_solves_module_challenge_time", "module_id", "challenge_id", "solved_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     module_id: Mapped[str] = mapped_column(ForeignKey("modules.id"))
     challenge_id: Mapped[str] = mapped_column(String(64))
     solved_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
-class Submission(Base):
+class Submission(AccountRecord, Base):
     """Every flag attempt, right or wrong: the audit trail and the input of rate limits."""
 
     __tablename__ = "submissions"
     __table_args__ = (Index("ix_submissions_account_time", "account_id", "created_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     module_id: Mapped[str] = mapped_column(String(64))
     challenge_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     submitted: Mapped[str] = mapped_column(String(256))
@@ -99,14 +119,12 @@ class Submission(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
-class BadgeGrant(Base):
+class BadgeGrant(AccountRecord, Base):
     """A badge an admin awarded by hand; completion and first-blood badges are computed."""
 
     __tablename__ = "badge_grants"
     __table_args__ = (Index("ix_badge_grants_module_account", "module_id", "account_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     module_id: Mapped[str] = mapped_column(String(64))
     emoji: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(100))
@@ -189,14 +207,12 @@ class DeviceCode(Base):
     )
 
 
-class FlagMint(Base):
+class FlagMint(AccountRecord, Base):
     """A flag the class server minted for a CLI run: the audit trail and the minting limit."""
 
     __tablename__ = "flag_mints"
     __table_args__ = (Index("ix_flag_mints_account_time", "account_id", "created_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     token_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_tokens.id", ondelete="SET NULL"), nullable=True
     )
@@ -205,7 +221,7 @@ class FlagMint(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
-class RunReport(Base):
+class RunReport(AccountRecord, Base):
     """The outcome of one `sockdojo run` on a learner's laptop. Append-only; old ones are
     dropped after the retention period."""
 
@@ -215,8 +231,6 @@ class RunReport(Base):
         Index("ix_run_reports_time", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     run_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     challenge_id: Mapped[str] = mapped_column(String(64))
     passed: Mapped[bool] = mapped_column(Boolean)
