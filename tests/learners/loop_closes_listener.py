@@ -2,11 +2,12 @@
 import socket
 import sys
 
-sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-sock.bind(("127.0.0.1", int(sys.argv[1])))
-sock.listen()
-while True:
-    conn, addr = sock.accept()
-    print(conn.recv(1024).decode())
-    conn.close()
-    sock.close()
+port = int(sys.argv[1])
+with socket.socket() as listener:
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    while True:
+        conn, addr = listener.accept()
+        with conn:
+            print(conn.recv(1024).decode())
+        listener.close()

@@ -3,27 +3,29 @@
 import os
 import socket
 import sys
+from pathlib import Path
 
-found = 0
-for entry in os.listdir("/proc"):
-    if not entry.isdigit() or int(entry) == os.getpid():
-        continue
+
+def runs_the_challenge(proc):
     try:
-        with open(f"/proc/{entry}/cmdline", "rb") as f:
-            command = f.read()
+        return b"/challenge/run" in (proc / "cmdline").read_bytes()
     except OSError:
-        continue
-    if b"/challenge/run" not in command:
-        continue
-    found += 1
+        return False
+
+
+me = str(os.getpid())
+targets = [p for p in Path("/proc").iterdir() if p.name.isdigit() and p.name != me]
+targets = [p for p in targets if runs_the_challenge(p)]
+for proc in targets:
     for what in ("mem", "environ"):
         try:
-            with open(f"/proc/{entry}/{what}", "rb") as f:
+            with open(proc / what, "rb") as f:
                 f.read(1)
             print(f"{what}: opened")
         except OSError as error:
             print(f"{what}: {type(error).__name__}")
-print(f"found {found}")
+print(f"found {len(targets)}")
+
 with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as sock:
     sock.sendall(b"hello")
     print(sock.recv(1024).decode().strip())

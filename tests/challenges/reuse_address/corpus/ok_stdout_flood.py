@@ -6,11 +6,15 @@ for i in range(60000):
     print("warming up the flux capacitor", i, "." * 60)
 sys.stdout.flush()
 
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 1337))
-s.listen()
-while True:
-    c, _ = s.accept()
-    print("got one")
-    c.close()
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", 1337))
+server.listen()
+print("ready")
+try:
+    while True:
+        c, _ = server.accept()
+        print("got one")
+        c.close()
+finally:
+    server.close()

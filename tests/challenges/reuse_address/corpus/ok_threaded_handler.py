@@ -1,20 +1,22 @@
 import socket
 import threading
 
+ADDRESS = ("127.0.0.1", 1337)
+
 
 def handle(conn, addr):
-    with conn:
-        print(addr, conn.recv(1024))
+    print("new client", addr)
+    with conn, conn.makefile("rb") as lines:
+        for line in lines:
+            conn.sendall(line.upper())
+    print("client left", addr)
 
 
-def main():
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 1337))
-    srv.listen()
+with socket.socket() as server:
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(ADDRESS)
+    server.listen()
     while True:
-        conn, addr = srv.accept()
-        threading.Thread(target=handle, args=(conn, addr), daemon=True).start()
-
-
-main()
+        conn, addr = server.accept()
+        t = threading.Thread(target=handle, args=(conn, addr), daemon=True)
+        t.start()

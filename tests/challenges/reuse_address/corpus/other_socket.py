@@ -1,11 +1,17 @@
 import socket
 
-probe = socket.socket()
-probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+client = socket.socket()
+client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 
-server = socket.socket()
-server.bind(("127.0.0.1", 1337))
-server.listen()
-while True:
-    conn, addr = server.accept()
-    conn.close()
+
+def serve(port):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    while True:
+        conn, addr = listener.accept()
+        print(addr, "says", conn.recv(64))
+        conn.close()
+
+
+serve(1337)

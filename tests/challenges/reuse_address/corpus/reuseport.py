@@ -1,9 +1,12 @@
 import socket
 
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-s.bind(("127.0.0.1", 1337))
-s.listen()
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+sock.bind(("127.0.0.1", 1337))
+sock.listen(1)
+print("waiting for connections on 1337")
 while True:
-    conn, addr = s.accept()
+    conn, addr = sock.accept()
+    print("client", addr)
+    conn.send(b"welcome\n")
     conn.close()

@@ -1,11 +1,19 @@
-import socket
+from socket import socket, AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR
+
+HOST = "127.0.0.1"
+PORT = 1337
 
 
 def main():
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 1337))
-    s.listen()
+    listener = socket(AF_INET, SOCK_STREAM)
+    listener.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
+    listener.bind((HOST, PORT))
+    listener.listen()
     while True:
-        conn, addr = s.accept()
+        conn, addr = listener.accept()
+        while True:
+            data = conn.recv(1024)
+            if not data:
+                break
+            print(addr, data)
         conn.close()
