@@ -56,18 +56,15 @@ class PrivateNetwork:
 
 
 def _runs(command: list[str]) -> bool:
+    quiet = subprocess.DEVNULL
     try:
-        probe = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=PROBE_SECONDS,
-            check=False,
+        # A non-zero exit raises CalledProcessError, a SubprocessError like the timeout.
+        subprocess.check_call(
+            command, stdin=quiet, stdout=quiet, stderr=quiet, timeout=PROBE_SECONDS
         )
     except (OSError, subprocess.SubprocessError):
         return False
-    return probe.returncode == 0
+    return True
 
 
 @cache
