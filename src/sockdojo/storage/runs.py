@@ -7,7 +7,7 @@ Both are append-only. Mints are the input of the minting limit; reports feed the
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.engine import Connection
@@ -56,24 +56,19 @@ def mints_since(db: Connection, account_id: int, since: dt.datetime) -> list[dt.
     )
 
 
-def record_mint(
-    db: Connection,
-    *,
-    account_id: int,
-    token_id: int | None,
-    challenge_id: str,
-    run_key: str | None,
-    now: dt.datetime,
-) -> None:
-    db.execute(
-        insert(FlagMint).values(
-            account_id=account_id,
-            token_id=token_id,
-            challenge_id=challenge_id,
-            run_key=run_key,
-            created_at=now,
-        )
-    )
+@dataclass(frozen=True)
+class Mint:
+    """A flag the class server minted: for whom, through which token, for which run, when."""
+
+    account_id: int
+    token_id: int | None
+    challenge_id: str
+    run_key: str | None
+    created_at: dt.datetime
+
+
+def record_mint(db: Connection, mint: Mint) -> None:
+    db.execute(insert(FlagMint).values(**asdict(mint)))
 
 
 def record_run(session: Session, run: Run, kept: dt.timedelta) -> None:

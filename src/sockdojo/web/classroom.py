@@ -156,14 +156,8 @@ class Classroom:
             earlier = runs.mints_since(db, viewer.id, since)
             wait = retry_after(earlier, self.limits.mints, self.limits.mint_period, now)
             if not wait:
-                runs.record_mint(
-                    db,
-                    account_id=viewer.id,
-                    token_id=viewer.token_id,
-                    challenge_id=challenge.id,
-                    run_key=run_key,
-                    now=now,
-                )
+                mint = runs.Mint(viewer.id, viewer.token_id, challenge.id, run_key, now)
+                runs.record_mint(db, mint)
 
         if store.engine.dialect.name == "postgresql":
             with store.engine.begin() as db:
