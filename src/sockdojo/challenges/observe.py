@@ -215,17 +215,11 @@ def converse(
     """Send `payload` on a connected attempt and record what the server did with it."""
     delivery = deliver(sock, payload, transcript, wait=wait)
     own = attempt.own or own_reply(delivery.reply)
-    gone = False
-    replacement = None
+    seen = replace(attempt, delivery=delivery, flag=flag, withheld=withheld, own=own)
+    # Only a reset makes us look at the listener again: was it closed, and did another take
+    # its place (a restart)?
     before = attempt.listener_before or attempt.listener_after
-    if delivery.end is End.RESET and attempt.kernel_view and before is not None:
-        gone, replacement = _listener_after_reset(at, before, replacement_window, transcript)
-    return replace(
-        attempt,
-        delivery=delivery,
-        flag=flag,
-        withheld=withheld,
-        own=own,
-        listener_gone=gone,
-        replacement=replacement,
-    )
+    if delivery.end is not End.RESET or not attempt.kernel_view or before is None:
+        return seen
+    gone, replacement = _listener_after_reset(at, before, replacement_window, transcript)
+    return replace(seen, listener_gone=gone, replacement=replacement)

@@ -22,6 +22,9 @@ class Badge:
 
 @dataclass(frozen=True)
 class Row:
+    """One hacker's line on a board: place, name, badges, score, and the last solve that
+    counted (the tie-break: who got there first)."""
+
     rank: int
     account_id: int
     hacker: str

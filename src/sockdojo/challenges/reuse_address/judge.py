@@ -172,8 +172,7 @@ class _Problem(NamedTuple):
     fields: dict[str, object]
 
 
-@dataclass(frozen=True)
-class _Listener:
+class _Listener(NamedTuple):
     """What the listener rules look at: one listening socket and its options."""
 
     sock: Sock
