@@ -34,8 +34,9 @@ class Timing:
 class ClientChallengeProtocol:
     flag_prefix: bytes  # to blank other flags a client sends us in the console
     timing: Timing = field(default_factory=Timing)
-    _hinted: bool = False
-    _done: bool = False
+    # The connection's state, not arguments.
+    _hinted: bool = field(default=False, init=False)
+    _done: bool = field(default=False, init=False)
 
     @property
     def timeout(self) -> float | None:

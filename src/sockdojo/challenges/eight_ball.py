@@ -60,8 +60,9 @@ class EightBallProtocol:
     flag_prefix: bytes  # to blank other flags a client sends us in the console
     timing: Timing = field(default_factory=Timing)
     choose: random.Random = field(default_factory=lambda: _ANSWERS)
-    _question: bytearray = field(default_factory=bytearray)
-    _answered: bool = False
+    # The connection's state, not arguments.
+    _question: bytearray = field(default_factory=bytearray, init=False)
+    _answered: bool = field(default=False, init=False)
 
     @property
     def timeout(self) -> float | None:
