@@ -16,6 +16,7 @@ import pytest
 from sockdojo.challenges.client import HINT, ClientChallengeProtocol
 from sockdojo.challenges.client import Timing as ClientTiming
 from sockdojo.challenges.eight_ball import BANNER, EightBallProtocol
+from sockdojo.net import accept_loop
 from sockdojo.net.accept_loop import AcceptLoop, Peer, listening_socket, raise_open_file_limit
 from sockdojo.net.protocol import ServerProtocol
 
@@ -49,6 +50,17 @@ class RunningLoop:
         self._thread = threading.Thread(target=main, daemon=True)
         self._thread.start()
         ready.wait(5)
+
+    def flag_counts(self, within: float = 10.0) -> tuple[int, int]:
+        """(flags read, flags left unread) once the loop has counted one (bounded wait)."""
+        assert self._accept is not None
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            counts = (self._accept.flags_delivered, self._accept.flags_unread)
+            if any(counts):
+                return counts
+            time.sleep(0.01)
+        return self._accept.flags_delivered, self._accept.flags_unread
 
     def stop(self) -> None:
         assert self._accept is not None
@@ -279,3 +291,47 @@ def test_the_flag_is_minted_once_and_only_when_a_client_earns_it() -> None:
         loop.call_soon_threadsafe(accept.stop)
         thread.join(10)
         sock.close()
+
+
+def test_a_client_busy_for_a_while_before_it_reads_the_flag_has_it_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A learner's client that sends, then does something else for a while (a loaded machine,
+    # a print, a sleep) before its recv() still has the flag waiting when the loop's drain of
+    # its input ends. It did not close before reading: once it reads, the flag counts as read.
+    # Made to happen every time: the client reads only once the loop has seen the flag unread.
+    seen_unread = threading.Event()
+    kernel_says = accept_loop._client_read_everything
+
+    def watched(writer: asyncio.StreamWriter) -> bool | None:
+        answer = kernel_says(writer)
+        if answer is False:
+            seen_unread.set()
+        return answer
+
+    monkeypatch.setattr(accept_loop, "_client_read_everything", watched)
+    monkeypatch.setattr(accept_loop, "DRAIN_SECONDS", 0.05)  # the drain's length is not the point
+    running = RunningLoop(lambda _p: ClientChallengeProtocol(PREFIX))
+    try:
+        with connect(running.port) as sock:
+            sock.sendall(b"hi")
+            assert seen_unread.wait(10), "the loop never looked at the client's unread flag"
+            assert read_to_end(sock) == FLAG
+        assert running.flag_counts() == (1, 0), running.notes
+        assert not any("did not read the flag" in note for note in running.notes)
+    finally:
+        running.stop()
+
+
+def test_a_client_that_stays_open_and_never_reads_the_flag_is_not_waited_for_ever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(accept_loop, "DRAIN_SECONDS", 0.05)
+    monkeypatch.setattr(accept_loop, "FLAG_READ_SECONDS", 0.2)
+    running = RunningLoop(lambda _p: ClientChallengeProtocol(PREFIX))
+    try:
+        with connect(running.port) as sock:
+            sock.sendall(b"hi")
+            assert running.flag_counts() == (0, 1), running.notes
+    finally:
+        running.stop()

@@ -24,6 +24,11 @@ READ_CHUNK = 4096
 MAX_CONNECTION_SECONDS = 120.0
 DRAIN_SECONDS = 1.0
 DRAIN_BYTES = 256 * 1024
+# A client still open after the drain with the flag unread is busy elsewhere for a moment (a
+# loaded machine, a print or a sleep before its recv()): this long more, watched in the kernel
+# every KERNEL_POLL, before we say it did not read the flag.
+FLAG_READ_SECONDS = 10.0
+KERNEL_POLL = 0.05
 SEND_SECONDS = 5.0
 MAX_CONNECTIONS = 4096
 # Bursts of hundreds of clients must not overflow the accept queue (the kernel caps it at
@@ -203,7 +208,9 @@ class AcceptLoop:
             flag_sent = flag_sent or any(isinstance(a, SendFlag) for a in actions)
             closing = await self._apply(peer, protocol, writer, actions)
             if closing:
-                taken = await self._close_gracefully(peer, protocol, reader, writer)
+                taken = await self._close_gracefully(
+                    peer, protocol, reader, writer, flag_sent=flag_sent
+                )
                 if flag_sent:
                     self._count_flag(peer, taken)
                 return
@@ -288,6 +295,8 @@ class AcceptLoop:
         protocol: ServerProtocol,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        *,
+        flag_sent: bool = False,
     ) -> bool:
         """Close without destroying what we sent; whether the client took all of it."""
         # Closing a socket with unread input makes the kernel send a reset, which can destroy the
@@ -298,30 +307,16 @@ class AcceptLoop:
         with contextlib.suppress(OSError, RuntimeError):
             if writer.can_write_eof():
                 writer.write_eof()
-        discarded = 0
-        taken = True
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + DRAIN_SECONDS
         try:
-            while discarded < DRAIN_BYTES:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                async with asyncio.timeout(remaining):
-                    chunk = await reader.read(READ_CHUNK)
-                if not chunk:
-                    break
-                discarded += len(chunk)
-        except TimeoutError:
-            # Still open: the client may or may not have read; the kernel knows.
-            taken = _client_read_everything(writer) is not False
+            taken = await _drain(reader, writer, FLAG_READ_SECONDS if flag_sent else 0.0)
         except ConnectionError as error:
             self._report_lost(peer, protocol, _reason(error))
             taken = False
-        else:
+        if taken is None:
             # A client that closed its socket (rather than only its sending side) answers our
             # last bytes with a reset. Its FIN reached us first, so reading saw a clean end of
             # stream; the reset is only recorded as the socket's pending error.
+            taken = True
             if _pending_error(writer) in (errno.ECONNRESET, errno.EPIPE):
                 self._report_lost(peer, protocol, "reset")
                 taken = False
@@ -330,6 +325,43 @@ class AcceptLoop:
             async with asyncio.timeout(DRAIN_SECONDS):
                 await writer.wait_closed()
         return taken
+
+
+async def _drain(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, unread_wait: float
+) -> bool | None:
+    """Read and discard what the client still sends, for DRAIN_SECONDS (and DRAIN_BYTES).
+
+    None: its stream ended (or the cap was reached) first. Otherwise it is still open, and the
+    kernel tells whether it has read everything we sent (True where there is no kernel view).
+    A client that has not read yet is watched for `unread_wait` seconds more, every
+    KERNEL_POLL: one busy for a moment before its recv() has not closed without reading.
+    """
+    loop = asyncio.get_running_loop()
+    drained_by = loop.time() + DRAIN_SECONDS
+    watched_by = drained_by + unread_wait
+    discarded = 0
+    # Bounded in count as well as in time: every pass reads a byte or waits.
+    for _ in range(DRAIN_BYTES + int(unread_wait / KERNEL_POLL) + 100):
+        if discarded >= DRAIN_BYTES:
+            return None
+        now = loop.time()
+        if now >= drained_by:
+            read = _client_read_everything(writer)
+            if read is not False or now >= watched_by:
+                return read is not False
+            wait = min(KERNEL_POLL, watched_by - now)
+        else:
+            wait = drained_by - now
+        try:
+            async with asyncio.timeout(wait):
+                chunk = await reader.read(READ_CHUNK)
+        except TimeoutError:
+            continue
+        if not chunk:
+            return None
+        discarded += len(chunk)
+    return _client_read_everything(writer) is not False
 
 
 def _client_read_everything(writer: asyncio.StreamWriter) -> bool | None:
