@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 T = TypeVar("T")
 
@@ -110,18 +110,22 @@ def run_sockdojo(
 class Processes:
     """Background processes started by a test, each in its own group, all killed afterwards."""
 
+    # How a test's background process runs unless the test says otherwise: no input, its output
+    # and errors in one text pipe, a session of its own (so that its whole group can be killed).
+    DEFAULTS: ClassVar[dict[str, object]] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.STDOUT,
+        "text": True,
+        "start_new_session": True,
+    }
+
     def __init__(self) -> None:
         self.started: list[subprocess.Popen[str]] = []
 
-    def start(self, command: list[str], **kwargs: object) -> subprocess.Popen[str]:
+    def start(self, command: list[str], **options: object) -> subprocess.Popen[str]:
         process: subprocess.Popen[str] = subprocess.Popen(  # type: ignore[call-overload]
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-            **kwargs,
+            command, **{**self.DEFAULTS, **options}
         )
         self.started.append(process)
         return process
