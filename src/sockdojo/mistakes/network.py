@@ -107,13 +107,14 @@ NETWORK: Mapping[str, Entry] = {
     ),
     "listener-closed-before-accept": Entry(
         ("server",),
-        "Your server's listening socket closed before it accepted our connection: your "
-        "program ended while our connection was waiting to be accepted.",
+        "Your server's listening socket closed while our connection was still waiting to be "
+        "accepted (as far as we last saw): your program most likely ended before it took it.",
         "It most likely crashed before or inside accept(). A common cause is calling recv() "
         "on the listening socket instead of on the connection accept() returns (`OSError: "
-        "[Errno 107] Transport endpoint is not connected`).",
+        "[Errno 107] Transport endpoint is not connected`). If it did accept our connection "
+        "at that very moment, it then closed it before reading all we sent.",
         "Look at your server's terminal for the error; read with conn.recv(1024), where "
-        "conn, addr = sock.accept().",
+        "conn, addr = sock.accept(), and read until you have the whole line.",
     ),
     "never-accepted": Entry(
         SERVERS,
