@@ -188,3 +188,18 @@ def test_device_page_asks_to_log_in_first(class_dojo: ClassHarness) -> None:
     page = class_dojo.client().get("/device?user_code=BCDF-GHJK")
     assert page.status_code == 200
     assert "/login?next=/device%3Fuser_code%3DBCDF-GHJK" in page.text
+
+
+def test_a_token_named_with_html_is_shown_as_text_in_both_tables(class_dojo: ClassHarness) -> None:
+    # A token's name is the learner's own text, drawn in the account page's table and in the
+    # admin's table of every account's tokens: both must show it, never run it.
+    hostile = '<img src=x onerror="alert(1)">'
+    browser, _ = class_dojo.signed_in("ada")
+    class_dojo.token(browser, hostile)
+    admin, _ = class_dojo.signed_in("teacher", admin=True)
+    escaped = "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"
+    for viewer in (browser, admin):
+        page = viewer.get("/account").text
+        assert "<img" not in page
+        assert escaped in page
+    assert "Every account's tokens" in admin.get("/account").text
