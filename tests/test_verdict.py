@@ -5,7 +5,7 @@ from __future__ import annotations
 from sockdojo.flags import FlagProblem
 from sockdojo.submissions import MESSAGES
 from sockdojo.verdict import CHECKED, WRONG, Verdict
-from sockdojo.web.context import VERDICT_NAMES
+from sockdojo.web.rendering import VERDICT_NAMES
 
 
 def test_every_flag_problem_is_a_wrong_verdict_with_a_message_and_a_name() -> None:

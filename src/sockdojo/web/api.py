@@ -29,16 +29,10 @@ from sockdojo.web.api_routes import (
     Reply,
     answer,
 )
-from sockdojo.web.context import (
-    as_viewer,
-    check_text,
-    current_viewer,
-    dojo_of,
-    in_database,
-    parse_days,
-    require_viewer,
-)
+from sockdojo.web.context import as_viewer, current_viewer, dojo_of, require_viewer
+from sockdojo.web.database_work import in_database
 from sockdojo.web.dojo import ChallengeState, RateLimited
+from sockdojo.web.inputs import check_text, parse_days
 from sockdojo.web.openapi import document
 from sockdojo.web.security import check_api_csrf, csrf_token
 

@@ -13,7 +13,7 @@ from sockdojo.errors import MachineProblem
 from sockdojo.scoreboard.model import DEFAULT_DAYS
 from sockdojo.web import api, class_api, class_pages, instructor, pages
 from sockdojo.web.classroom import ClassLimits, Classroom
-from sockdojo.web.context import DatabaseUnavailable, make_templates
+from sockdojo.web.database_work import DatabaseUnavailable
 from sockdojo.web.dojo import WebDojo
 from sockdojo.web.errors import (
     InternalErrors,
@@ -21,6 +21,7 @@ from sockdojo.web.errors import (
     http_error,
     machine_problem,
 )
+from sockdojo.web.rendering import make_templates
 from sockdojo.web.security import BodyLimit, SecurityHeaders
 
 SESSION_COOKIE = "sockdojo_session"

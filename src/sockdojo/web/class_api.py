@@ -32,7 +32,8 @@ from sockdojo.web.api_routes import (
     answer,
 )
 from sockdojo.web.classroom import Classroom
-from sockdojo.web.context import in_database, require_viewer
+from sockdojo.web.context import require_viewer
+from sockdojo.web.database_work import in_database
 from sockdojo.web.dojo import FormError, RateLimited, Viewer
 from sockdojo.web.security import BEARER_REFUSED, bearer_token, client_address
 

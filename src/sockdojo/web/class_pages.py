@@ -12,9 +12,11 @@ from starlette.routing import Route
 
 from sockdojo.storage import device_codes
 from sockdojo.web.class_api import classroom_of
-from sockdojo.web.context import current_viewer, in_database, render, require_viewer
+from sockdojo.web.context import current_viewer, require_viewer
+from sockdojo.web.database_work import in_database
 from sockdojo.web.dojo import FormError
 from sockdojo.web.pages import read_form, see_other, text
+from sockdojo.web.rendering import render
 from sockdojo.web.security import flash
 
 ACCOUNT_PATH = "/account"

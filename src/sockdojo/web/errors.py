@@ -17,8 +17,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from sockdojo.errors import MachineProblem
 from sockdojo.web.api_routes import error_answer, is_api_path
-from sockdojo.web.context import DatabaseUnavailable, render
+from sockdojo.web.database_work import DatabaseUnavailable
 from sockdojo.web.middleware import HttpMiddleware
+from sockdojo.web.rendering import render
 
 ERROR_TITLES = {
     400: "That request does not make sense",

@@ -28,8 +28,10 @@ from sockdojo.challenges import registry
 from sockdojo.storage import admin, runs
 from sockdojo.storage.database import Store
 from sockdojo.web.api_routes import SESSION, ApiRoute, Reply, answer
-from sockdojo.web.context import dojo_of, in_database, render, require_admin
+from sockdojo.web.context import dojo_of, require_admin
+from sockdojo.web.database_work import in_database
 from sockdojo.web.dojo import _csv_safe
+from sockdojo.web.rendering import render
 
 STUCK_WINDOW = dt.timedelta(days=7)
 GRADEBOOK_NAME = f"sockdojo-{registry.MODULE_ID}-gradebook.csv"

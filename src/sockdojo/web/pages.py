@@ -14,19 +14,12 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sockdojo.challenges import registry
-from sockdojo.web.context import (
-    PASSWORD_WORK_SECONDS,
-    as_viewer,
-    check_text,
-    current_viewer,
-    dojo_of,
-    in_database,
-    parse_days,
-    render,
-    require_admin,
-)
+from sockdojo.web.context import as_viewer, current_viewer, dojo_of, require_admin
+from sockdojo.web.database_work import PASSWORD_WORK_SECONDS, in_database
 from sockdojo.web.dojo import FormError, RateLimited, Viewer, solves_csv
+from sockdojo.web.inputs import check_text, parse_days
 from sockdojo.web.markdown import render as markdown
+from sockdojo.web.rendering import render
 from sockdojo.web.security import (
     CSRF_FIELD,
     begin_signed_in,
