@@ -25,10 +25,13 @@ MAX_CONNECTION_SECONDS = 120.0
 DRAIN_SECONDS = 1.0
 DRAIN_BYTES = 256 * 1024
 # A client still open after the drain with the flag unread is busy elsewhere for a moment (a
-# loaded machine, a print or a sleep before its recv()): this long more, watched in the kernel
-# every KERNEL_POLL, before we say it did not read the flag.
+# loaded machine, a print or a sleep before its recv()): this long more, watched in the kernel,
+# before we say it did not read the flag. A look costs about 0.5 ms of the event loop, so the
+# looks come KERNEL_POLL apart at first, then twice as far apart each time, up to KERNEL_POLL_MAX
+# (about 15 looks in all, not 200 per lingering client).
 FLAG_READ_SECONDS = 10.0
 KERNEL_POLL = 0.05
+KERNEL_POLL_MAX = 1.0
 SEND_SECONDS = 5.0
 MAX_CONNECTIONS = 4096
 # Bursts of hundreds of clients must not overflow the accept queue (the kernel caps it at
@@ -334,13 +337,15 @@ async def _drain(
 
     None: its stream ended (or the cap was reached) first. Otherwise it is still open, and the
     kernel tells whether it has read everything we sent (True where there is no kernel view).
-    A client that has not read yet is watched for `unread_wait` seconds more, every
-    KERNEL_POLL: one busy for a moment before its recv() has not closed without reading.
+    A client that has not read yet is watched for `unread_wait` seconds more, less and less
+    often (KERNEL_POLL to KERNEL_POLL_MAX): one busy for a moment before its recv() has not
+    closed without reading.
     """
     loop = asyncio.get_running_loop()
     drained_by = loop.time() + DRAIN_SECONDS
     watched_by = drained_by + unread_wait
     discarded = 0
+    poll = KERNEL_POLL
     # Bounded in count as well as in time: every pass reads a byte or waits.
     for _ in range(DRAIN_BYTES + int(unread_wait / KERNEL_POLL) + 100):
         if discarded >= DRAIN_BYTES:
@@ -350,7 +355,8 @@ async def _drain(
             read = _client_read_everything(writer)
             if read is not False or now >= watched_by:
                 return read is not False
-            wait = min(KERNEL_POLL, watched_by - now)
+            wait = min(poll, watched_by - now)
+            poll = min(poll * 2, KERNEL_POLL_MAX)
         else:
             wait = drained_by - now
         try:
