@@ -28,15 +28,6 @@ def _unread(peer: kernel_view.TcpSocket) -> int:
     return max(peer.receive_queue - 1, 0)
 
 
-def _kernel_peer(sock: socket.socket) -> kernel_view.TcpSocket | None:
-    try:
-        local = sock.getsockname()[:2]
-        remote = sock.getpeername()[:2]
-    except OSError:
-        return None
-    return kernel_view.peer_of((str(local[0]), int(local[1])), (str(remote[0]), int(remote[1])))
-
-
 class _Watch:
     """What we last saw of the server's end in the kernel."""
 
@@ -44,7 +35,7 @@ class _Watch:
         self.last: kernel_view.TcpSocket | None = None
 
     def look(self, sock: socket.socket) -> kernel_view.TcpSocket | None:
-        peer = _kernel_peer(sock)
+        peer = kernel_view.peer_of_socket(sock)
         if peer is not None:
             self.last = peer
         return peer

@@ -375,12 +375,7 @@ def _client_read_everything(writer: asyncio.StreamWriter) -> bool | None:
     sock = writer.get_extra_info("socket")
     if sock is None:
         return None
-    try:
-        local = sock.getsockname()[:2]
-        remote = sock.getpeername()[:2]
-    except OSError:
-        return None
-    client = kernel_view.peer_of((str(local[0]), int(local[1])), (str(remote[0]), int(remote[1])))
+    client = kernel_view.peer_of_socket(sock)
     if client is None:
         return None
     # Our FIN counts as one byte in its queue until it reads the end of the stream.

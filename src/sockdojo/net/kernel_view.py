@@ -218,6 +218,16 @@ def peer_of(local: tuple[str, int], remote: tuple[str, int]) -> TcpSocket | None
     return None
 
 
+def peer_of_socket(sock: socket.socket) -> TcpSocket | None:
+    """The other end of a connected socket of ours (None: not connected, or no kernel view)."""
+    try:
+        local = sock.getsockname()[:2]
+        remote = sock.getpeername()[:2]
+    except OSError:
+        return None
+    return peer_of((str(local[0]), int(local[1])), (str(remote[0]), int(remote[1])))
+
+
 def listener_for(host: str, port: int) -> TcpSocket | None:
     """The listener that accepts connections to host:port (exact address first, then wildcard)."""
     found = listeners(port) or []
