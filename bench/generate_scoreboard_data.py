@@ -33,6 +33,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from sockdojo.challenges import registry  # noqa: E402
 from sockdojo.scoreboard import modules  # noqa: E402
+from sockdojo.scoreboard.live.reader import sql_microseconds  # noqa: E402
 
 SYNTHETIC = "synthetic"
 SYNTHETIC_CHALLENGES = [
@@ -220,8 +221,6 @@ CHALLENGE_SOLVES = (
     " SELECT module_id, challenge_id, account_id % 16, count(*) FROM solves"
     " GROUP BY module_id, challenge_id, account_id % 16"
 )
-SQLITE_US = "(CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
-POSTGRES_US = "CAST(EXTRACT(EPOCH FROM {0}) * 1000000 AS BIGINT)"
 
 
 def load_sqlite(path: Path, shape: Shape, now: dt.datetime) -> None:
@@ -262,7 +261,7 @@ def load_sqlite(path: Path, shape: Shape, now: dt.datetime) -> None:
         )
         for _, _, statement in saved:
             connection.execute(statement)
-        connection.execute(TOTALS.format(us=SQLITE_US.format("solved_at")))
+        connection.execute(TOTALS.format(us=sql_microseconds("solved_at", postgres=False)))
         connection.execute(CHALLENGE_SOLVES)
         connection.execute("COMMIT")
         connection.execute("ANALYZE")
@@ -316,7 +315,7 @@ def load_postgres(url: str, shape: Shape, now: dt.datetime) -> None:
             " ON solves (module_id, challenge_id, solved_at)"
         )
         cursor.execute("ALTER TABLE solves ENABLE TRIGGER USER")
-        cursor.execute(TOTALS.format(us=POSTGRES_US.format("solved_at")))
+        cursor.execute(TOTALS.format(us=sql_microseconds("solved_at", postgres=True)))
         cursor.execute(CHALLENGE_SOLVES)
         for table in ("accounts", "solves"):
             cursor.execute(

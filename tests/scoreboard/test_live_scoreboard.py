@@ -35,8 +35,12 @@ CHALLENGES = [challenge.id for challenge in registry.CHALLENGES]
 SECOND, HOUR, DAY = dt.timedelta(seconds=1), dt.timedelta(hours=1), dt.timedelta(days=1)
 KINDS = [(False, False)] * 3 + [(True, False), (False, True)]  # (hidden, admin)
 EDGES = [-30 * DAY, -7 * DAY, -DAY, dt.timedelta(0)]
+# In the last half millisecond of a second: SQLite's date functions round to the millisecond.
+LATE_IN_A_SECOND = -dt.timedelta(microseconds=400)
 MOMENTS = [
     *(edge + nudge for edge in EDGES for nudge in (-SECOND, 0 * SECOND, SECOND)),
+    LATE_IN_A_SECOND,
+    -30 * DAY + LATE_IN_A_SECOND,
     -HOUR,
     -2 * DAY,
     -40 * DAY,
@@ -206,6 +210,35 @@ def test_a_new_solve_shows_at_once_without_a_reload(scenario, live):
     assert table(board) == [("bob", 2), ("alice", 1)]
     assert board.me is not None and board.me.rank == 1
     assert live.reloads == reloads
+
+
+def test_a_solve_late_in_a_second_counts_at_its_own_time(scenario, live):
+    """A solve at 11:59:59.999600 is on the board at noon, with that time, on every board and
+    on every path (the log, the totals the triggers keep, a reload). Turning the stored time
+    into microseconds in SQL once rounded it to the millisecond on SQLite: a second late."""
+    alice, bob = scenario.account("alice"), scenario.account("bob")
+    late = NOW + LATE_IN_A_SECOND
+    scenario.solve(alice, "client", late)
+    assert table(live.board("sockets", 30, NOW, None)) == [("alice", 1)]
+    assert live.solve_times("sockets", 30, NOW, [alice]) == {alice: [late]}
+    # Below the floor, from the totals: alice, 40 days ago late in a second, reached one solve
+    # 0.1 s before bob did, so she ranks first.
+    old = NOW - 40 * DAY + LATE_IN_A_SECOND
+    scenario.solve(alice, "server", old)
+    scenario.solve(bob, "server", old + dt.timedelta(microseconds=100_000))
+    scenario.solve(bob, "client", late)
+    sql = SqlScoreboard(scenario.store)
+    for board in (live, LiveScoreboard(scenario.store)):
+        try:
+            for days in (0, 30):
+                for viewer in (None, alice, bob):
+                    assert board.board("sockets", days, NOW, viewer) == sql.board(
+                        "sockets", days, NOW, viewer
+                    )
+        finally:
+            if board is not live:
+                board.close()
+    assert table(sql.board("sockets", 0, NOW, None)) == [("alice", 2), ("bob", 2)]
 
 
 def test_the_pages_counts_times_and_badges_follow_each_solve_and_the_clock(scenario, live):

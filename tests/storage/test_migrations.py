@@ -81,6 +81,43 @@ def test_challenge_counts_are_filled_in_and_kept_across_down_and_up(database_url
         store.dispose()
 
 
+def test_totals_kept_a_second_late_are_made_exact_by_0006(database_url: str) -> None:
+    # Before 0006, SQLite's triggers kept a solve in the last half millisecond of a second a
+    # second late; the upgrade computes every total again, and the downgrade restores 0005.
+    store = Store(database_url)
+    late = T.replace(microsecond=999_600)
+    late_us = int(late.timestamp()) * 1_000_000 + late.microsecond
+    sqlite = store.engine.dialect.name == "sqlite"
+
+    def kept() -> set[tuple[int, int, int]]:
+        with store.engine.connect() as connection:
+            rows = connection.execute(text("SELECT solves, first_us, last_us FROM solve_totals"))
+            return {(solves, first, last) for solves, first, last in rows}
+
+    try:
+        migrate_to(store.engine, "0005", down=True)
+        alice = accounts.create(store, "alice").id
+        with store.session() as session:
+            record_solve(
+                session, account_id=alice, module_id="sockets", challenge_id="client", when=late
+            )
+        before = late_us + (1_000_000 if sqlite else 0)
+        assert kept() == {(1, before, before)}
+        migrate_to(store.engine, "head")
+        assert kept() == {(1, late_us, late_us)}
+        with store.session() as session:
+            record_solve(
+                session, account_id=alice, module_id="sockets", challenge_id="server", when=late
+            )
+        assert kept() == {(2, late_us, late_us)}
+        migrate_to(store.engine, "0005", down=True)
+        assert kept() == {(2, before, before)}
+        migrate_to(store.engine, "head")
+        assert kept() == {(2, late_us, late_us)}
+    finally:
+        store.dispose()
+
+
 def test_a_fresh_engine_sees_the_partial_index_of_unranked_accounts(database_url: str) -> None:
     Store(database_url).dispose()
     engine = create_engine(database_url)

@@ -105,6 +105,27 @@ def test_totals_follow_inserts_deletes_and_edits(store: Store) -> None:
     assert totals(store) == expected(store)
 
 
+def test_totals_are_exact_late_in_a_second(store: Store) -> None:
+    # SQLite's date functions round a time to the millisecond: the seconds must not come
+    # from them (12:00:00.999600 was kept as 12:00:01.999600).
+    alice = accounts.create(store, "alice").id
+    late = T.replace(microsecond=999_600)
+    with store.session() as session:
+        record_solve(
+            session, account_id=alice, module_id="sockets", challenge_id="client", when=late
+        )
+        record_solve(
+            session, account_id=alice, module_id="sockets", challenge_id="server", when=late
+        )
+        session.execute(
+            update(Solve)
+            .where(Solve.challenge_id == "server")
+            .values(solved_at=late + dt.timedelta(days=1))
+        )
+    assert totals(store) == expected(store)
+    assert totals(store) == {("sockets", alice, 2, to_us(late), to_us(late) + 86_400_000_000)}
+
+
 def test_new_solves_and_other_account_changes_leave_the_version_alone(store: Store) -> None:
     alice = accounts.create(store, "alice").id
     before = version(store)

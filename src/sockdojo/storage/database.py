@@ -30,7 +30,7 @@ from sockdojo.storage.models import Module
 
 # Kept in step with migrations/versions by a test, so that opening an up-to-date database never
 # has to import Alembic (which would slow every command down).
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Key of the PostgreSQL advisory lock that migrations hold (any constant bigint of our own).
 MIGRATION_LOCK_KEY = 0x736F636B646F6A6F  # "sockdojo"

@@ -60,13 +60,15 @@ Total = tuple[int, int, int, int]
 Aggregate = tuple[int, int, int | None, int, int]
 
 
-def _us(column: str, *, postgres: bool) -> str:
+def sql_microseconds(column: str, *, postgres: bool) -> str:
     """The column (an aware UTC datetime) as microseconds since 1970, computed in SQL."""
     if postgres:
         return f"CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)"
-    # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite.
+    # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite. The seconds come from the first
+    # 19 characters only: SQLite's date functions round a time to the millisecond, so
+    # strftime('%s') of '...:00.999600' says :01, and the solve would land a second late.
     return (
-        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000"
+        f"(CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000"
         f" + CAST(substr({column}, 21, 6) AS INTEGER))"
     )
 
@@ -102,7 +104,7 @@ class _CatchUpSql:
 
     @classmethod
     def for_dialect(cls, postgres: bool) -> _CatchUpSql:
-        solved_at = _us("s.solved_at", postgres=postgres)
+        solved_at = sql_microseconds("s.solved_at", postgres=postgres)
         columns = (
             f"s.id, s.account_id, s.module_id, s.challenge_id, {solved_at}, a.is_hidden, a.is_admin"
         )
@@ -151,8 +153,8 @@ def _aggregates(postgres: bool) -> dict[bool, TextualSelect]:
     return {
         only: _query(
             "SELECT account_id, base_count,"  # noqa: S608
-            f" {_us('base_last', postgres=postgres)}, all_count,"
-            f" {_us('all_last', postgres=postgres)} FROM ("
+            f" {sql_microseconds('base_last', postgres=postgres)}, all_count,"
+            f" {sql_microseconds('all_last', postgres=postgres)} FROM ("
             " SELECT account_id,"
             " SUM(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN 1 ELSE 0 END)"
             " AS base_count,"
@@ -193,13 +195,13 @@ class _LoadSql:
             solve_ids_above=_query("SELECT id FROM solves WHERE id > :low", Integer),
             max_account=_query("SELECT max(id) FROM accounts", Integer),
             launch=_query(
-                f"SELECT {_us('launched_at', postgres=postgres)} FROM modules"  # noqa: S608
+                f"SELECT {sql_microseconds('launched_at', postgres=postgres)} FROM modules"  # noqa: S608
                 " WHERE id = :module",
                 BigInteger,
             ),
             ineligible=select(Account.id).where(unranked_account()),
             log=_query(
-                f"SELECT account_id, {_us('solved_at', postgres=postgres)}"  # noqa: S608
+                f"SELECT account_id, {sql_microseconds('solved_at', postgres=postgres)}"  # noqa: S608
                 f" FROM solves{by_time} WHERE {IN_MODULE}"
                 " AND solved_at > :floor AND solved_at >= :launch ORDER BY solved_at",
                 Integer,
@@ -237,7 +239,7 @@ class _SeekSql:
 
     @classmethod
     def for_dialect(cls, postgres: bool) -> _SeekSql:
-        us_solved = _us("solved_at", postgres=postgres)
+        us_solved = sql_microseconds("solved_at", postgres=postgres)
         return cls(
             first_bloods=_query(
                 f"SELECT account_id, {us_solved} FROM solves"  # noqa: S608
