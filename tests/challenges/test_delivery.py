@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -81,6 +82,43 @@ def test_a_peer_that_half_closes_and_then_reads(listener: socket.socket) -> None
         read_all(conn)
 
     assert talk(listener, half).end is End.CLOSED
+
+
+@needs_kernel
+@pytest.mark.parametrize("late", [0.0, 0.05, 0.3])
+def test_a_peer_that_ends_its_side_then_closes_without_reading(
+    listener: socket.socket, late: float
+) -> None:
+    # Our end of stream waits for the kernel to show our bytes read, so the server's socket is
+    # still there, holding them, when it closes: a reset. Before, at 50 ms, this was CLOSED.
+    def half_then_close(conn: socket.socket) -> None:
+        conn.shutdown(socket.SHUT_WR)
+        time.sleep(late)
+
+    delivery = talk(listener, half_then_close)
+    assert delivery.end is End.RESET
+    if late:  # else the reset may come before any look we keep: nothing seen, which is true
+        assert delivery.unread == len(PAYLOAD)
+        assert delivery.accepted is True
+
+
+@needs_kernel
+def test_a_peer_that_ends_its_side_and_never_reads(listener: socket.socket) -> None:
+    done = threading.Event()
+
+    def half_then_wait(conn: socket.socket) -> None:
+        conn.shutdown(socket.SHUT_WR)
+        done.wait(3)
+
+    transcript = Transcript()
+    thread = serve_once(listener, half_then_wait)
+    with socket.create_connection(listener.getsockname(), timeout=5) as sock:
+        delivery = deliver(sock, PAYLOAD, transcript, wait=0.5)
+    done.set()
+    thread.join(5)
+    assert delivery.end is End.OPEN
+    assert delivery.unread == len(PAYLOAD)
+    assert "closed its side without reading" in "\n".join(transcript.lines)
 
 
 @needs_kernel

@@ -94,6 +94,25 @@ def test_a_server_that_half_closes_first_passes(processes: Processes, port: int)
     assert FLAG.decode().strip() in printed
 
 
+@needs_kernel
+@pytest.mark.parametrize("late", ["0", "50", "300"])
+def test_a_server_that_ends_its_side_first_and_never_reads_fails(
+    processes: Processes, port: int, late: str
+) -> None:
+    # Once passed when its close came tens of milliseconds after our end of stream: the two
+    # ends had crossed and the kernel no longer showed our bytes unread in its socket.
+    for _ in range(3):
+        server = misbehaving(processes, "half-close-late", port, late)
+        wait_listening_quietly(port)
+        assert server_code(port)[:2] == (False, "closed-before-reading")
+        server.wait(timeout=10)
+    loop = misbehaving(processes, "half-close-loop", port, late)
+    wait_listening_quietly(port)
+    passed, code, _ = loop_code(port)
+    assert not passed and code == "closed-before-reading"
+    processes.stop(loop)
+
+
 def test_the_cli_never_prints_a_traceback(processes: Processes, port: int, home: object) -> None:
     for mode in ("close-at-once", "reset", "recv-on-listener"):
         misbehaving(processes, mode, port)

@@ -92,6 +92,18 @@ elif mode == "half-close":  # ends its side first, then reads everything
     conn.shutdown(socket.SHUT_WR)
     print(read_all(conn).decode(), flush=True)
     conn.close()
+elif mode == "half-close-late":  # ends its side first, then closes ARG ms later, never reads
+    conn, _ = listener().accept()
+    conn.shutdown(socket.SHUT_WR)
+    time.sleep(int(arg or 50) / 1000)
+    conn.close()
+elif mode == "half-close-loop":  # the same on every connection, for ever
+    sock = listener()
+    while True:
+        conn, _ = sock.accept()
+        conn.shutdown(socket.SHUT_WR)
+        time.sleep(int(arg or 50) / 1000)
+        conn.close()
 elif mode == "escapes":  # answers with terminal escape sequences
     conn, _ = listener().accept()
     conn.sendall(b"\x1b[2J\x1b]0;pwned\x07\x1b[31mred\r\n")

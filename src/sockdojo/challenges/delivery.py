@@ -3,9 +3,13 @@
 Used by the `server` and `server-loop` checkers. We send, end our side (so servers that read
 until the end of the stream finish), then watch for the server to close. On Linux the kernel
 also tells us whether the bytes are still unread in the learner's socket and whether the
-connection was ever accepted. This module only observes: whatever the server does, at whatever
-moment (reset before, while or after we send, half-close, never read), it returns a
-`records.Delivery` and never raises; `server_judge` decides what that means.
+connection was ever accepted, and we end our side only once it shows them read: a server that
+ends its side first and closes without reading then still holds them, and its close resets the
+connection. (Ending ours at once, the two ends of stream crossed, the kernel forgot the
+server's socket with our bytes unread in it, and a close tens of milliseconds later passed.)
+This module only observes: whatever the server does, at whatever moment (reset before, while or
+after we send, half-close, never read), it returns a `records.Delivery` and never raises;
+`server_judge` decides what that means.
 """
 
 from __future__ import annotations
@@ -22,27 +26,31 @@ REPLY_LIMIT = 64 * 1024
 POLL = 0.01
 
 
-def _unread(peer: kernel_view.TcpSocket) -> int:
-    """Bytes the server has not read yet. Our FIN takes one sequence number, which the kernel
-    counts in the queue until the server reads the end of the stream, so it is not data."""
-    return max(peer.receive_queue - 1, 0)
-
-
 class _Watch:
     """What we last saw of the server's end in the kernel."""
 
     def __init__(self) -> None:
         self.last: kernel_view.TcpSocket | None = None
+        self.ended = False  # whether we have ended our side (sent our FIN)
 
-    def look(self, sock: socket.socket) -> kernel_view.TcpSocket | None:
+    def look(
+        self, sock: socket.socket, *, keep_queued: bool = True
+    ) -> kernel_view.TcpSocket | None:
+        """The server's end now. `keep_queued=False`: a look that finds our connection still
+        waiting to be accepted is not kept as what we saw (see `_until_read`)."""
         peer = kernel_view.peer_of_socket(sock)
-        if peer is not None:
+        if peer is not None and (keep_queued or peer.inode != 0):
             self.last = peer
         return peer
 
+    def unread_in(self, peer: kernel_view.TcpSocket) -> int:
+        """Bytes the server has not read yet. Our FIN takes one sequence number, which the
+        kernel counts in the queue until the server reads the end of the stream: not data."""
+        return max(peer.receive_queue - 1, 0) if self.ended else peer.receive_queue
+
     @property
     def unread(self) -> int | None:
-        return None if self.last is None else _unread(self.last)
+        return None if self.last is None else self.unread_in(self.last)
 
     @property
     def accepted(self) -> bool | None:
@@ -86,6 +94,13 @@ def deliver(
         _reset(transcript, error, " while we were sending")
         watch.look(sock)
         return Delivery(len(payload), sent, End.RESET, watch.unread, watch.accepted)
+    deadline = time.monotonic() + wait
+    reply = bytearray()
+    held = _until_read(sock, watch, transcript, reply, deadline)
+    if held is not None:
+        if reply:
+            transcript.received(bytes(reply))
+        return Delivery(len(payload), sent, held, watch.unread, watch.accepted, bytes(reply))
     torn_down = False
     try:
         sock.shutdown(socket.SHUT_WR)
@@ -93,7 +108,76 @@ def deliver(
         # ENOTCONN here: the reset arrived between our send and our shutdown.
         torn_down = True
         _reset(transcript, shutdown_error)
-    return _watch_reply(sock, len(payload), transcript, watch, wait, settle, torn_down)
+    watch.ended = True
+    return _watch_reply(sock, len(payload), transcript, watch, deadline, settle, torn_down, reply)
+
+
+def _until_read(
+    sock: socket.socket,
+    watch: _Watch,
+    transcript: Transcript,
+    reply: bytearray,
+    deadline: float,
+) -> End | None:
+    """Hold our end of stream back until the kernel shows the server has read what we sent.
+
+    None: end ours now (read, or the kernel does not show the server's socket: then only what
+    the server does after our end tells). Else how the connection ended with our bytes unread:
+    reset, or still open when time ran out. Looks 1 ms after sending, then twice as far apart
+    each time up to POLL, so that a server that reads at once costs a millisecond or two.
+
+    A look sooner than POLL after sending that finds our connection still queued is not kept:
+    a server that accepts a moment later, reads a little and resets would be taken for one
+    whose listener closed with our connection queued (`listener-closed-before-accept`).
+    """
+    if not kernel_view.sees_sockets():
+        return None
+    sent_at = time.monotonic()
+    poll, server_ended = 0.001, False
+    for _ in range(int((deadline - sent_at) / 0.001) + 100):  # bounded in count too
+        peer = watch.look(sock, keep_queued=time.monotonic() - sent_at >= POLL)
+        if peer is None:
+            # Gone: after the server's end of stream, its close with our bytes unread reset us.
+            return _end_after_server_eof(sock, transcript) if server_ended else None
+        # A server that closed after reading has no file any more (inode 0), like a queued one.
+        if watch.unread_in(peer) == 0 and (peer.inode != 0 or server_ended):
+            return None
+        if time.monotonic() >= deadline:
+            if server_ended:
+                transcript.event("the server closed its side without reading what we sent")
+            return End.OPEN
+        if server_ended:
+            time.sleep(poll)  # recv() would only say the end of stream again
+        else:
+            sock.settimeout(poll)
+            try:
+                chunk = sock.recv(4096)
+            except TimeoutError:
+                chunk = None
+            except OSError as error:
+                _reset(transcript, error)
+                return End.RESET
+            if chunk == b"":
+                server_ended = True
+            elif chunk and len(reply) < REPLY_LIMIT:
+                reply += chunk[: REPLY_LIMIT - len(reply)]
+        poll = min(poll * 2, POLL)
+    return End.OPEN
+
+
+def _end_after_server_eof(sock: socket.socket, transcript: Transcript) -> End | None:
+    """The server's socket is gone after its end of stream: reset, or closed (None)."""
+    if _pending_error(sock) in (errno.ECONNRESET, errno.EPIPE):
+        transcript.event("the server closed its side, then reset the connection")
+        return End.RESET
+    return None
+
+
+def _pending_error(sock: socket.socket) -> int:
+    try:
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    except OSError:
+        return 0
 
 
 def _watch_reply(
@@ -101,16 +185,15 @@ def _watch_reply(
     payload: int,
     transcript: Transcript,
     watch: _Watch,
-    wait: float,
+    deadline: float,
     settle: float,
     torn_down: bool,
+    reply: bytearray,
 ) -> Delivery:
-    reply = bytearray()
     sock.settimeout(POLL)
-    deadline = time.monotonic() + wait
     drained_since: float | None = None
     end = End.OPEN
-    for _ in range(int(wait / POLL) + 100):  # bounded in count as well as in time
+    for _ in range(int((deadline - time.monotonic()) / POLL) + 100):  # bounded in count too
         if time.monotonic() >= deadline:
             break
         try:
@@ -134,7 +217,7 @@ def _watch_reply(
                 reply += chunk[: REPLY_LIMIT - len(reply)]
             continue
         peer = watch.look(sock)
-        if peer is not None and _unread(peer) == 0 and peer.inode != 0:
+        if peer is not None and watch.unread_in(peer) == 0 and peer.inode != 0:
             drained_since = drained_since or time.monotonic()
             if time.monotonic() - drained_since >= settle:
                 break
@@ -154,16 +237,12 @@ def _after_eof(sock: socket.socket, watch: _Watch, deadline: float) -> End:
     stream have crossed, the kernel no longer pairs the two sockets: then only a reset tells.)"""
     for _ in range(int((deadline - time.monotonic()) / POLL) + 2):
         peer = watch.look(sock)
-        if peer is None or _unread(peer) == 0:
+        if peer is None or watch.unread_in(peer) == 0:
             break
         if time.monotonic() >= deadline:
             return End.OPEN
         time.sleep(POLL)
-    try:
-        pending = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-    except OSError:
-        pending = 0
-    return End.RESET if pending in (errno.ECONNRESET, errno.EPIPE) else End.CLOSED
+    return End.RESET if _pending_error(sock) in (errno.ECONNRESET, errno.EPIPE) else End.CLOSED
 
 
 def _reset(transcript: Transcript, error: OSError, when: str = "") -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 LISTEN = 0x0A
 ESTABLISHED = 0x01
 CLOSE_WAIT = 0x08
+FIN_WAIT1, FIN_WAIT2, LAST_ACK, CLOSING = 0x04, 0x05, 0x09, 0x0B
 TIME_WAIT = 0x06
 
 _FILES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
@@ -61,9 +62,12 @@ def tcp_sockets(port: int | None = None, *, every_state: bool = False) -> list[T
     Only listening and connected ones unless `every_state` (TIME_WAIT included); only those
     with `port` as their local or remote port when it is given.
     """
+    return _tcp_sockets(port, _EVERY_STATE if every_state else _WANTED_STATES)
+
+
+def _tcp_sockets(port: int | None, states: int) -> list[TcpSocket] | None:
     if _blind:
         return None
-    states = _EVERY_STATE if every_state else _WANTED_STATES
     found = _sock_diag(port, states)
     if found is None:
         every = _proc_net_tcp(port)
@@ -84,6 +88,11 @@ _NLMSG_HEADER = struct.Struct("=IHHII")
 _DIAG_REQUEST = struct.Struct("=BBBxI48s")
 _DIAG_MESSAGE = struct.Struct("=BBBB2s2s16s16sI8sIIIII")
 _WANTED_STATES = (1 << LISTEN) | (1 << ESTABLISHED) | (1 << CLOSE_WAIT)
+# The other end of a connection may also be closing: a server that ended its side first is in
+# FIN_WAIT1 or FIN_WAIT2 (with our bytes still unread in it) until we end ours.
+_PEER_STATES = (
+    _WANTED_STATES | (1 << FIN_WAIT1) | (1 << FIN_WAIT2) | (1 << CLOSING) | (1 << LAST_ACK)
+)
 _EVERY_STATE = 0xFFF
 
 
@@ -211,7 +220,7 @@ def listeners(port: int) -> list[TcpSocket] | None:
 
 def peer_of(local: tuple[str, int], remote: tuple[str, int]) -> TcpSocket | None:
     """The other end of our connection: the socket whose local side is our remote side."""
-    sockets = tcp_sockets(remote[1]) or []
+    sockets = _tcp_sockets(remote[1], _PEER_STATES) or []
     for s in sockets:
         if (s.local_host, s.local_port) == remote and (s.remote_host, s.remote_port) == local:
             return s
