@@ -64,3 +64,19 @@ def test_a_one_shot_server_that_accepted_late_is_not_told_it_never_accepted(
         wait_listening_quietly(port)
         assert server_verdict(port) == (False, "closed-before-reading")
         processes.stop(server)
+
+
+@needs_kernel
+@pytest.mark.parametrize("late", ["5", "20", "100"])
+def test_a_server_that_ends_its_side_a_moment_after_accepting_and_never_reads_fails(
+    processes: Processes, port: int, late: str
+) -> None:
+    # Guards any change to when our end of stream goes: ended first, ours reaches its socket
+    # established (close-wait), its later shutdown(SHUT_WR) is acknowledged, the socket is
+    # closed in the kernel with our bytes in it and its close() sends no reset. Before
+    # c94014b this passed at every delay; so does ending ours 10 ms after sending (tried).
+    for _ in range(3):
+        server = processes.learner("hostile_server.py", "late-half-close", str(port), late)
+        wait_listening_quietly(port)
+        assert server_verdict(port) == (False, "closed-before-reading")
+        server.wait(timeout=10)

@@ -115,6 +115,13 @@ elif mode == "half-close-late-read":  # ends its side, ARG ms later reads everyt
     time.sleep(int(arg) / 1000)
     done(read_all(conn))
     conn.close()
+elif mode == "late-half-close":  # ends its side ARG ms after accepting, closes 50 ms later
+    # without reading
+    conn, _ = listener().accept()
+    time.sleep(int(arg) / 1000)
+    conn.shutdown(socket.SHUT_WR)
+    time.sleep(0.05)
+    conn.close()
 elif mode == "half-then-shut":  # reads 10 bytes, ends its side, closes ARG ms later
     conn, _ = listener().accept()
     done(conn.recv(10))
