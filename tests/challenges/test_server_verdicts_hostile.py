@@ -22,6 +22,19 @@ def server_verdict(port: int) -> tuple[bool, str | None]:
     return result.passed, result.diagnosis.code if result.diagnosis else None
 
 
+def one_shot_runs(processes: Processes, port: int, *how: str) -> list[tuple[bool, str | None, str]]:
+    """Three runs of the `server` checker against a fresh one-shot server each: the verdict
+    and what the server printed (it ends by itself)."""
+    runs = []
+    for _ in range(3):
+        server = processes.learner("hostile_server.py", how[0], str(port), *how[1:])
+        wait_listening_quietly(port)
+        verdict = server_verdict(port)
+        printed, _ = server.communicate(timeout=10)
+        runs.append((*verdict, printed))
+    return runs
+
+
 @needs_kernel
 @pytest.mark.parametrize("mode", ["lowat-select", "peek-waitall"])
 def test_a_server_that_consumes_nothing_before_our_end_of_stream_passes(
@@ -31,11 +44,8 @@ def test_a_server_that_consumes_nothing_before_our_end_of_stream_passes(
     # above the flag's size and select(); a peek that waits for the end), then reads it all.
     # Holding our end of stream until the kernel shows the bytes read left both waiting: it
     # was told never-read, with the flag printed in its terminal once we gave up.
-    for _ in range(3):
-        server = processes.learner("hostile_server.py", mode, str(port))
-        wait_listening_quietly(port)
-        assert server_verdict(port) == (True, None)
-        printed, _ = server.communicate(timeout=10)
+    for passed, code, printed in one_shot_runs(processes, port, mode):
+        assert (passed, code) == (True, None)
         assert repr(FLAG) in printed
 
 
@@ -57,13 +67,8 @@ def test_a_one_shot_server_that_accepted_late_is_not_told_it_never_accepted(
     # It accepts 50 ms after we connected, closes its listener (it serves one client), reads
     # five bytes and resets. It did accept: closed-before-reading, not that its listener
     # closed with our connection still queued (our last look saw it queued, 10 ms before).
-    for _ in range(3):
-        server = processes.learner(
-            "hostile_server.py", "late-accept-shut-listener-few-reset", str(port), "50"
-        )
-        wait_listening_quietly(port)
-        assert server_verdict(port) == (False, "closed-before-reading")
-        processes.stop(server)
+    runs = one_shot_runs(processes, port, "late-accept-shut-listener-few-reset", "50")
+    assert [run[:2] for run in runs] == [(False, "closed-before-reading")] * 3
 
 
 @needs_kernel
@@ -75,8 +80,5 @@ def test_a_server_that_ends_its_side_a_moment_after_accepting_and_never_reads_fa
     # established (close-wait), its later shutdown(SHUT_WR) is acknowledged, the socket is
     # closed in the kernel with our bytes in it and its close() sends no reset. Before
     # c94014b this passed at every delay; so does ending ours 10 ms after sending (tried).
-    for _ in range(3):
-        server = processes.learner("hostile_server.py", "late-half-close", str(port), late)
-        wait_listening_quietly(port)
-        assert server_verdict(port) == (False, "closed-before-reading")
-        server.wait(timeout=10)
+    runs = one_shot_runs(processes, port, "late-half-close", late)
+    assert [run[:2] for run in runs] == [(False, "closed-before-reading")] * 3
