@@ -61,14 +61,19 @@ def test_a_loop_that_consumes_nothing_before_our_end_of_stream_passes(
 
 
 @needs_kernel
-def test_a_one_shot_server_that_accepted_late_is_not_told_it_never_accepted(
+def test_a_one_shot_server_that_accepted_late_fails_with_either_story(
     processes: Processes, port: int
 ) -> None:
     # It accepts 50 ms after we connected, closes its listener (it serves one client), reads
-    # five bytes and resets. It did accept: closed-before-reading, not that its listener
-    # closed with our connection still queued (our last look saw it queued, 10 ms before).
-    runs = one_shot_runs(processes, port, "late-accept-shut-listener-few-reset", "50")
-    assert [run[:2] for run in runs] == [(False, "closed-before-reading")] * 3
+    # five bytes and resets. It did accept, but our last look saw our connection queued, and
+    # after the reset nothing tells the two apart (the README's "Verdicts under any timing"):
+    # it fails, told one of the two stories, and `listener-closed-before-accept` names the
+    # other one too.
+    for passed, code, _ in one_shot_runs(
+        processes, port, "late-accept-shut-listener-few-reset", "50"
+    ):
+        assert not passed
+        assert code in ("closed-before-reading", "listener-closed-before-accept")
 
 
 @needs_kernel

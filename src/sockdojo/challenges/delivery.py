@@ -129,10 +129,16 @@ def _until_read(
     A look sooner than POLL after sending that finds our connection still queued is not kept:
     a server that accepts a moment later, reads a little and resets would be taken for one
     whose listener closed with our connection queued (`listener-closed-before-accept`).
+
+    A correct server may wait for our end of stream before it takes any byte out of its socket
+    (SO_RCVLOWAT and select(), a MSG_PEEK that waits for the end): while its side is still
+    open we hold ours back for half the wait only, then end it, and such a server reads then.
+    The price: one that ends its side only after that, and closes without reading, passes.
     """
     if not kernel_view.sees_sockets():
         return None
     sent_at = time.monotonic()
+    release_at = sent_at + (deadline - sent_at) / 2
     poll, server_ended = 0.001, False
     for _ in range(int((deadline - sent_at) / 0.001) + 100):  # bounded in count too
         peer = watch.look(sock, keep_queued=time.monotonic() - sent_at >= POLL)
@@ -141,6 +147,8 @@ def _until_read(
             return _end_after_server_eof(sock, transcript) if server_ended else None
         # A server that closed after reading has no file any more (inode 0), like a queued one.
         if watch.unread_in(peer) == 0 and (peer.inode != 0 or server_ended):
+            return None
+        if not server_ended and time.monotonic() >= release_at:
             return None
         if time.monotonic() >= deadline:
             if server_ended:
