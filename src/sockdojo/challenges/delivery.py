@@ -175,17 +175,10 @@ def _until_read(
 
 def _end_after_server_eof(sock: socket.socket, transcript: Transcript) -> End | None:
     """The server's socket is gone after its end of stream: reset, or closed (None)."""
-    if _pending_error(sock) in (errno.ECONNRESET, errno.EPIPE):
+    if kernel_view.reset_pending(sock):
         transcript.event("the server closed its side, then reset the connection")
         return End.RESET
     return None
-
-
-def _pending_error(sock: socket.socket) -> int:
-    try:
-        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-    except OSError:
-        return 0
 
 
 def _watch_reply(
@@ -250,7 +243,7 @@ def _after_eof(sock: socket.socket, watch: _Watch, deadline: float) -> End:
         if time.monotonic() >= deadline:
             return End.OPEN
         time.sleep(POLL)
-    return End.RESET if _pending_error(sock) in (errno.ECONNRESET, errno.EPIPE) else End.CLOSED
+    return End.RESET if kernel_view.reset_pending(sock) else End.CLOSED
 
 
 def _reset(transcript: Transcript, error: OSError, when: str = "") -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import itertools
 import resource
 import socket
@@ -320,7 +319,7 @@ class AcceptLoop:
             # last bytes with a reset. Its FIN reached us first, so reading saw a clean end of
             # stream; the reset is only recorded as the socket's pending error.
             taken = True
-            if _pending_error(writer) in (errno.ECONNRESET, errno.EPIPE):
+            if _reset_pending(writer):
                 self._report_lost(peer, protocol, "reset")
                 taken = False
         writer.close()
@@ -382,14 +381,9 @@ def _client_read_everything(writer: asyncio.StreamWriter) -> bool | None:
     return client.receive_queue <= 1
 
 
-def _pending_error(writer: asyncio.StreamWriter) -> int:
+def _reset_pending(writer: asyncio.StreamWriter) -> bool:
     sock = writer.get_extra_info("socket")
-    if sock is None:
-        return 0
-    try:
-        return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
-    except OSError:
-        return 0
+    return sock is not None and kernel_view.reset_pending(sock)
 
 
 def _reason(error: BaseException) -> str:

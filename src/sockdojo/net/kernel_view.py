@@ -8,6 +8,7 @@ Everything here degrades to "unknown" (None or empty) where /proc is not availab
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import struct
@@ -235,6 +236,16 @@ def peer_of_socket(sock: socket.socket) -> TcpSocket | None:
     except OSError:
         return None
     return peer_of((str(local[0]), int(local[1])), (str(remote[0]), int(remote[1])))
+
+
+def reset_pending(sock: socket.socket) -> bool:
+    """Whether the kernel holds a reset for this socket of ours, not yet reported: ECONNRESET,
+    or EPIPE when the reset came after the other side's end of stream (CLOSE_WAIT)."""
+    try:
+        pending = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    except OSError:
+        return False
+    return pending in (errno.ECONNRESET, errno.EPIPE)
 
 
 def listener_for(host: str, port: int) -> TcpSocket | None:
