@@ -70,7 +70,11 @@ def test_matrix_stuck_codes_and_gradebook(class_dojo: ClassHarness) -> None:
         "learners": ["ada", "bob"],
         "solved_after": ["ada"],
     } in stuck
-    assert 'href="/hacker/bob"' in teacher.get("/admin/class").text
+    html = teacher.get("/admin/class").text
+    assert 'href="/hacker/bob"' in html
+    # The page's table shows the same rows as the API (one shape for both).
+    assert "<td>server</td><td><code>nothing-listening</code></td>" in html
+    assert "<td>1 of 2</td>" in html
 
     rows = list(csv.DictReader(io.StringIO(teacher.get("/admin/class/gradebook.csv").text)))
     assert [row["hacker"] for row in rows] == ["ada", "bob", "cyd"]

@@ -191,10 +191,7 @@ async def hacker(request: Request) -> Response:
                 shapes.HackerSolve(challenge=challenge.id, solved_at=when.isoformat())
                 for challenge, when in page.solves
             ],
-            standings=[
-                shapes.Standing(days=standing.days, rank=standing.rank, score=standing.score)
-                for standing in page.standings
-            ],
+            standings=list(page.standings),
         )
     )
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from sockdojo import api_shapes as shapes
 from sockdojo.challenges import registry
 from sockdojo.config import valid_account_name
 from sockdojo.flags import HmacFlagAuthority
@@ -103,13 +104,6 @@ class ModulePage:
 
 
 @dataclass(frozen=True)
-class Standing:
-    days: int
-    rank: int | None
-    score: int
-
-
-@dataclass(frozen=True)
 class HackerPage:
     name: str
     is_admin: bool
@@ -117,7 +111,7 @@ class HackerPage:
     joined_at: dt.datetime
     badges: tuple[Badge, ...]
     solves: tuple[tuple[registry.Challenge, dt.datetime], ...]
-    standings: tuple[Standing, ...]
+    standings: tuple[shapes.Standing, ...]  # the API's shape: the page shows the same three
     activity: tuple[Cell, ...]
     activity_size: tuple[int, int]
     attempts: tuple[tuple[dt.datetime, str | None, str], ...] = field(default=())
@@ -355,7 +349,9 @@ class WebDojo:
         ranked = not (account.is_admin or account.is_hidden)
         view = self.scoreboard.hacker_view(MODULE_ID, account.id, now, WINDOWS if ranked else ())
         standings = [
-            Standing(days, mine.rank if mine else None, mine.score if mine else 0)
+            shapes.Standing(
+                days=days, rank=mine.rank if mine else None, score=mine.score if mine else 0
+            )
             for days, mine in view.rows.items()
         ]
         ordered = tuple(

@@ -57,18 +57,10 @@ class LearnerRow:
 
 
 @dataclass(frozen=True)
-class StuckCode:
-    challenge_id: str
-    code: str
-    learners: tuple[str, ...]  # met it in the window
-    solved_after: tuple[str, ...]  # of those, solved the challenge after meeting it
-
-
-@dataclass(frozen=True)
 class ClassView:
     challenges: tuple[registry.Challenge, ...]
     rows: tuple[LearnerRow, ...]
-    stuck: tuple[StuckCode, ...]
+    stuck: tuple[shapes.StuckCode, ...]  # the API's shape: the page shows the same
 
 
 def class_view(store: Store, now: dt.datetime) -> ClassView:
@@ -119,7 +111,7 @@ def _stuck(
     names: dict[int, str],
     solved: Solved,
     recent: list[runs.Run],
-) -> tuple[StuckCode, ...]:
+) -> tuple[shapes.StuckCode, ...]:
     """Per challenge and diagnosis code met in `recent` (oldest first), who met it and who of
     them solved the challenge after first meeting it; the most met first."""
     first_met: dict[tuple[str, str], dict[int, dt.datetime]] = defaultdict(dict)
@@ -130,21 +122,19 @@ def _stuck(
             first_met[(report.challenge_id, code)].setdefault(report.account_id, report.created_at)
     order = {challenge.id: index for index, challenge in enumerate(challenges)}
     stuck = [
-        StuckCode(
-            challenge_id,
-            code,
-            tuple(sorted(names[account] for account in met)),
-            tuple(
-                sorted(
-                    names[account]
-                    for account, when in met.items()
-                    if (account, challenge_id) in solved and solved[(account, challenge_id)] > when
-                )
+        shapes.StuckCode(
+            challenge=challenge_id,
+            diagnosis=code,
+            learners=sorted(names[account] for account in met),
+            solved_after=sorted(
+                names[account]
+                for account, when in met.items()
+                if (account, challenge_id) in solved and solved[(account, challenge_id)] > when
             ),
         )
         for (challenge_id, code), met in first_met.items()
     ]
-    stuck.sort(key=lambda s: (order.get(s.challenge_id, 99), -len(s.learners), s.code))
+    stuck.sort(key=lambda s: (order.get(s.challenge, 99), -len(s.learners), s.diagnosis))
     return tuple(stuck)
 
 
@@ -183,15 +173,7 @@ def view_shape(view: ClassView) -> shapes.ClassView:
             )
             for row in view.rows
         ],
-        stuck=[
-            shapes.StuckCode(
-                challenge=s.challenge_id,
-                diagnosis=s.code,
-                learners=list(s.learners),
-                solved_after=list(s.solved_after),
-            )
-            for s in view.stuck
-        ],
+        stuck=list(view.stuck),
     )
 
 
