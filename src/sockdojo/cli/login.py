@@ -256,34 +256,20 @@ def whoami(ctx: click.Context, as_json: bool) -> None:
 
 def class_scoreboard(ctx: click.Context, days: int, limit: int, as_json: bool) -> bool:
     """The class server's scoreboard, printed; False when the CLI is not logged in."""
+    from sockdojo.api_shapes import Scoreboard
     from sockdojo.cli.class_mode import class_server
-    from sockdojo.cli.web_commands import BoardLine, print_board
+    from sockdojo.cli.web_commands import print_board
 
     server = class_server(ctx)
     if server is None:
         return False
     board = server.scoreboard(days)
-    rows = board.rows[:limit]
-    me = board.me
+    # The server's own shape, cut to --limit rows.
+    shape = Scoreboard(days=board.days, rows=board.rows[:limit], me=board.me)
     if as_json:
-        from sockdojo.api_shapes import Scoreboard
-
-        # The server's own shape, cut to --limit rows.
-        say_shape(Scoreboard(days=board.days, rows=rows, me=me))
-        return True
-    lines = [
-        BoardLine(
-            r.rank,
-            r.hacker,
-            r.score,
-            "".join(r.badges),
-            me is not None and r.hacker == me.hacker,
-        )
-        for r in rows
-    ]
-    if me is not None and not any(line.mine for line in lines):
-        lines.append(BoardLine(me.rank, me.hacker, me.score, "", True))
-    print_board(days, lines)
+        say_shape(shape)
+    else:
+        print_board(shape)
     return True
 
 

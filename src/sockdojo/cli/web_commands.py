@@ -7,7 +7,7 @@ that `sockdojo --help` stays instant.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +15,7 @@ from sockdojo.cli.ui import paint, say, say_json, say_shape
 from sockdojo.config import valid_account_name
 
 if TYPE_CHECKING:
+    from sockdojo.api_shapes import Scoreboard
     from sockdojo.config import Settings
     from sockdojo.storage.database import Store
     from sockdojo.web.passwords import Passwords
@@ -270,51 +271,35 @@ def scoreboard(ctx: click.Context, days: str, limit: int, as_json: bool) -> None
         registry.MODULE_ID, int(days), utcnow(), viewer.id if viewer else None, limit
     )
     live.close()
-    rows = list(board.rows)
-    if board.me is not None and board.me not in rows:
-        rows.append(board.me)
+    from sockdojo.api_shapes import scoreboard_of
+
+    # The API's shape: the same document, and the same text, as the logged-in CLI prints.
+    shape = scoreboard_of(board, int(days))
     if as_json:
-        from sockdojo.api_shapes import scoreboard_of
-
-        # The API's shape: the same document as the logged-in CLI (and the server) prints.
-        say_shape(scoreboard_of(board, int(days)))
-        return
-    print_board(
-        int(days),
-        [
-            BoardLine(
-                r.rank,
-                r.hacker,
-                r.score,
-                "".join(b.emoji for b in r.badges),
-                board.me is not None and r.account_id == board.me.account_id,
-            )
-            for r in rows
-        ],
-    )
+        say_shape(shape)
+    else:
+        print_board(shape)
 
 
-class BoardLine(NamedTuple):
-    rank: int
-    hacker: str
-    score: int
-    badges: str
-    mine: bool
-
-
-def print_board(days: int, lines: list[BoardLine]) -> None:
-    """A scoreboard as text: the local dojo's and the class server's alike."""
+def print_board(board: Scoreboard) -> None:
+    """A scoreboard as text, the local dojo's and the class server's alike: its rows, then the
+    viewer's own row (highlighted) when it ranks below them."""
     from sockdojo.challenges import registry
 
-    title = f"{days}-day" if days else "All-time"
+    title = f"{board.days}-day" if board.days else "All-time"
     say(paint(f"{registry.MODULE_TITLE}: {title} scoreboard", "cyan", bold=True))
-    if not lines:
+    me = board.me
+    rows = list(board.rows)
+    if me is not None and all(r.hacker != me.hacker for r in rows):
+        rows.append(me)
+    if not rows:
         say("No solves in this window yet.")
         return
     say(f"  {'Rank':>4}  {'Hacker':<32} {'Score':>5}  Badges")
-    for r in lines:
-        line = f"  {r.rank:>4}  {r.hacker:<32} {r.score:>5}  {r.badges}"
-        say(paint(line, "green", bold=True) if r.mine else line)
+    for r in rows:
+        line = f"  {r.rank:>4}  {r.hacker:<32} {r.score:>5}  {''.join(r.badges)}"
+        mine = me is not None and r.hacker == me.hacker
+        say(paint(line, "green", bold=True) if mine else line)
 
 
 def register(cli: click.Group) -> None:
