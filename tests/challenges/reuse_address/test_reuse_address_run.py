@@ -12,7 +12,8 @@ import pytest
 from sockdojo.challenges.reuse_address import run_reuse_address
 from sockdojo.challenges.reuse_address import runner as runner_module
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES
-from sockdojo.challenges.reuse_address.proof import ProofResult, Timing
+from sockdojo.challenges.reuse_address.interpreter import Interpreter
+from sockdojo.challenges.reuse_address.proof import Outcome, ProofResult, Timing
 
 CORPUS = Path(__file__).parent / "corpus"
 FLAG = "sockdojo{0123456789abcdef0123456789abcdef}"
@@ -295,3 +296,34 @@ def test_ctrl_c_while_printing_stops_everything(marked_name: str, tmp_path: Path
             program, run_proof=True, as_json=False, mint_flag=lambda: FLAG, echo=echo, timing=FAST
         )
     # `marked_name` checks that no process of the program is left.
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "said"),
+    [
+        # No proof: nothing decides the run, and it is ours, never "a problem in your code".
+        (None, 3, ["not decided: the analysis failed on our side", "bug in sockdojo"]),
+        (ProofResult(Outcome.SKIPPED, reason="no namespace"), 3, ["not decided"]),
+        # The program did fail to restart: that is the learner's, whatever the analysis did.
+        (ProofResult(Outcome.ADDRESS_IN_USE, time_wait=True), 1, ["not yet"]),
+        # It restarted at once on a port in TIME_WAIT: the proof settles it.
+        (ProofResult(Outcome.BOUND, time_wait=True), 0, ["passed"]),
+    ],
+    ids=["no-proof", "proof-skipped", "restart-failed", "proof-settles"],
+)
+def test_an_analysis_that_breaks_on_a_file_is_our_error_unless_the_proof_decides(
+    monkeypatch: pytest.MonkeyPatch, result: ProofResult | None, status: int, said: list[str]
+) -> None:
+    def broken(self: Interpreter) -> None:
+        raise KeyError("a construct we do not handle")
+
+    monkeypatch.setattr(Interpreter, "run", broken)
+    monkeypatch.setattr(runner_module, "prove", lambda *args, **kwargs: result)
+    run = Run()
+    assert run(CORPUS / "ok_basic.py", proof=result is not None) == status
+    assert "The analysis itself went wrong on this file" in run.text
+    for text in said:
+        assert text in run.text
+    if status != 1:
+        assert "in your code" not in run.text
+    assert run.flags_minted == (1 if status == 0 else 0)

@@ -19,7 +19,7 @@ from pathlib import Path
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysis, analyze
 from sockdojo.challenges.reuse_address.findings import Finding
 from sockdojo.challenges.reuse_address.port_state import port_busy
-from sockdojo.challenges.reuse_address.proof import ProofResult, Step, Timing, prove
+from sockdojo.challenges.reuse_address.proof import Outcome, ProofResult, Step, Timing, prove
 from sockdojo.mistakes import Diagnosis, diagnose
 from sockdojo.net.transcript import escaped
 from sockdojo.sandbox import private_network
@@ -281,7 +281,13 @@ def _decide(
     )
     # A proof that failed on our side (or that the program broke from inside) never leaves the
     # static analysis alone to hand out a flag: the run ends as our error, exit 3.
-    ours = proof is not None and proof.outcome == "error"
+    proof_broke = proof is not None and proof.outcome == Outcome.ERROR
+    # The analysis broke on this file (a bug of ours, reported as a cannot-follow finding): that
+    # is not the learner's mistake. Only the proof decides such a run, by settling it or by
+    # showing the program fail to restart; without that the run ends as our error, exit 3.
+    failed_restart = proof is not None and proof.ran and not proof.passed and not proof_broke
+    analysis_broke = analysis.internal_error is not None and not (settled or failed_restart)
+    ours = proof_broke or analysis_broke
     passed = not ours and (
         settled
         or (
@@ -292,9 +298,19 @@ def _decide(
     )
     diagnosis = proof_diagnosis(proof, port) if proof is not None and proof.ran else None
     verdict, next_step = _verdict(analysis, proof, diagnosis, passed)
-    if ours:
+    if proof_broke:
         verdict = "not decided: the behaviour proof failed on our side (see above)."
         next_step = f"Run it again: sockdojo run {CHALLENGE} {path}"
+    elif analysis_broke:
+        verdict = (
+            "not decided: the analysis failed on our side on this file (see the note above), so "
+            "it says nothing about your program."
+        )
+        next_step = (
+            "Please report it with the note's words."
+            if run_proof
+            else f"The behaviour proof can still settle it: sockdojo run {CHALLENGE} {path}"
+        )
     elif settled:
         verdict = (
             "passed. The analysis could not follow how your program sets the option, but the "
@@ -326,9 +342,9 @@ def _run_proof(
 ) -> ProofResult:
     report.say("Behaviour proof (your program runs, is cut off mid-connection, and restarts):")
     result = prove(data, name=path.name, port=port, timing=timing, on_step=report.step)
-    if result.outcome == "skipped":
+    if result.outcome == Outcome.SKIPPED:
         report.wrapped(f"skipped: {result.reason}.", "    ", first="  ")
-    elif result.outcome == "error":
+    elif result.outcome == Outcome.ERROR:
         report.wrapped(
             f"could not be finished ({result.reason}). This is a problem on our side, not in "
             "your program. The flag needs the proof: run the check again, and if this keeps "
@@ -361,7 +377,7 @@ def _verdict(
     if errors:
         count = len(errors)
         text = f"not yet: {count} problem{'s' if count > 1 else ''} in your code."
-        if proof is not None and proof.outcome == "address-in-use":
+        if proof is not None and proof.outcome == Outcome.ADDRESS_IN_USE:
             text += " The restart failed exactly as the analysis predicted."
         return text, errors[0].fix
     if diagnosis is not None:
@@ -377,7 +393,7 @@ def _proof_json(
 ) -> dict[str, object]:
     if proof is None:
         reason = "--no-run" if not run_proof else "the file is not runnable Python"
-        return {"ran": False, "outcome": "skipped", "reason": reason}
+        return {"ran": False, "outcome": Outcome.SKIPPED.value, "reason": reason}
     data = proof.as_dict()
     data["ran"] = proof.ran
     data["diagnosis"] = diagnosis.as_dict() if diagnosis is not None else None
