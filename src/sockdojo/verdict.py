@@ -1,5 +1,5 @@
 """What a flag submission comes to: one type for submissions, the database, the web, the API
-and the CLI (which used to re-parse a human message to tell a pass from a fail)."""
+and the CLI, which tell a pass from a fail by it, never by the words of a message."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -57,10 +56,6 @@ class PendingDevice:
     expires_at: dt.datetime
 
 
-def _hash(device_code: str) -> str:
-    return hashlib.sha256(device_code.encode()).hexdigest()
-
-
 def normalise_user_code(typed: str) -> str:
     """What the learner typed, as stored: upper case, dashes and spaces dropped."""
     return "".join(ch for ch in typed.upper() if ch.isalnum())[: USER_CODE_LENGTH * 2]
@@ -85,7 +80,7 @@ def start(
     user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(USER_CODE_LENGTH))
     session.add(
         DeviceCode(
-            device_code_hash=_hash(device_code),
+            device_code_hash=tokens.token_hash(device_code),
             user_code=user_code,
             client_host=client_host[:FIELD_LIMIT],
             client_platform=client_platform[:FIELD_LIMIT],
@@ -147,7 +142,7 @@ def poll(
     session: Session, device_code: str, now: dt.datetime, token_lifetime: dt.timedelta
 ) -> PollResult:
     """One poll of the CLI (RFC 8628 section 3.5)."""
-    row = session.get(DeviceCode, _hash(device_code), with_for_update=True)
+    row = session.get(DeviceCode, tokens.token_hash(device_code), with_for_update=True)
     if row is None or row.status == "used":
         return PollResult(Poll.INVALID)
     if row.expires_at <= now:

@@ -27,6 +27,9 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def token_hash(token: str) -> str:
+    """What is stored of a bearer secret (an API token, a browser session, a device code): its
+    SHA-256, so that a copy of the database opens nothing. The secrets are 256-bit random
+    strings, so no salt or slow hash is needed."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -7,7 +7,6 @@ password and flag guessing, hold across several server processes and restarts.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -20,19 +19,16 @@ from sockdojo.rate_limits import retry_after
 from sockdojo.storage.database import Store
 from sockdojo.storage.locks import one_at_a_time
 from sockdojo.storage.models import Account, LoginAttempt, Submission, WebSession
+from sockdojo.storage.tokens import token_hash
 
 NAME_KEY_LIMIT = 64
 CLIENT_LIMIT = 64
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def open_session(session: Session, account_id: int, now: dt.datetime) -> str:
     """Start a web session and return its token (the only copy: we keep just its hash)."""
     token = secrets.token_urlsafe(32)
-    session.add(WebSession(token_hash=_token_hash(token), account_id=account_id, created_at=now))
+    session.add(WebSession(token_hash=token_hash(token), account_id=account_id, created_at=now))
     return token
 
 
@@ -59,14 +55,12 @@ def signed_in_account(
     db: Connection | Session, token: str, now: dt.datetime, lifetime: dt.timedelta
 ) -> SignedIn | None:
     """The account a token signs in, or None when it is unknown, logged out or too old."""
-    row = db.execute(
-        _SIGNED_IN, {"token_hash": _token_hash(token), "since": now - lifetime}
-    ).first()
+    row = db.execute(_SIGNED_IN, {"token_hash": token_hash(token), "since": now - lifetime}).first()
     return SignedIn(*row) if row is not None else None
 
 
 def close_session(session: Session, token: str) -> None:
-    session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
+    session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))
 
 
 def close_expired(session: Session, now: dt.datetime, lifetime: dt.timedelta) -> None:

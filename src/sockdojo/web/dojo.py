@@ -20,7 +20,7 @@ from sockdojo.challenges import registry
 from sockdojo.config import valid_account_name
 from sockdojo.flags import HmacFlagAuthority
 from sockdojo.scoreboard import Badge, Board, ScoreboardSource
-from sockdojo.scoreboard.counting import window_start
+from sockdojo.scoreboard.counting import ranked, window_start
 from sockdojo.scoreboard.live import LiveScoreboard
 from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS, BoardQuestion
 from sockdojo.storage import accounts, admin, badges, web_auth
@@ -324,7 +324,8 @@ class WebDojo:
             launched_at=launched_at,
             chart=chart,
             chart_start=chart_start,
-            viewer_ranked=viewer is not None and not (viewer.is_admin or viewer.is_hidden),
+            viewer_ranked=viewer is not None
+            and ranked(hidden=viewer.is_hidden, admin=viewer.is_admin),
         )
 
     def hacker_page(self, name: str, viewer: Viewer | None) -> HackerPage | None:
@@ -346,8 +347,8 @@ class WebDojo:
                 if is_self
                 else ()
             )
-        ranked = not (account.is_admin or account.is_hidden)
-        view = self.scoreboard.hacker_view(MODULE_ID, account.id, now, WINDOWS if ranked else ())
+        on_boards = ranked(hidden=account.is_hidden, admin=account.is_admin)
+        view = self.scoreboard.hacker_view(MODULE_ID, account.id, now, WINDOWS if on_boards else ())
         standings = [
             shapes.Standing(
                 days=days, rank=mine.rank if mine else None, score=mine.score if mine else 0

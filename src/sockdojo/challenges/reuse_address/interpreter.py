@@ -6,8 +6,8 @@ in a `Trace`. It never runs anything: every value is what the analysis can tell 
 to the option comes from the tables in `library_models`.
 
 Statements and expressions are dispatched on their node class through two tables (`_STATEMENTS`,
-`_EXPRESSIONS`), looked up by `type(node)`: measured on the corpus, faster than an isinstance
-ladder and than `functools.singledispatchmethod` (README, performance notes).
+`_EXPRESSIONS`), looked up by `type(node)`: one small method per node type, each found in one
+place (why tables rather than `functools.singledispatchmethod`: README, performance notes).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-# sortedcontainers ships no type information; SortedList is used through `_Ranked` below.
+# sortedcontainers ships no type information; SortedList is used through `_SortedInts` below.
 from sortedcontainers import SortedList  # type: ignore[import-untyped]
 
 from sockdojo.scoreboard.live.keys import DAY_US, encode, encode_all

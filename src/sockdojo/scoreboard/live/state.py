@@ -61,7 +61,7 @@ class ModuleState:
         self.firsts: list[tuple[int, int] | None] = [None] * len(spec.challenges)
         self.grants: dict[int, tuple[Badge, ...]] = {}
         self.windows: dict[int, Window] = {}
-        # The ticket after which this module has caught up (see LiveScoreboard.board).
+        # The ticket after which this module has caught up (see LiveScoreboard._current).
         self.fresh_after = 0
         self.load_times = LoadTimes()
         # All-time keys of the accounts with a base and no log entry, straight from a load; only
