@@ -28,6 +28,7 @@ def test_each_challenge_we_serve_gets_its_own_machine_with_the_flag_prefix() -> 
         factory = dispatch.server_protocol(challenge, "dojo")
         machine = factory(PEER)
         assert type(machine) is expected[challenge.id], challenge.id
+        assert isinstance(machine, ClientChallengeProtocol | EightBallProtocol)
         assert machine.flag_prefix == b"dojo"
         assert factory(PEER) is not machine  # each connection its own state
 
