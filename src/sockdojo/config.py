@@ -15,8 +15,6 @@ from pathlib import Path
 
 from sockdojo.machine_faults import from_os_error
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 1337
 DEFAULT_FLAG_PREFIX = "sockdojo"
 
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")

@@ -14,7 +14,8 @@ MODULE_TITLE = "Sockets"
 
 
 class Runs(enum.Enum):
-    """How `sockdojo run` runs a challenge, and so which of its options apply."""
+    """How `sockdojo run` runs a challenge, and so which of its options apply (which machine
+    does it, for each challenge: `challenges.dispatch`)."""
 
     OUR_SERVER = "our-server"  # we serve until Ctrl-C; the learner's client connects
     YOUR_SERVER = "your-server"  # the learner's server runs; we connect and check it

@@ -10,8 +10,9 @@ import click
 
 from sockdojo import __version__
 from sockdojo.challenges import registry
+from sockdojo.challenges.dispatch import DEFAULT_HOST, DEFAULT_PORT, HIGHEST_PORT, LOWEST_PORT
 from sockdojo.cli.ui import paint, say, say_json
-from sockdojo.config import DEFAULT_HOST, DEFAULT_PORT, default_account_name, valid_account_name
+from sockdojo.config import default_account_name, valid_account_name
 
 if TYPE_CHECKING:
     from sockdojo.challenges.run_output import RunOutput
@@ -227,7 +228,7 @@ def _output() -> RunOutput:
     "--port",
     default=DEFAULT_PORT,
     show_default=True,
-    type=click.IntRange(1, 65535),
+    type=click.IntRange(LOWEST_PORT, HIGHEST_PORT),
     help="Port to use.",
 )
 @click.option("--once", is_flag=True, help="client, eight-ball: stop after giving out a flag.")
@@ -316,26 +317,19 @@ def _serve_challenge(
     port: int,
     once: bool,
 ) -> None:
-    from sockdojo.challenges.client import ClientChallengeProtocol
-    from sockdojo.challenges.eight_ball import EightBallProtocol
+    from sockdojo.challenges import dispatch
     from sockdojo.challenges.serving import bind_failure, serve
     from sockdojo.cli.class_mode import note_passed
-    from sockdojo.net.accept_loop import Peer, listening_socket
-    from sockdojo.net.protocol import ServerProtocol
+    from sockdojo.net.accept_loop import listening_socket
 
     output = _output()
     try:
         sock = listening_socket(host, port)
     except OSError as error:
         sys.exit(output.cannot_serve(challenge, bind_failure(host, port, error)))
-
-    def factory(_peer: Peer) -> ServerProtocol:
-        if challenge.id == "client":
-            return ClientChallengeProtocol(prefix.encode())
-        return EightBallProtocol(prefix.encode())
-
+    factory = dispatch.server_protocol(challenge, prefix)
     output.serving(challenge, host, port, once)
-    report = serve(sock, factory, say, flag=flag, once=once, udp_hint=challenge.id == "client")
+    report = serve(sock, factory, say, flag=flag, once=once, udp_hint=dispatch.udp_hint(challenge))
     note_passed(report.flags_delivered > 0)
     output.served(report)
     if report.flag_error is not None:
@@ -345,14 +339,13 @@ def _serve_challenge(
 def _check_challenge(
     challenge: registry.Challenge, flag: FlagSource, prefix: str, host: str, port: int
 ) -> None:
-    from sockdojo.challenges.server import check_server
-    from sockdojo.challenges.server_loop import check_server_loop
+    from sockdojo.challenges import dispatch
     from sockdojo.net.transcript import Transcript
 
     output = _output()
     output.checking(challenge, host, port)
     transcript = Transcript(echo=say)
-    check = check_server if challenge.id == "server" else check_server_loop
+    check = dispatch.checker(challenge)
     sys.exit(output.verdict(check(host, port, flag, prefix, transcript)))
 
 

@@ -21,14 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sockdojo.challenges import registry
+from sockdojo.challenges.dispatch import DEFAULT_HOST, DEFAULT_PORT, HIGHEST_PORT, LOWEST_PORT
 from sockdojo.challenges.run_output import RunOutput
 from sockdojo.errors import InternalError, MachineProblem, SockdojoError
 from sockdojo.export.file_flag import FileFlagAuthority
 
 FLAG_PATH = Path("/flag")
 RUN_COMMAND = "/challenge/run"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 1337
 # docs/challenge.md (pwncollege/dojo): the DOJO controls the `hacker` user, UID 1000.
 PLATFORM_USER = "hacker"
 SUBMIT_HERE = "submit it in the flag box of this challenge's page."
@@ -73,8 +72,8 @@ def arguments(challenge: registry.Challenge, argv: Sequence[str]) -> argparse.Na
     if "--json" in runs.options:
         parser.add_argument("--json", action="store_true", help="print JSON")
     options = parser.parse_args(list(argv))
-    if not 1 <= options.port <= 65535:
-        parser.error("--port must be between 1 and 65535")
+    if not LOWEST_PORT <= options.port <= HIGHEST_PORT:
+        parser.error(f"--port must be between {LOWEST_PORT} and {HIGHEST_PORT}")
     return options
 
 
@@ -142,23 +141,16 @@ OUTPUT = RunOutput(say, submit=SUBMIT_HERE, words=platform_words)
 def serve_challenge(
     challenge: registry.Challenge, options: argparse.Namespace, flag: FileFlagAuthority
 ) -> int:
-    from sockdojo.challenges.client import ClientChallengeProtocol
-    from sockdojo.challenges.eight_ball import EightBallProtocol
+    from sockdojo.challenges import dispatch
     from sockdojo.challenges.serving import bind_failure, serve
-    from sockdojo.net.accept_loop import Peer, listening_socket
-    from sockdojo.net.protocol import ServerProtocol
+    from sockdojo.net.accept_loop import listening_socket
 
     host, port, once = options.host, options.port, options.once
     try:
         sock = listening_socket(host, port)
     except OSError as error:
         return OUTPUT.cannot_serve(challenge, bind_failure(host, port, error))
-
-    def factory(_peer: Peer) -> ServerProtocol:
-        if challenge.id == "client":
-            return ClientChallengeProtocol(flag.prefix.encode())
-        return EightBallProtocol(flag.prefix.encode())
-
+    factory = dispatch.server_protocol(challenge, flag.prefix)
     OUTPUT.serving(challenge, host, port, once)
     report = serve(
         sock,
@@ -166,7 +158,7 @@ def serve_challenge(
         lambda text: say(platform_words(text)),
         flag=flag.flag_line,
         once=once,
-        udp_hint=challenge.id == "client",
+        udp_hint=dispatch.udp_hint(challenge),
     )
     OUTPUT.served(report)
     return 0
@@ -175,14 +167,13 @@ def serve_challenge(
 def check_challenge(
     challenge: registry.Challenge, options: argparse.Namespace, flag: FileFlagAuthority
 ) -> int:
-    from sockdojo.challenges.server import check_server
-    from sockdojo.challenges.server_loop import check_server_loop
+    from sockdojo.challenges import dispatch
     from sockdojo.net.transcript import Transcript
 
     host, port = options.host, options.port
     OUTPUT.checking(challenge, host, port)
     transcript = Transcript(echo=lambda text: say(platform_words(text)))
-    check = check_server if challenge.id == "server" else check_server_loop
+    check = dispatch.checker(challenge)
     return OUTPUT.verdict(check(host, port, flag.flag_line, flag.prefix, transcript))
 
 
