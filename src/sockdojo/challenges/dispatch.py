@@ -7,7 +7,7 @@ runners ask here, `sockdojo run` (cli/main.py) and the exported `/challenge/run`
 (export/challenge_run.py), so a challenge runs the same wherever it runs; what differs between
 them (where flags come from, the words for "run it again" and "submit it") stays with each.
 
-The machines are imported when they are asked for, not with this module: config.py reads
+The machines are imported when they are asked for, not with this module: the CLI reads
 DEFAULT_HOST and DEFAULT_PORT from here for every `sockdojo --help`, which must not import the
 event loop and the checkers.
 
