@@ -13,6 +13,7 @@ from sockdojo.challenges import registry
 from sockdojo.storage import accounts, solves
 from sockdojo.storage.database import HEAD_REVISION, MIGRATIONS, Store, current_revision
 from sockdojo.storage.models import Module, Solve, Submission
+from sockdojo.verdict import Verdict
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_attempts_are_stored_and_capped(store: Store) -> None:
             module_id="sockets",
             challenge_id=None,
             submitted="x" * 10_000,
-            verdict="not_a_flag",
+            verdict=Verdict.NOT_A_FLAG,
             source="cli",
         )
     with store.session() as session:

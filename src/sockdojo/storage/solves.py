@@ -69,7 +69,7 @@ def record_attempt(
     module_id: str,
     challenge_id: str | None,
     submitted: str,
-    verdict: str,
+    verdict: Verdict,
     source: str,
     when: dt.datetime | None = None,
 ) -> None:
@@ -118,7 +118,7 @@ _ATTEMPT_TIMES = select(Submission.created_at).where(
 
 
 def rejected_attempt_times(
-    db: Database, account_id: int, since: dt.datetime, verdicts: Collection[str]
+    db: Database, account_id: int, since: dt.datetime, verdicts: Collection[Verdict]
 ) -> list[dt.datetime]:
     """When the account's attempts with one of `verdicts` since `since` were made."""
     parameters = {"account_id": account_id, "since": since, "verdicts": list(verdicts)}
