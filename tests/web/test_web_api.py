@@ -8,6 +8,7 @@ import json
 import typing
 
 import httpx
+import msgspec
 import pytest
 from jsonschema import Draft202012Validator
 from starlette.responses import JSONResponse
@@ -17,6 +18,7 @@ import api_contract
 from sockdojo import api_shapes
 from sockdojo.challenges import registry
 from sockdojo.scoreboard import WINDOWS
+from sockdojo.scoreboard.model import BadgeKind
 from sockdojo.storage.device_codes import Poll
 from sockdojo.web import class_api
 from sockdojo.web.api_routes import PREFIX, ApiRoute
@@ -281,6 +283,8 @@ def test_the_harness_clients_check_every_api_answer(dojo):
 def test_shapes_agree_with_the_types_they_mirror():
     """What `api_shapes` cannot import (it must stay light), it restates; here it is kept so."""
     assert api_shapes.WINDOWS == WINDOWS
+    award_kinds = msgspec.json.schema(api_shapes.Award)["$defs"]["Award"]["properties"]["kind"]
+    assert award_kinds["enum"] == list(typing.get_args(BadgeKind))
     assert set(class_api.OAUTH_ERRORS) | {Poll.GRANTED} == set(Poll)
     assert all(code == poll.value for poll, code in class_api.OAUTH_ERRORS.items())
     assert set(typing.get_args(api_shapes.OAuthErrorCode)) == {

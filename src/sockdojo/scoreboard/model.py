@@ -6,18 +6,21 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Literal
 
 # The windows the module page offers, in days; 0 means all time.
 WINDOWS: tuple[int, ...] = (30, 7, 0)
 DEFAULT_DAYS = 30
 DEFAULT_LIMIT = 20
+# What earned a badge (`api_shapes.Award.kind` sends it, as a string the document enumerates).
+BadgeKind = Literal["completion", "first_blood", "granted"]
 
 
 @dataclass(frozen=True)
 class Badge:
     emoji: str
     title: str
-    kind: str  # "completion", "first_blood" or "granted"
+    kind: BadgeKind
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -92,10 +92,14 @@ def _client_key(client: str) -> str:
     return client[:CLIENT_LIMIT].replace("\x00", "\ufffd")
 
 
+# What a login attempt row is for (`LoginAttempt.kind`): each has its own limits.
+AttemptKind = Literal["login", "register"]
+
+
 def reserve_attempt(
     store: Store,
     *,
-    kind: str,
+    kind: AttemptKind,
     name: str,
     client: str,
     now: dt.datetime,

@@ -233,7 +233,7 @@ class WebDojo:
                 admin.set_password_hash(session, account.id, self.passwords.hash(password))
         return Viewer.of(account), self._start_session(account.id)
 
-    def _reserve(self, kind: str, name: str, client: str, now: dt.datetime) -> int:
+    def _reserve(self, kind: web_auth.AttemptKind, name: str, client: str, now: dt.datetime) -> int:
         """Count this attempt against its limits before the slow password work (atomically,
         across processes): beyond them, RateLimited."""
         limits = self.limits
