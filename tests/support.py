@@ -13,7 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+if TYPE_CHECKING:
+    import click.testing
 
 T = TypeVar("T")
 
@@ -105,6 +108,17 @@ def run_sockdojo(
         env=env,
         check=False,
     )
+
+
+def in_process(*args: str, input: str | None = None) -> click.testing.Result:
+    """The `sockdojo` command run inside this process (Click's CliRunner): the same code as
+    `run_sockdojo`, without a second of interpreter start-up. For what needs no process of its
+    own (no terminal, no signals, no second program)."""
+    from click.testing import CliRunner
+
+    from sockdojo.cli.main import cli
+
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 class Processes:

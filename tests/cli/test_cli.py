@@ -1,4 +1,7 @@
-"""The `sockdojo` command from outside: names, exit codes, JSON, NO_COLOR."""
+"""The `sockdojo` command: names, exit codes, JSON, NO_COLOR.
+
+Run in this process (`in_process`, Click's CliRunner) where nothing needs a process of its own;
+the entry point and the colour rules are tried on the real command."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sockdojo.challenges import registry
+from support import in_process
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -24,9 +28,9 @@ def test_help_lists_the_commands(cli: Cli) -> None:
         assert command in result.stdout
 
 
-def test_bare_command_lists_the_module(cli: Cli) -> None:
-    result = cli()
-    assert result.returncode == 0
+def test_bare_command_lists_the_module(home: Path) -> None:
+    result = in_process()
+    assert result.exit_code == 0
     for challenge in registry.CHALLENGES:
         assert challenge.id in result.stdout
     assert "0 of 5 solved" in result.stdout
@@ -34,75 +38,75 @@ def test_bare_command_lists_the_module(cli: Cli) -> None:
     assert "\x1b[" not in result.stdout  # NO_COLOR (and not a terminal)
 
 
-def test_list_json(cli: Cli) -> None:
-    document = json.loads(cli("list", "--json").stdout)
+def test_list_json(home: Path) -> None:
+    document = json.loads(in_process("list", "--json").stdout)
     assert [c["id"] for c in document["challenges"]] == [c.id for c in registry.CHALLENGES]
     assert document["next"] == "client"
     assert not any(c["solved"] for c in document["challenges"])
 
 
 @pytest.mark.parametrize("challenge", [c.id for c in registry.CHALLENGES])
-def test_show_each_challenge(cli: Cli, challenge: str) -> None:
-    result = cli("show", challenge)
-    assert result.returncode == 0
+def test_show_each_challenge(home: Path, challenge: str) -> None:
+    result = in_process("show", challenge)
+    assert result.exit_code == 0
     assert "127.0.0.1" in result.stdout or challenge == "reuse-address"
-    document = json.loads(cli("show", challenge, "--json").stdout)
+    document = json.loads(in_process("show", challenge, "--json").stdout)
     assert document["id"] == challenge
     assert len(document["description"]) > 300
 
 
-def test_unknown_challenge_is_a_usage_error(cli: Cli) -> None:
+def test_unknown_challenge_is_a_usage_error(home: Path) -> None:
     for args in (("show", "nope"), ("run", "nope")):
-        result = cli(*args)
-        assert result.returncode == 2
+        result = in_process(*args)
+        assert result.exit_code == 2
         assert "client" in result.stderr
 
 
-def test_usage_errors_exit_2(cli: Cli) -> None:
-    assert cli("run", "client", "--port", "0").returncode == 2
-    assert cli("run", "client", "extra-file.py").returncode == 2
-    assert cli("run", "reuse-address").returncode == 2
-    assert cli("--account", "bad name!", "list").returncode == 2
+def test_usage_errors_exit_2(home: Path) -> None:
+    assert in_process("run", "client", "--port", "0").exit_code == 2
+    assert in_process("run", "client", "extra-file.py").exit_code == 2
+    assert in_process("run", "reuse-address").exit_code == 2
+    assert in_process("--account", "bad name!", "list").exit_code == 2
 
 
-def test_submit_exit_codes_and_json(cli: Cli, home: Path) -> None:
+def test_submit_exit_codes_and_json(home: Path) -> None:
     from sockdojo.flags import HmacFlagAuthority, load_or_create_secret
 
-    cli("list")  # creates the data directory, the secret and the default account
+    in_process("list")  # creates the data directory, the secret and the default account
     # The default account is the first one created, so its id is 1.
     authority = HmacFlagAuthority(load_or_create_secret(home))
     flag = authority.mint(1, registry.BY_ID["server"].number)
 
-    first = cli("submit", flag)
-    assert first.returncode == 0, first.stdout
+    first = in_process("submit", flag)
+    assert first.exit_code == 0, first.stdout
     assert "Correct" in first.stdout
 
-    repeat = cli("submit", flag).stdout
+    repeat = in_process("submit", flag).stdout
     assert repeat.count("Correct") == 1 and "You had already solved" in repeat, repeat
 
-    again = json.loads(cli("submit", f" {flag}\n", "--json").stdout)
+    again = json.loads(in_process("submit", f" {flag}\n", "--json").stdout)
     assert again["verdict"] == "already_solved"
     assert again["correct"] is True
 
-    other = cli("--account", "bob", "submit", flag, "--json")
-    assert other.returncode == 1
+    other = in_process("--account", "bob", "submit", flag, "--json")
+    assert other.exit_code == 1
     assert json.loads(other.stdout)["verdict"] == "not_yours"
 
-    assert cli("submit", flag[:15]).returncode == 1
-    assert "cut short" in cli("submit", flag[:15]).stdout
-    assert "not a flag" in cli("submit", "sockdojo{guess}").stdout
+    assert in_process("submit", flag[:15]).exit_code == 1
+    assert "cut short" in in_process("submit", flag[:15]).stdout
+    assert "not a flag" in in_process("submit", "sockdojo{guess}").stdout
 
-    listed = json.loads(cli("list", "--json").stdout)
+    listed = json.loads(in_process("list", "--json").stdout)
     assert [c["id"] for c in listed["challenges"] if c["solved"]] == ["server"]
 
 
-def test_account_from_environment(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_account_from_environment(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOCKDOJO_ACCOUNT", "carol")
-    assert json.loads(cli("list", "--json").stdout)["account"] == "carol"
+    assert json.loads(in_process("list", "--json").stdout)["account"] == "carol"
 
 
-def test_data_directory_layout(cli: Cli, home: Path) -> None:
-    cli("submit", "sockdojo{x}")  # the secret is made when a flag is first needed
+def test_data_directory_layout(home: Path) -> None:
+    in_process("submit", "sockdojo{x}")  # the secret is made when a flag is first needed
     assert (home / "sockdojo.db").exists()
     assert oct((home / "flag-secret").stat().st_mode & 0o777) == "0o600"
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 import api_contract
@@ -22,6 +21,7 @@ from support import (
     Processes,
     flag_from_client_challenge,
     free_port,
+    in_process,
     wait_listening,
 )
 
@@ -47,13 +47,6 @@ def test_start_up_imports_nothing_heavy() -> None:
         check=False,
     )
     assert check.returncode == 0, check.stderr
-
-
-def in_process(*args: str, input: str | None = None) -> Any:
-    """Run a command inside this process: the same code, without a second of start-up."""
-    from sockdojo.cli.main import cli
-
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 def test_accounts_from_the_command_line(home: Path) -> None:
