@@ -62,6 +62,18 @@ def solved_challenges(db: Database, account_id: int, module_id: str) -> dict[str
     return {str(challenge): when for challenge, when in rows}
 
 
+def recent_submissions(session: Session, account_id: int, limit: int) -> list[Submission]:
+    """The account's last `limit` flag submissions, newest first."""
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(Submission.account_id == account_id)
+            .order_by(Submission.created_at.desc(), Submission.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def record_attempt(
     db: Database,
     *,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sockdojo.rate_limits import retry_after
 from sockdojo.storage.database import Store
 from sockdojo.storage.locks import one_at_a_time
-from sockdojo.storage.models import Account, LoginAttempt, Submission, WebSession
+from sockdojo.storage.models import Account, LoginAttempt, WebSession
 from sockdojo.storage.tokens import token_hash
 
 NAME_KEY_LIMIT = 64
@@ -162,14 +162,3 @@ def cancel_attempt(store: Store, attempt_id: int) -> None:
 def forget_attempts(session: Session, before: dt.datetime) -> None:
     """Drop login and registration attempts older than `before`: limits no longer need them."""
     session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < before))
-
-
-def recent_submissions(session: Session, account_id: int, limit: int) -> list[Submission]:
-    return list(
-        session.scalars(
-            select(Submission)
-            .where(Submission.account_id == account_id)
-            .order_by(Submission.created_at.desc(), Submission.id.desc())
-            .limit(limit)
-        )
-    )

@@ -26,7 +26,7 @@ from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS, BoardQuestion
 from sockdojo.storage import accounts, admin, badges, web_auth
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account, utcnow
-from sockdojo.storage.solves import solved_challenges
+from sockdojo.storage.solves import recent_submissions, solved_challenges
 from sockdojo.submissions import SubmitOutcome, WrongFlagLimit, submit_flag
 from sockdojo.web.chart import Cell, LineChart, activity_grid, solves_over_time
 from sockdojo.web.passwords import Passwords, PasswordsBusy, password_problem
@@ -342,7 +342,7 @@ class WebDojo:
             attempts = (
                 tuple(
                     (attempt.created_at, attempt.challenge_id, attempt.verdict)
-                    for attempt in web_auth.recent_submissions(session, account.id, 10)
+                    for attempt in recent_submissions(session, account.id, 10)
                 )
                 if is_self
                 else ()
