@@ -239,7 +239,7 @@ def _run_as_cli() -> None:
     program = spec["program"].replace("{CLI_PID}", str(__import__("os").getpid()))
     program = program.replace("{MARKER}", str(ctypes.addressof(marker)))
     timing = Timing(listen=1.5, restart=3.0)
-    result = prove(program.encode(), name=spec["name"], isolation="private", timing=timing)
+    result = prove(program.encode(), name=spec["name"], placement="private", timing=timing)
     report = result.as_dict()
     report["marker"] = marker.raw.decode("latin-1")
     print(json.dumps(report))

@@ -46,7 +46,7 @@ def needs_walls() -> None:
 
 def attacked(program: bytes, name: str) -> str:
     """Prove `program`; it must end as a learner's crash (never "a problem on our side")."""
-    result = prove(program, name=name, isolation="private", timing=FAST)
+    result = prove(program, name=name, placement="private", timing=FAST)
     assert result.outcome == "exited", result
     tail = result.output_tail or ""
     assert "ATTACK" in tail, tail
@@ -181,7 +181,7 @@ def test_attacks_on_the_driver_change_nothing(reuse: bool, outcome: str, marked_
     # Signals to PID 1 and its parent, ptrace, and a fake passing result written to every pipe:
     # the proof still ends as the program deserves, never as "a problem on our side".
     result = prove(
-        hostile.attack_driver(reuse=reuse), name=marked_name, isolation="private", timing=FAST
+        hostile.attack_driver(reuse=reuse), name=marked_name, placement="private", timing=FAST
     )
     assert result.outcome == outcome, result
     assert result.time_wait is True
@@ -204,7 +204,7 @@ def test_attacks_on_the_driver_never_earn_a_flag_from_the_analysis_alone(
 
 
 def test_a_daemon_it_leaves_dies_with_the_proof(marked_name: str) -> None:
-    result = prove(hostile.leave_daemon(), name=marked_name, isolation="private", timing=FAST)
+    result = prove(hostile.leave_daemon(), name=marked_name, placement="private", timing=FAST)
     assert result.outcome == "bound"
     # `marked_name`: no process mentioning the program is left.
 

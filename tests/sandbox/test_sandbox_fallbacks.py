@@ -28,7 +28,7 @@ PROVE = textwrap.dedent(
     from sockdojo.challenges.reuse_address.proof import Timing, prove
     steps = []
     result = prove(
-        sys.stdin.buffer.read(), name=sys.argv[1], isolation="private",
+        sys.stdin.buffer.read(), name=sys.argv[1], placement="private",
         timing=Timing(listen=1.5, restart=3.0), on_step=steps.append,
     )
     print(json.dumps({"result": result.as_dict(), "texts": [s.text for s in steps]}))

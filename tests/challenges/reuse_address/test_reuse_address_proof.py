@@ -16,7 +16,7 @@ import pytest
 
 from sockdojo.challenges.reuse_address import proof as proof_module
 from sockdojo.challenges.reuse_address.port_state import port_busy
-from sockdojo.challenges.reuse_address.proof import prove
+from sockdojo.challenges.reuse_address.proof import Placement, prove
 from sockdojo.challenges.reuse_address.proof_protocol import Outcome, ProofResult, Step, Timing
 from sockdojo.challenges.reuse_address.proof_steps import address_in_use_line
 from sockdojo.sandbox import private_network
@@ -39,7 +39,7 @@ def test_corpus_program_in_a_private_namespace(
     result = prove(
         (CORPUS / case["file"]).read_bytes(),
         name=marked_name,
-        isolation="private",
+        placement="private",
         timing=FAST,
         on_step=steps.append,
     )
@@ -64,7 +64,7 @@ def test_corpus_program_in_a_private_namespace(
 def test_time_wait_is_left_every_time(marked_name: str) -> None:
     program = (CORPUS / "ok_basic.py").read_bytes()
     for _ in range(3):
-        result = prove(program, name=marked_name, isolation="private", timing=FAST)
+        result = prove(program, name=marked_name, placement="private", timing=FAST)
         assert (result.outcome, result.time_wait, result.accepted) == ("bound", True, True)
 
 
@@ -75,7 +75,7 @@ def test_a_server_that_never_accepts_proves_less(marked_name: str) -> None:
     program += b"import time\ntime.sleep(60)\n"
     steps: list[Step] = []
     result = prove(
-        program, name=marked_name, isolation="private", timing=FAST, on_step=steps.append
+        program, name=marked_name, placement="private", timing=FAST, on_step=steps.append
     )
     # Killing a listener with an unaccepted connection resets it: no TIME_WAIT, so even a
     # program without SO_REUSEADDR restarts. The proof says so instead of pretending.
@@ -94,7 +94,7 @@ def on_host(
 ) -> ProofResult:
     """A corpus program proved on this machine, rewritten to a free port (never 1337 here)."""
     source = on_port(program, port)
-    return prove(source, name=name, port=port, isolation="host", timing=FAST, on_step=on_step)
+    return prove(source, name=name, port=port, placement="host", timing=FAST, on_step=on_step)
 
 
 def test_on_the_host_a_correct_server_restarts(free_port: int, marked_name: str) -> None:
@@ -122,7 +122,7 @@ def test_on_the_host_a_busy_port_skips_the_proof(free_port: int, marked_name: st
         taken.bind(("127.0.0.1", free_port))
         taken.listen()
         assert port_busy(free_port) is not None
-        result = prove(b"print('hi')\n", name=marked_name, port=free_port, isolation="host")
+        result = prove(b"print('hi')\n", name=marked_name, port=free_port, placement="host")
     assert result.outcome == "skipped"
     assert not result.ran
     assert "Stop whatever uses the port" in (result.reason or "")
@@ -134,13 +134,13 @@ def test_on_the_host_a_fork_bomb_is_contained(free_port: int, marked_name: str) 
     # `marked_name` then checks that not one of its processes is left.
 
 
-@pytest.mark.parametrize("isolation", ["private", "host"])
+@pytest.mark.parametrize("placement", ["private", "host"])
 def test_ctrl_c_mid_proof_leaves_nothing(
-    isolation: str, free_port: int, marked_name: str, no_sandbox_litter: Callable[[], None]
+    placement: Placement, free_port: int, marked_name: str, no_sandbox_litter: Callable[[], None]
 ) -> None:
-    if isolation == "private" and private_network() is None:
+    if placement == "private" and private_network() is None:
         pytest.skip("this machine allows no private network namespace")
-    port = 1337 if isolation == "private" else free_port
+    port = 1337 if placement == "private" else free_port
 
     def interrupt(step: Step) -> None:
         if step.name == "listening":
@@ -151,7 +151,7 @@ def test_ctrl_c_mid_proof_leaves_nothing(
             on_port("ok_basic.py", port),
             name=marked_name,
             port=port,
-            isolation=isolation,  # type: ignore[arg-type]
+            placement=placement,
             timing=FAST,
             on_step=interrupt,
         )
@@ -160,7 +160,7 @@ def test_ctrl_c_mid_proof_leaves_nothing(
 
 def test_private_is_refused_plainly_where_impossible(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(proof_module, "private_network", lambda: None)
-    result = prove(b"pass\n", name="x.py", isolation="private")
+    result = prove(b"pass\n", name="x.py", placement="private")
     assert result.outcome == "skipped"
 
 

@@ -78,14 +78,14 @@ def prove(
     *,
     name: str,
     port: int = 1337,
-    isolation: Placement = "auto",
+    placement: Placement = "auto",
     timing: Timing | None = None,
     on_step: Callable[[Step], None] | None = None,
 ) -> ProofResult:
     """Run the proof and return what happened. Never leaves a process behind."""
     timing = timing or Timing()
-    chosen = private_network() if isolation in ("auto", "private") else None
-    refused = _refused(chosen, isolation, port)
+    chosen = private_network() if placement in ("auto", "private") else None
+    refused = _refused(chosen, placement, port)
     if refused is not None:
         return refused
     where = chosen.description if chosen is not None else HOST_NETWORK
@@ -118,9 +118,9 @@ def prove(
                 cgroup.remove()
 
 
-def _refused(chosen: PrivateNetwork | None, isolation: Placement, port: int) -> ProofResult | None:
+def _refused(chosen: PrivateNetwork | None, placement: Placement, port: int) -> ProofResult | None:
     """Why the proof cannot run here at all, or None."""
-    if chosen is None and isolation == "private":
+    if chosen is None and placement == "private":
         return ProofResult(Outcome.SKIPPED, reason="this machine does not allow a private network")
     busy = port_busy(port) if chosen is None else None
     if busy:
