@@ -245,7 +245,9 @@ class RunReport(Shape):
     passed: bool
     duration_ms: Annotated[int, Meta(ge=0, lt=2**31)]
     diagnoses: Annotated[
-        list[Annotated[str, Meta(pattern=f"^{DIAGNOSIS_CODE}$")]],
+        # msgspec searches with Python's `re`, where `$` also matches before a final newline;
+        # the lookahead refuses "udp-server\n" (a JSON Schema reader's `$` is the end anyway).
+        list[Annotated[str, Meta(pattern=f"^{DIAGNOSIS_CODE}(?!\\n)$")]],
         Meta(max_length=DIAGNOSES_LIMIT),
     ] = msgspec.field(default_factory=list)
     version: str = ""
