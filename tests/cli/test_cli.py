@@ -80,9 +80,13 @@ def test_submit_exit_codes_and_json(cli: Cli, home: Path) -> None:
     repeat = cli("submit", flag).stdout
     assert repeat.count("Correct") == 1 and "You had already solved" in repeat, repeat
 
-    again = json.loads(cli("submit", f" {flag}\n", "--json").stdout)
+    printed = cli("submit", f" {flag}\n", "--json").stdout
+    again = json.loads(printed)
     assert again["verdict"] == "already_solved"
     assert again["correct"] is True
+    # The API's `Judged`, in its order, indented as every --json document.
+    judged = {"correct": True, "verdict": "already_solved", "challenge": "server"}
+    assert printed == json.dumps({**judged, "message": again["message"]}, indent=2) + "\n"
 
     other = cli("--account", "bob", "submit", flag, "--json")
     assert other.returncode == 1
