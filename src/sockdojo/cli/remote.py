@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import msgspec
 
 from sockdojo import __version__
+from sockdojo import api_shapes as shapes
 from sockdojo.challenges import registry
 from sockdojo.cli.credentials import Login
 from sockdojo.errors import SockdojoError
@@ -28,13 +30,12 @@ from sockdojo.verdict import Verdict
 if TYPE_CHECKING:
     import datetime as dt
 
-    from sockdojo.api_shapes import Scoreboard
-
 TIMEOUT = 10.0
 # A run report must never hold a run up: it gets this long, then is dropped.
 REPORT_TIMEOUT = 2.0
 PREFIX = "/api/v1"
 MODULE = registry.MODULE_ID
+KNOWN_VERDICTS = frozenset(verdict.value for verdict in Verdict)
 
 
 class ServerUnreachable(SockdojoError):
@@ -79,6 +80,10 @@ class RemoteOutcome:
     @property
     def correct(self) -> bool:
         return self.verdict.correct
+
+    @classmethod
+    def of(cls, judged: shapes.Judged) -> RemoteOutcome:
+        return cls(judged.verdict, judged.challenge, judged.message)
 
 
 @dataclass(frozen=True)
@@ -164,26 +169,22 @@ class ClassServer:
                 f"The class server {self.url} refused the flag: {body.get('error', response)}"
             )
         try:
-            verdict = Verdict(str(body["verdict"]))
-        except ValueError:
+            return RemoteOutcome.of(msgspec.convert(body, shapes.Judged))
+        except msgspec.ValidationError as wrong:
+            if "verdict" in body and str(body["verdict"]) not in KNOWN_VERDICTS:
+                raise ServerUnreachable(
+                    f"The class server {self.url} answered a verdict this sockdojo does not "
+                    f"know ({body['verdict']!r}): update it with pip install -U sockdojo"
+                ) from None
             raise ServerUnreachable(
-                f"The class server {self.url} answered a verdict this sockdojo does not know "
-                f"({body['verdict']!r}): update it with pip install -U sockdojo"
+                f"The class server {self.url} answered a submission's outcome this sockdojo "
+                f"cannot read ({wrong}): update it with pip install -U sockdojo"
             ) from None
-        return RemoteOutcome(
-            verdict,
-            body.get("challenge") if isinstance(body.get("challenge"), str) else None,
-            str(body["message"]),
-        )
 
-    def scoreboard(self, days: int) -> Scoreboard:
-        import msgspec
-
-        from sockdojo.api_shapes import Scoreboard
-
+    def scoreboard(self, days: int) -> shapes.Scoreboard:
         body = self.get_json(f"/modules/{MODULE}/scoreboard", {"days": str(days)})
         try:
-            return msgspec.convert(body, Scoreboard)
+            return msgspec.convert(body, shapes.Scoreboard)
         except msgspec.ValidationError as wrong:
             raise ServerUnreachable(
                 f"The class server {self.url} answered a scoreboard this sockdojo cannot read "
@@ -210,10 +211,12 @@ class ClassServer:
     def revoke(self) -> None:
         self.request("DELETE", "/tokens/current")
 
-    def report(self, report: dict[str, Any]) -> None:
+    def report(self, report: shapes.RunReport) -> None:
         """Send a run report; any failure is dropped (the run matters, not its report)."""
         with contextlib.suppress(httpx.HTTPError):
-            self._http().post(PREFIX + "/runs", json=report, timeout=REPORT_TIMEOUT)
+            self._http().post(
+                PREFIX + "/runs", json=msgspec.to_builtins(report), timeout=REPORT_TIMEOUT
+            )
 
     def close(self) -> None:
         if self._client is not None:
@@ -297,15 +300,16 @@ class RunReporter:
         self._thread: threading.Thread | None = None
 
     def finish(self, exit_code: int) -> None:
-        report = {
-            "challenge": self.challenge_id,
-            "passed": self.passed if self.passed is not None else exit_code == 0,
-            "diagnoses": self.diagnoses[:20],
-            "duration_ms": int((time.monotonic() - self.started) * 1000),
-            "version": __version__,
-            "platform": client_platform(),
-            "run": self.run_key,
-        }
+        report = shapes.RunReport(
+            challenge=self.challenge_id,
+            passed=self.passed if self.passed is not None else exit_code == 0,
+            duration_ms=int((time.monotonic() - self.started) * 1000),
+            # Built, not decoded: msgspec checks the shape's limits on the server's side only.
+            diagnoses=self.diagnoses[: shapes.DIAGNOSES_LIMIT],
+            version=__version__,
+            platform=client_platform(),
+            run=self.run_key,
+        )
         self._thread = threading.Thread(target=self.server.report, args=(report,), daemon=True)
         self._thread.start()
 
