@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import msgspec
 
 from sockdojo import __version__
-from sockdojo import api_shapes as shapes
 from sockdojo.challenges import registry
 from sockdojo.cli.credentials import Login
 from sockdojo.errors import SockdojoError
@@ -29,6 +27,10 @@ from sockdojo.verdict import Verdict
 
 if TYPE_CHECKING:
     import datetime as dt
+
+    # msgspec and the shapes are imported by the requests that use them: `whoami`, `list`
+    # and `logout` do without (see the README's performance notes).
+    from sockdojo import api_shapes as shapes
 
 TIMEOUT = 10.0
 # A run report must never hold a run up: it gets this long, then is dropped.
@@ -168,6 +170,10 @@ class ClassServer:
             raise ServerUnreachable(
                 f"The class server {self.url} refused the flag: {body.get('error', response)}"
             )
+        import msgspec
+
+        from sockdojo import api_shapes as shapes
+
         try:
             return RemoteOutcome.of(msgspec.convert(body, shapes.Judged))
         except msgspec.ValidationError as wrong:
@@ -182,6 +188,10 @@ class ClassServer:
             ) from None
 
     def scoreboard(self, days: int) -> shapes.Scoreboard:
+        import msgspec
+
+        from sockdojo import api_shapes as shapes
+
         body = self.get_json(f"/modules/{MODULE}/scoreboard", {"days": str(days)})
         try:
             return msgspec.convert(body, shapes.Scoreboard)
@@ -213,6 +223,8 @@ class ClassServer:
 
     def report(self, report: shapes.RunReport) -> None:
         """Send a run report; any failure is dropped (the run matters, not its report)."""
+        import msgspec
+
         with contextlib.suppress(httpx.HTTPError):
             self._http().post(
                 PREFIX + "/runs", json=msgspec.to_builtins(report), timeout=REPORT_TIMEOUT
@@ -300,6 +312,8 @@ class RunReporter:
         self._thread: threading.Thread | None = None
 
     def finish(self, exit_code: int) -> None:
+        from sockdojo import api_shapes as shapes
+
         report = shapes.RunReport(
             challenge=self.challenge_id,
             passed=self.passed if self.passed is not None else exit_code == 0,
