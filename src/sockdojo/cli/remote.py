@@ -318,7 +318,7 @@ class RunReporter:
             challenge=self.challenge_id,
             passed=self.passed if self.passed is not None else exit_code == 0,
             duration_ms=int((time.monotonic() - self.started) * 1000),
-            # Built, not decoded: msgspec checks the shape's limits on the server's side only.
+            # msgspec checks a shape's limits when it decodes, not when it builds: cut here.
             diagnoses=self.diagnoses[: shapes.DIAGNOSES_LIMIT],
             version=__version__,
             platform=client_platform(),
