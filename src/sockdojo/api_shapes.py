@@ -15,7 +15,7 @@ own datetime encoding (which writes "Z").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 import msgspec
 from msgspec import Meta
@@ -245,7 +245,9 @@ class RunReport(Shape):
     passed: bool
     duration_ms: Annotated[int, Meta(ge=0, lt=2**31)]
     diagnoses: Annotated[
-        list[Annotated[str, Meta(pattern=f"^{DIAGNOSIS_CODE}$")]],
+        # msgspec searches with Python's `re`, where `$` also matches before a final newline;
+        # the lookahead refuses "udp-server\n" (a JSON Schema reader's `$` is the end anyway).
+        list[Annotated[str, Meta(pattern=f"^{DIAGNOSIS_CODE}(?!\\n)$")]],
         Meta(max_length=DIAGNOSES_LIMIT),
     ] = msgspec.field(default_factory=list)
     version: str = ""
@@ -323,6 +325,30 @@ def row_of(row: scoreboard.Row) -> Row:
 
 def award_of(badge: scoreboard.Badge) -> Award:
     return Award(emoji=badge.emoji, title=badge.title, kind=badge.kind)
+
+
+class Outcome(Protocol):
+    """A checked flag's outcome: `submissions.SubmitOutcome`, or the logged-in CLI's
+    `cli.remote.RemoteOutcome` (which holds the server's `Judged`)."""
+
+    @property
+    def correct(self) -> bool: ...
+    @property
+    def verdict(self) -> Verdict: ...
+    @property
+    def challenge_id(self) -> str | None: ...
+    @property
+    def message(self) -> str: ...
+
+
+def judged_of(outcome: Outcome) -> Judged:
+    """A submission's outcome as the API answers it and `sockdojo submit --json` prints it."""
+    return Judged(
+        correct=outcome.correct,
+        verdict=outcome.verdict,
+        challenge=outcome.challenge_id,
+        message=outcome.message,
+    )
 
 
 def scoreboard_of(board: scoreboard.Board, days: int) -> Scoreboard:

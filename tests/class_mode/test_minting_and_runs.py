@@ -81,18 +81,86 @@ def test_runs_are_stored_and_shown_to_their_owner_only(class_dojo: ClassHarness)
     assert [(r["challenge"], r["passed"], r["diagnoses"]) for r in mine] == [
         ("server", False, ["nothing-listening"])
     ]
-    # A browser session cannot report runs; malformed reports are refused.
+    # A browser session cannot report runs.
     assert ada.post("/api/v1/runs", json=report).status_code == 401
-    for bad in (
-        {**report, "challenge": "nope"},
-        {**report, "passed": "yes"},
-        {**report, "duration_ms": -1},
-        {**report, "diagnoses": ["not a code"]},
-        {**report, "diagnoses": ["x"] * 21},
-    ):
-        assert (
-            cli.post("/api/v1/runs", json=bad, headers=class_dojo.bearer(token)).status_code == 400
-        )
+
+
+CHALLENGE = "challenge must be one of this module's challenges."
+PASSED = "passed must be true or false."
+DURATION = "duration_ms must be a whole number of milliseconds."
+DIAGNOSES = "diagnoses must be a short list of diagnosis codes."
+REPORT = {"challenge": "server", "passed": False, "duration_ms": 9}
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({**REPORT, "challenge": "nope"}, CHALLENGE),
+        ({"passed": False, "duration_ms": 9}, CHALLENGE),
+        ({**REPORT, "challenge": 7}, CHALLENGE),
+        ({**REPORT, "passed": "yes"}, PASSED),
+        ({"challenge": "server", "duration_ms": 9}, PASSED),
+        ({**REPORT, "duration_ms": -1}, DURATION),
+        ({**REPORT, "duration_ms": 2**31}, DURATION),
+        ({**REPORT, "duration_ms": True}, DURATION),
+        ({**REPORT, "duration_ms": 9.0}, DURATION),
+        ({"challenge": "server", "passed": False}, DURATION),
+        ({**REPORT, "diagnoses": ["not a code"]}, DIAGNOSES),
+        ({**REPORT, "diagnoses": ["x"] * 21}, DIAGNOSES),
+        ({**REPORT, "diagnoses": ["udp-server\n"]}, DIAGNOSES),
+        ({**REPORT, "diagnoses": ["x" * 65]}, DIAGNOSES),
+        ({**REPORT, "diagnoses": "udp-server"}, DIAGNOSES),
+        ({**REPORT, "diagnoses": None}, DIAGNOSES),
+        ({**REPORT, "version": 1}, "version must be a string."),
+        ({**REPORT, "platform": None}, "platform must be a string."),
+        ({**REPORT, "run": ["r-1"]}, "run must be a string."),
+        # Several wrong: the message names the first in the report's order, not the body's.
+        ({"diagnoses": [1], "passed": "yes", "challenge": "server", "duration_ms": 9}, PASSED),
+        ({"run": 1, "duration_ms": -1, "challenge": "nope", "passed": 0}, CHALLENGE),
+        ({"platform": 1, "diagnoses": ["A"], **REPORT}, DIAGNOSES),
+    ],
+)
+def test_a_malformed_report_is_refused_with_what_is_wrong(
+    class_dojo: ClassHarness, bad: dict[str, object], message: str
+) -> None:
+    ada, _ = class_dojo.signed_in("ada")
+    token = class_dojo.token(ada)
+    refused = class_dojo.client().post("/api/v1/runs", json=bad, headers=class_dojo.bearer(token))
+    assert (refused.status_code, refused.json()) == (400, {"error": message})
+    with class_dojo.store.session() as session:
+        assert session.scalars(select(RunReport)).all() == []
+
+
+def test_a_report_at_the_limits_is_stored_with_its_texts_cut_and_defaulted(
+    class_dojo: ClassHarness,
+) -> None:
+    ada, _ = class_dojo.signed_in("ada")
+    token = class_dojo.token(ada)
+    cli = class_dojo.client()
+    full = {
+        **REPORT,
+        "duration_ms": 2**31 - 1,
+        "diagnoses": ["x"] * 20,
+        "version": "v" * 100,
+        "run": "r" * 100,
+        "extra": "ignored",
+    }
+    assert cli.post("/api/v1/runs", json=full, headers=class_dojo.bearer(token)).status_code == 201
+    bare = cli.post("/api/v1/runs", json=REPORT, headers=class_dojo.bearer(token))
+    assert bare.status_code == 201
+    runs = cli.get("/api/v1/runs", headers=class_dojo.bearer(token)).json()["runs"]
+    assert sorted((r["version"], r["platform"], r["diagnoses"]) for r in runs) == [
+        ("unknown", "unknown", []),
+        ("v" * 32, "unknown", ["x"] * 20),
+    ]
+    # A form is read (RFC 8628 clients send forms), but its fields are all text: never a
+    # report.
+    form = cli.post(
+        "/api/v1/runs",
+        data={"challenge": "server", "passed": "true", "duration_ms": "9"},
+        headers=class_dojo.bearer(token),
+    )
+    assert (form.status_code, form.json()) == (400, {"error": PASSED})
 
 
 def test_run_reports_older_than_the_retention_are_dropped(class_dojo: ClassHarness) -> None:

@@ -84,9 +84,13 @@ def test_submit_exit_codes_and_json(home: Path) -> None:
     repeat = in_process("submit", flag).stdout
     assert repeat.count("Correct") == 1 and "You had already solved" in repeat, repeat
 
-    again = json.loads(in_process("submit", f" {flag}\n", "--json").stdout)
+    printed = in_process("submit", f" {flag}\n", "--json").stdout
+    again = json.loads(printed)
     assert again["verdict"] == "already_solved"
     assert again["correct"] is True
+    # The API's `Judged`, in its order, indented as every --json document.
+    judged = {"correct": True, "verdict": "already_solved", "challenge": "server"}
+    assert printed == json.dumps({**judged, "message": again["message"]}, indent=2) + "\n"
 
     other = in_process("--account", "bob", "submit", flag, "--json")
     assert other.exit_code == 1

@@ -11,7 +11,7 @@ import click
 from sockdojo import __version__
 from sockdojo.challenges import registry
 from sockdojo.challenges.dispatch import DEFAULT_HOST, DEFAULT_PORT, HIGHEST_PORT, LOWEST_PORT
-from sockdojo.cli.ui import paint, say, say_json
+from sockdojo.cli.ui import paint, say, say_json, say_shape
 from sockdojo.config import default_account_name, valid_account_name
 
 if TYPE_CHECKING:
@@ -186,14 +186,9 @@ def submit(ctx: click.Context, flag: str, as_json: bool) -> None:
             dojo.store, dojo.authority, account_id=dojo.account.id, submitted=flag, source="cli"
         )
     if as_json:
-        say_json(
-            {
-                "correct": outcome.correct,
-                "verdict": outcome.verdict.value,
-                "challenge": outcome.challenge_id,
-                "message": outcome.message,
-            }
-        )
+        from sockdojo.api_shapes import judged_of
+
+        say_shape(judged_of(outcome))
     elif outcome.correct:
         say(paint("Correct. ", "green", bold=True) + _after_correct(outcome))
     else:

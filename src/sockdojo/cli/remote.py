@@ -28,13 +28,16 @@ from sockdojo.verdict import Verdict
 if TYPE_CHECKING:
     import datetime as dt
 
-    from sockdojo.api_shapes import Scoreboard
+    # msgspec and the shapes are imported by the requests that use them: `whoami`, `list`
+    # and `logout` do without (see the README's performance notes).
+    from sockdojo import api_shapes as shapes
 
 TIMEOUT = 10.0
 # A run report must never hold a run up: it gets this long, then is dropped.
 REPORT_TIMEOUT = 2.0
 PREFIX = "/api/v1"
 MODULE = registry.MODULE_ID
+KNOWN_VERDICTS = frozenset(verdict.value for verdict in Verdict)
 
 
 class ServerUnreachable(SockdojoError):
@@ -79,6 +82,10 @@ class RemoteOutcome:
     @property
     def correct(self) -> bool:
         return self.verdict.correct
+
+    @classmethod
+    def of(cls, judged: shapes.Judged) -> RemoteOutcome:
+        return cls(judged.verdict, judged.challenge, judged.message)
 
 
 @dataclass(frozen=True)
@@ -163,27 +170,31 @@ class ClassServer:
             raise ServerUnreachable(
                 f"The class server {self.url} refused the flag: {body.get('error', response)}"
             )
-        try:
-            verdict = Verdict(str(body["verdict"]))
-        except ValueError:
-            raise ServerUnreachable(
-                f"The class server {self.url} answered a verdict this sockdojo does not know "
-                f"({body['verdict']!r}): update it with pip install -U sockdojo"
-            ) from None
-        return RemoteOutcome(
-            verdict,
-            body.get("challenge") if isinstance(body.get("challenge"), str) else None,
-            str(body["message"]),
-        )
-
-    def scoreboard(self, days: int) -> Scoreboard:
         import msgspec
 
-        from sockdojo.api_shapes import Scoreboard
+        from sockdojo import api_shapes as shapes
+
+        try:
+            return RemoteOutcome.of(msgspec.convert(body, shapes.Judged))
+        except msgspec.ValidationError as wrong:
+            if "verdict" in body and str(body["verdict"]) not in KNOWN_VERDICTS:
+                raise ServerUnreachable(
+                    f"The class server {self.url} answered a verdict this sockdojo does not "
+                    f"know ({body['verdict']!r}): update it with pip install -U sockdojo"
+                ) from None
+            raise ServerUnreachable(
+                f"The class server {self.url} answered a submission's outcome this sockdojo "
+                f"cannot read ({wrong}): update it with pip install -U sockdojo"
+            ) from None
+
+    def scoreboard(self, days: int) -> shapes.Scoreboard:
+        import msgspec
+
+        from sockdojo import api_shapes as shapes
 
         body = self.get_json(f"/modules/{MODULE}/scoreboard", {"days": str(days)})
         try:
-            return msgspec.convert(body, Scoreboard)
+            return msgspec.convert(body, shapes.Scoreboard)
         except msgspec.ValidationError as wrong:
             raise ServerUnreachable(
                 f"The class server {self.url} answered a scoreboard this sockdojo cannot read "
@@ -210,10 +221,14 @@ class ClassServer:
     def revoke(self) -> None:
         self.request("DELETE", "/tokens/current")
 
-    def report(self, report: dict[str, Any]) -> None:
+    def report(self, report: shapes.RunReport) -> None:
         """Send a run report; any failure is dropped (the run matters, not its report)."""
+        import msgspec
+
         with contextlib.suppress(httpx.HTTPError):
-            self._http().post(PREFIX + "/runs", json=report, timeout=REPORT_TIMEOUT)
+            self._http().post(
+                PREFIX + "/runs", json=msgspec.to_builtins(report), timeout=REPORT_TIMEOUT
+            )
 
     def close(self) -> None:
         if self._client is not None:
@@ -297,15 +312,18 @@ class RunReporter:
         self._thread: threading.Thread | None = None
 
     def finish(self, exit_code: int) -> None:
-        report = {
-            "challenge": self.challenge_id,
-            "passed": self.passed if self.passed is not None else exit_code == 0,
-            "diagnoses": self.diagnoses[:20],
-            "duration_ms": int((time.monotonic() - self.started) * 1000),
-            "version": __version__,
-            "platform": client_platform(),
-            "run": self.run_key,
-        }
+        from sockdojo import api_shapes as shapes
+
+        report = shapes.RunReport(
+            challenge=self.challenge_id,
+            passed=self.passed if self.passed is not None else exit_code == 0,
+            duration_ms=int((time.monotonic() - self.started) * 1000),
+            # msgspec checks a shape's limits when it decodes, not when it builds: cut here.
+            diagnoses=self.diagnoses[: shapes.DIAGNOSES_LIMIT],
+            version=__version__,
+            platform=client_platform(),
+            run=self.run_key,
+        )
         self._thread = threading.Thread(target=self.server.report, args=(report,), daemon=True)
         self._thread.start()
 

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from sockdojo.storage.models import Account, FlagMint, RunReport
 
-DIAGNOSES_LIMIT = 512
+# The stored diagnoses: the codes joined by spaces, cut at this many characters (the column's
+# size); the API takes at most `api_shapes.DIAGNOSES_LIMIT` codes.
+DIAGNOSES_CHARS = 512
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def record_run(session: Session, run: Run, kept: dt.timedelta) -> None:
             run_key=run.run_key,
             challenge_id=run.challenge_id,
             passed=run.passed,
-            diagnoses=" ".join(run.diagnoses)[:DIAGNOSES_LIMIT],
+            diagnoses=" ".join(run.diagnoses)[:DIAGNOSES_CHARS],
             duration_ms=run.duration_ms,
             version=run.version,
             platform=run.platform,

@@ -152,14 +152,7 @@ async def submissions(request: Request) -> Response:
         )
     except RateLimited as limited:
         return slow_down(limited)
-    return answer(
-        shapes.Judged(
-            correct=outcome.correct,
-            verdict=outcome.verdict,
-            challenge=outcome.challenge_id,
-            message=outcome.message,
-        )
-    )
+    return answer(shapes.judged_of(outcome))
 
 
 async def me(request: Request) -> Response:
