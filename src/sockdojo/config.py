@@ -15,8 +15,6 @@ from pathlib import Path
 
 from sockdojo.machine_faults import from_os_error
 
-DEFAULT_FLAG_PREFIX = "sockdojo"
-
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 
 
@@ -67,7 +65,11 @@ def database_url(home: Path) -> str:
 
 
 def flag_prefix() -> str:
-    prefix = os.environ.get("SOCKDOJO_FLAG_PREFIX", DEFAULT_FLAG_PREFIX)
+    # Imported here: the flags package reads its secret through secret_files, which imports
+    # this module.
+    from sockdojo.flags.authority import DEFAULT_PREFIX
+
+    prefix = os.environ.get("SOCKDOJO_FLAG_PREFIX", DEFAULT_PREFIX)
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,31}", prefix):
         raise ValueError(f"SOCKDOJO_FLAG_PREFIX must be letters, digits or _, got {prefix!r}")
     return prefix

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from sockdojo.export.file_flag import FileFlagAuthority
 from sockdojo.flags import FlagAuthority, FlagProblem, HmacFlagAuthority
-from sockdojo.flags.authority import TOKEN_CHARS, clean_submission
+from sockdojo.flags.authority import DEFAULT_PREFIX, TOKEN_CHARS, clean_submission
+from sockdojo.net.protocol import prefix_of
 
 KNOWN = frozenset({1, 2, 3, 4, 5})
 SECRET = bytes(range(32))
@@ -121,3 +122,11 @@ def test_the_platforms_file_mints_through_the_same_interface(tmp_path: Path) -> 
     flags = [minter.mint(7, 3) for minter in minters]
     assert flags[1] == "pwn.college{abc}"
     assert [flag.split("{")[0] for flag in flags] == [m.prefix for m in minters]
+
+
+def test_a_flags_prefix_is_what_comes_before_its_brace() -> None:
+    assert prefix_of("pwn.college{abc}") == "pwn.college"
+    assert prefix_of(HmacFlagAuthority(SECRET).mint(1, 1)) == DEFAULT_PREFIX
+    # No brace: no prefix (a malformed /flag file must not blank a learner's every line).
+    assert prefix_of("no braces here") == ""
+    assert prefix_of("{abc}") == ""

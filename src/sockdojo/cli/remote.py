@@ -22,7 +22,8 @@ from sockdojo import __version__
 from sockdojo.challenges import registry
 from sockdojo.cli.credentials import Login
 from sockdojo.errors import SockdojoError
-from sockdojo.flags.authority import FlagAuthority
+from sockdojo.flags.authority import DEFAULT_PREFIX, FlagAuthority
+from sockdojo.net.protocol import prefix_of
 from sockdojo.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ class RemoteFlagAuthority:
     def __init__(self, server: ClassServer, run_key: str) -> None:
         self.server = server
         self.run_key = run_key
-        self.prefix = "sockdojo"
+        self.prefix = DEFAULT_PREFIX
 
     def mint(self, account_id: int, challenge_number: int) -> str:
         """The flag, asked for when the learner's program has earned it."""
@@ -275,7 +276,7 @@ class RemoteFlagAuthority:
 
     def fetch(self, challenge_number: int) -> str:
         flag = self.server.mint(registry.BY_NUMBER[challenge_number].id, self.run_key)
-        self.prefix = flag.split("{", 1)[0] or self.prefix
+        self.prefix = prefix_of(flag) or self.prefix
         return flag
 
 

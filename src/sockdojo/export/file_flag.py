@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sockdojo.errors import MachineProblem
+from sockdojo.net.protocol import prefix_of
 
 # A flag is a line; a file far larger than that is not one we should send to a client.
 MAX_FLAG_BYTES = 4096
@@ -33,8 +34,7 @@ class FileFlagAuthority:
     @property
     def prefix(self) -> str:
         """What comes before `{` in the flag: our transcripts blank out anything so shaped."""
-        flag = self.mint()
-        return flag.split("{", 1)[0] if "{" in flag else ""
+        return prefix_of(self.mint())
 
     def flag_line(self) -> bytes:
         """The flag as our challenges put it on the wire: one line."""

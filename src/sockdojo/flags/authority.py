@@ -82,8 +82,12 @@ def clean_submission(submitted: str) -> str:
     return text
 
 
+# What comes before `{` in a flag unless the host chose another (SOCKDOJO_FLAG_PREFIX).
+DEFAULT_PREFIX = "sockdojo"
+
+
 class HmacFlagAuthority:
-    def __init__(self, secret: bytes, prefix: str = "sockdojo") -> None:
+    def __init__(self, secret: bytes, prefix: str = DEFAULT_PREFIX) -> None:
         if len(secret) < 16:
             raise ValueError("the flag secret must be at least 16 bytes")
         self._secret = secret

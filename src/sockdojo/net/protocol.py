@@ -60,6 +60,12 @@ class ServerProtocol(Protocol):
     def connection_lost(self, error: str | None) -> list[Action]: ...
 
 
+def prefix_of(flag: str) -> str:
+    """What comes before `{` in a flag ("" when it has none): what `hide_flags` looks for."""
+    before, brace, _ = flag.partition("{")
+    return before if brace else ""
+
+
 def hide_flags(data: bytes, flag_prefix: bytes) -> bytes:
     """`data` with anything shaped like a flag of this dojo (`prefix{...}`) blanked out.
 
