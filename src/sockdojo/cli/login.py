@@ -91,10 +91,10 @@ def _post_device(server_url: str, path: str, data: dict[str, str]) -> httpx.Resp
     """POST a form to the device endpoints. No token yet, so not through `ClassServer`."""
     import httpx
 
-    from sockdojo.cli.remote import ServerUnreachable, why
+    from sockdojo.cli.remote import PREFIX, TIMEOUT, ServerUnreachable, why
 
     try:
-        return httpx.post(f"{server_url}/api/v1/device/{path}", data=data, timeout=10)
+        return httpx.post(f"{server_url}{PREFIX}/device/{path}", data=data, timeout=TIMEOUT)
     except httpx.HTTPError as error:
         raise ServerUnreachable(
             f"The class server {server_url} could not be reached: {why(error)}. "

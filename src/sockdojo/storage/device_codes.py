@@ -21,6 +21,8 @@ from sockdojo.storage import tokens
 from sockdojo.storage.models import DeviceCode
 
 LIFETIME = dt.timedelta(minutes=10)
+# The lifetime as the pages and the API's errors say it.
+LIFETIME_WORDS = f"{int(LIFETIME.total_seconds()) // 60} minutes"
 INTERVAL = 5  # seconds between polls, as RFC 8628 suggests
 SLOW_DOWN_STEP = 5  # seconds added to the interval for each poll that came too soon
 # RFC 8628 section 6.1: consonants only (no vowels, so no words; no 0/O, 1/I confusion),

@@ -53,7 +53,9 @@ OAUTH_ERRORS: dict[Poll, shapes.OAuthErrorCode] = {
 POLL_DESCRIPTIONS = {
     Poll.PENDING: "The code has not been approved yet: keep polling.",
     Poll.SLOW_DOWN: "Polling too often: wait the interval (now 5 seconds longer).",
-    Poll.EXPIRED: "The code expired (codes last 10 minutes): run sockdojo login again.",
+    Poll.EXPIRED: (
+        f"The code expired (codes last {device_codes.LIFETIME_WORDS}): run sockdojo login again."
+    ),
     Poll.DENIED: "The login was denied in the browser.",
     Poll.INVALID: "That device code is unknown or was already used: run sockdojo login again.",
 }

@@ -35,7 +35,8 @@ async def device_page(request: Request) -> Response:
         pending = await in_database(classroom_of(request).pending_device, typed)
         if pending is None:
             context["problem"] = (
-                "That code is unknown, already used or expired (codes last 10 minutes). "
+                "That code is unknown, already used or expired (codes last "
+                f"{device_codes.LIFETIME_WORDS}). "
                 "Check it, or run sockdojo login again for a new one."
             )
         else:

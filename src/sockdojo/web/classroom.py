@@ -130,7 +130,8 @@ class Classroom:
         with self.dojo.store.session() as session:
             if not device_codes.decide(session, user_code, viewer.id, approve, self.now()):
                 raise FormError(
-                    "That code is unknown, already used or expired (codes last 10 minutes): "
+                    "That code is unknown, already used or expired (codes last "
+                    f"{device_codes.LIFETIME_WORDS}): "
                     "run sockdojo login again for a new one."
                 )
 
