@@ -42,7 +42,8 @@ DAYS_QUERY = Annotated[shapes.Days, Meta(extra_json_schema={"default": DEFAULT_D
 SUBMISSION_HELP = 'Send {"flag": "...", "challenge": "..." (optional)}.'
 
 
-def _module(request: Request) -> str:
+def module_of(request: Request) -> str:
+    """The module the path names: Sockets, or a 404."""
     module = request.path_params["module"]
     if module != registry.MODULE_ID:
         raise HTTPException(404, "There is no such module.")
@@ -95,7 +96,7 @@ async def modules(request: Request) -> Response:
 
 async def challenges(request: Request) -> Response:
     """The module's challenges, with the viewer's solved state"""
-    _module(request)
+    module_of(request)
     states = await as_viewer(request, dojo_of(request).challenge_states)
     return answer(shapes.Challenges(challenges=[challenge_shape(state) for state in states]))
 
@@ -107,7 +108,7 @@ async def scoreboard(request: Request) -> Response:
     the module's launch. Ranks are unique: score, then who reached it first, then account id.
     Hidden and admin accounts are left out.
     """
-    _module(request)
+    module_of(request)
     days = parse_days(request.query_params.get("days"))
     board = await as_viewer(request, dojo_of(request).board, days)
     return answer(shapes.scoreboard_of(board, days))
@@ -137,7 +138,7 @@ def _submission(body: bytes) -> shapes.Submission:
 
 async def submissions(request: Request) -> Response:
     """Submit a flag"""
-    _module(request)
+    module_of(request)
     check_api_csrf(request)
     viewer = await require_viewer(request)
     if request.headers.get("content-type", "").split(";")[0].strip() != JSON:
@@ -158,11 +159,7 @@ async def submissions(request: Request) -> Response:
 async def me(request: Request) -> Response:
     """The signed-in account (or null) and the session's CSRF token"""
     viewer = await current_viewer(request)
-    account = (
-        shapes.Account(name=viewer.name, admin=viewer.is_admin, hidden=viewer.is_hidden)
-        if viewer
-        else None
-    )
+    account = viewer.account_shape() if viewer else None
     # Reading this needs the session cookie and same-origin access, which is what the CSRF
     # token stands for: handing it out here lets scripts on our pages make API POSTs.
     return answer(shapes.Me(account=account, csrf_token=csrf_token(request)))

@@ -19,7 +19,7 @@ from sockdojo.challenges import registry
 from sockdojo.storage import device_codes
 from sockdojo.storage.device_codes import Poll
 from sockdojo.storage.runs import Report
-from sockdojo.web.api import slow_down
+from sockdojo.web.api import module_of, slow_down
 from sockdojo.web.api_routes import (
     BEARER,
     FORM,
@@ -179,8 +179,7 @@ async def device_token(request: Request) -> Response:
 async def current_token(request: Request) -> Response:
     """The account of the token in use"""
     viewer = await require_token(request)
-    account = shapes.Account(name=viewer.name, admin=viewer.is_admin, hidden=viewer.is_hidden)
-    return answer(shapes.CurrentToken(account=account, server=public_url(request)))
+    return answer(shapes.CurrentToken(account=viewer.account_shape(), server=public_url(request)))
 
 
 async def revoke_current_token(request: Request) -> Response:
@@ -198,8 +197,7 @@ async def revoke_current_token(request: Request) -> Response:
 
 async def mint_flag(request: Request) -> Response:
     """Mint the token's account's flag for a challenge (a CLI run)"""
-    if request.path_params["module"] != registry.MODULE_ID:
-        raise HTTPException(404, "There is no such module.")
+    module_of(request)
     challenge = registry.get(request.path_params["challenge"])
     if challenge is None:
         raise HTTPException(404, "There is no such challenge in this module.")

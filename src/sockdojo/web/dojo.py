@@ -69,6 +69,10 @@ class Viewer:
     def of(cls, account: Account) -> Viewer:
         return cls(account.id, account.name, account.is_admin, account.is_hidden)
 
+    def account_shape(self) -> shapes.Account:
+        """Who this is, as the API says it (`/me`, the token in use)."""
+        return shapes.Account(name=self.name, admin=self.is_admin, hidden=self.is_hidden)
+
 
 class FormError(Exception):
     """Input a person can fix; the message says how."""
@@ -172,7 +176,9 @@ class WebDojo:
     def viewer(self, token: str) -> Viewer | None:
         with self.store.outside_transaction() as db:
             found = web_auth.signed_in_account(db, token, self.now(), self.limits.session_lifetime)
-        return Viewer(*found) if found is not None else None
+        if found is None:
+            return None
+        return Viewer(found.account_id, found.name, found.is_admin, found.is_hidden)
 
     def _start_session(self, account_id: int) -> str:
         now = self.now()
