@@ -16,6 +16,8 @@ from pathlib import Path
 from sockdojo.machine_faults import from_os_error
 
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+# The same rule in words, for every place that tells a person what a name may be.
+ACCOUNT_NAME_RULE = "1 to 32 letters, digits, '.', '_' or '-', starting with a letter or a digit"
 
 
 def data_home() -> Path:

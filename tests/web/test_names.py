@@ -82,3 +82,14 @@ def test_registering_a_lookalike_says_why(dojo: Any) -> None:
     answer = dojo.register(dojo.client(), "aIice")
     assert answer.status_code == 400
     assert "looks too much like one already taken" in answer.text
+
+
+def test_the_register_form_and_the_cli_say_the_one_name_rule(dojo: Any, home: Any) -> None:
+    from markupsafe import escape
+
+    from sockdojo.config import ACCOUNT_NAME_RULE
+    from support import in_process
+
+    assert f'title="{escape(ACCOUNT_NAME_RULE)}"' in dojo.client().get("/register").text
+    refused = in_process("--account", "bad name!", "list")
+    assert refused.exit_code == 2 and ACCOUNT_NAME_RULE in refused.stderr

@@ -12,7 +12,7 @@ from sockdojo import __version__
 from sockdojo.challenges import registry
 from sockdojo.challenges.dispatch import DEFAULT_HOST, DEFAULT_PORT, HIGHEST_PORT, LOWEST_PORT
 from sockdojo.cli.ui import paint, say, say_json, say_shape
-from sockdojo.config import default_account_name, valid_account_name
+from sockdojo.config import ACCOUNT_NAME_RULE, default_account_name, valid_account_name
 
 if TYPE_CHECKING:
     from sockdojo.challenges.run_output import RunOutput
@@ -80,7 +80,7 @@ def cli(ctx: click.Context, account: str | None, local: bool) -> None:
     name = account or default_account_name()
     if not valid_account_name(name):
         raise click.BadParameter(
-            "use 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            f"use {ACCOUNT_NAME_RULE}",
             param_hint="--account",
         )
     ctx.obj = {"account": name, "local": local}

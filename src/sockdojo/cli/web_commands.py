@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sockdojo.cli.ui import paint, say, say_json, say_shape
-from sockdojo.config import valid_account_name
+from sockdojo.config import ACCOUNT_NAME_RULE, valid_account_name
 
 if TYPE_CHECKING:
     from sockdojo.api_shapes import Scoreboard
@@ -65,7 +65,7 @@ def _read_password(from_stdin: bool) -> str:
 def _check_name(name: str) -> None:
     if not valid_account_name(name):
         raise click.BadParameter(
-            "use 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            f"use {ACCOUNT_NAME_RULE}",
             param_hint="NAME",
         )
 

@@ -11,14 +11,12 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from sockdojo.config import valid_account_name
+from sockdojo.config import ACCOUNT_NAME_RULE, valid_account_name
 from sockdojo.storage.database import Store
 from sockdojo.storage.locks import one_at_a_time
 from sockdojo.storage.models import Account
 
-NAME_RULE = (
-    "Choose a name of 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or a digit."
-)
+NAME_RULE = f"Choose a name of {ACCOUNT_NAME_RULE}."
 # Names that would pass for the dojo itself or its staff, and words of our own URLs.
 RESERVED_NAMES = frozenset(
     {

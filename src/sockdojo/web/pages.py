@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sockdojo.challenges import registry
+from sockdojo.web import rendering
 from sockdojo.web.context import as_viewer, current_viewer, dojo_of, require_admin
 from sockdojo.web.database_work import PASSWORD_WORK_SECONDS, in_database
 from sockdojo.web.dojo import FormError, RateLimited, Viewer, solves_csv
@@ -335,7 +336,7 @@ async def admin_set_launch(request: Request) -> Response:
     except FormError as problem:
         flash(request, "error", str(problem))
     else:
-        flash(request, "ok", f"The module now counts solves from {when:%Y-%m-%d %H:%M} UTC.")
+        flash(request, "ok", f"The module now counts solves from {rendering.when(when)}.")
     return see_other("/admin")
 
 

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from sockdojo.challenges import registry
+from sockdojo.config import ACCOUNT_NAME_RULE
 from sockdojo.scoreboard.model import WINDOWS
 from sockdojo.verdict import Verdict
 from sockdojo.web.context import current_viewer, dojo_of
@@ -65,6 +66,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["window_names"] = WINDOW_NAMES
     env.globals["windows"] = WINDOWS
     env.globals["verdict_names"] = VERDICT_NAMES
+    env.globals["account_name_rule"] = ACCOUNT_NAME_RULE
     env.globals["fragment"] = fragment_renderer(env)
     return Jinja2Templates(env=env)
 
