@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import replace
 
-from sockdojo.challenges import client, eight_ball
+from sockdojo.challenges import client, eight_ball, registry
 from sockdojo.challenges.delivery import deliver
 from sockdojo.challenges.port_facts import (
     bound_without_listening,
@@ -194,9 +194,9 @@ def _greeting(sock: socket.socket) -> bytes:
 def own_reply(data: bytes) -> OwnServer | None:
     """Our own challenge servers' first words."""
     if data.startswith(eight_ball.BANNER[:20]):
-        return OwnServer("sockdojo run eight-ball")
+        return OwnServer(registry.BY_ID["eight-ball"].run_usage)
     if data.startswith(client.HINT[:20]):
-        return OwnServer("sockdojo run client")
+        return OwnServer(registry.BY_ID["client"].run_usage)
     return None
 
 

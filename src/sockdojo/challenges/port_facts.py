@@ -16,6 +16,7 @@ import socket
 import time
 from pathlib import Path
 
+from sockdojo.challenges import registry
 from sockdojo.challenges.records import Listener, OwnServer, PortFacts
 from sockdojo.net import kernel_view
 
@@ -28,7 +29,8 @@ RECENT_SECONDS = 30 * 60
 # examples of tutorials. Any other listener of theirs (a notebook, a dev server) is left alone.
 NEAR = 10
 USUAL_PORTS = frozenset({1234, 3000, 4444, 5000, 8000, 8080, 8888, 9000, 9999, 12345, 31337})
-OUR_SERVERS = ("client", "eight-ball")
+# The challenges whose server is ours (`sockdojo run client`, `run eight-ball`).
+OUR_SERVERS = tuple(c.id for c in registry.CHALLENGES if c.runs is registry.Runs.OUR_SERVER)
 
 
 def listener(host: str, port: int) -> Listener | None:
@@ -80,7 +82,7 @@ def own_server_in(command: str) -> OwnServer | None:
     after = words[words.index("run") + 1 :]
     for which in OUR_SERVERS:
         if which in after:
-            return OwnServer(f"sockdojo run {which}")
+            return OwnServer(registry.BY_ID[which].run_usage)
     return None
 
 
