@@ -131,6 +131,18 @@ def test_a_malformed_report_is_refused_with_what_is_wrong(
         assert session.scalars(select(RunReport)).all() == []
 
 
+def test_a_body_nested_thousands_deep_is_a_400_not_our_500(class_dojo: ClassHarness) -> None:
+    # Within the 8 KiB body limit, and past the JSON parser's recursion limit.
+    ada, _ = class_dojo.signed_in("ada")
+    deep = b'{"challenge": "client", "diagnoses": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+    refused = class_dojo.client().post(
+        "/api/v1/runs",
+        content=deep,
+        headers={**class_dojo.bearer(class_dojo.token(ada)), "content-type": "application/json"},
+    )
+    assert (refused.status_code, refused.json()) == (400, {"error": "The body is not valid JSON."})
+
+
 def test_a_report_at_the_limits_is_stored_with_its_texts_cut_and_defaulted(
     class_dojo: ClassHarness,
 ) -> None:

@@ -6,7 +6,6 @@ Each route declares what it takes and answers (`api_routes.ApiRoute`), in the sh
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import msgspec
@@ -32,7 +31,7 @@ from sockdojo.web.api_routes import (
 from sockdojo.web.context import as_viewer, current_viewer, dojo_of, require_viewer
 from sockdojo.web.database_work import in_database
 from sockdojo.web.dojo import ChallengeState, RateLimited
-from sockdojo.web.inputs import check_text, parse_days
+from sockdojo.web.inputs import check_text, parse_days, parse_json
 from sockdojo.web.openapi import document
 from sockdojo.web.security import check_api_csrf, csrf_token
 
@@ -115,10 +114,7 @@ async def scoreboard(request: Request) -> Response:
 
 
 def _submission(body: bytes) -> shapes.Submission:
-    try:
-        payload: Any = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: nested a thousand levels deep
-        raise HTTPException(400, "The body is not valid JSON.") from None
+    payload = parse_json(body)
     try:
         submission = msgspec.convert(payload, shapes.Submission)
     except msgspec.ValidationError:

@@ -5,7 +5,6 @@ Bearer`): these are the CLI's, not the browser's."""
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +34,7 @@ from sockdojo.web.classroom import Classroom
 from sockdojo.web.context import require_viewer
 from sockdojo.web.database_work import in_database
 from sockdojo.web.dojo import FormError, RateLimited, Viewer
+from sockdojo.web.inputs import parse_json
 from sockdojo.web.security import BEARER_REFUSED, bearer_token, client_address
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -91,10 +91,7 @@ async def _fields(request: Request) -> dict[str, Any]:
         return {key: value for key, value in form.items() if isinstance(value, str)}
     if kind != "application/json":
         raise HTTPException(415, "Send JSON (or a form, for the device endpoints).")
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise HTTPException(400, "The body is not valid JSON.") from None
+    payload = parse_json(body)
     if not isinstance(payload, dict):
         raise HTTPException(400, "Send a JSON object.")
     return payload
