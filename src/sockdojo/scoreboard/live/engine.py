@@ -303,14 +303,13 @@ class LiveScoreboard(ScoreboardSource):
                 return state
             state.ineligible = reader.ineligible()
             state.reserve(reader.account_ids_end())
-            challenges = spec.challenge_ids
-            state.take_log(reader.log(spec.id, challenges, floor, state.launch))
+            state.take_log(reader.log(spec, floor, state.launch))
             state.load_times.log = time.perf_counter() - started
             mark = time.perf_counter()
-            if migrated and reader.module_challenges(spec.id) <= set(challenges):
+            if migrated and reader.module_challenges(spec.id) <= set(spec.challenge_ids):
                 state.totals_loaded = False  # read from `solve_totals` when first needed
             else:
-                rows = reader.aggregate(spec.id, challenges, state.launch, floor, None)
+                rows = reader.aggregate(spec, state.launch, floor, None)
                 state.take_aggregate(rows, every=True)
             state.load_times.totals = time.perf_counter() - mark
             mark = time.perf_counter()
@@ -343,9 +342,7 @@ class LiveScoreboard(ScoreboardSource):
                 assert state.launch is not None
                 for start in range(0, len(early), EARLY_BATCH):
                     batch = early[start : start + EARLY_BATCH]
-                    rows = reader.aggregate(
-                        spec.id, spec.challenge_ids, state.launch, state.floor, batch
-                    )
+                    rows = reader.aggregate(spec, state.launch, state.floor, batch)
                     state.take_aggregate(rows, every=False)
                 state.finish_base(early, in_log)
                 state.load_times.totals = time.perf_counter() - started
@@ -378,7 +375,7 @@ class LiveScoreboard(ScoreboardSource):
         every challenge has one."""
         assert state.launch is not None
         missing = len(state.firsts)
-        solves = self.reader.all_first_solves(state.spec.id, state.spec.challenge_ids, state.launch)
+        solves = self.reader.all_first_solves(state.spec, state.launch)
         for challenge, account, when in solves:
             number = state.index[challenge]
             if state.firsts[number] is None and account not in state.ineligible:
@@ -397,13 +394,7 @@ class LiveScoreboard(ScoreboardSource):
         spec, watermark = state.spec, state.watermark
         found = self.reader.retrying(
             lambda: self.reader.last_below_floor(
-                account,
-                spec.id,
-                spec.challenge_ids,
-                state.launch or 0,
-                state.floor,
-                watermark.high,
-                watermark.pending,
+                account, spec, state.launch or 0, state.floor, watermark
             ),
             keep=_Stale,
         )
@@ -422,9 +413,7 @@ class LiveScoreboard(ScoreboardSource):
             state.completions.clear()
         spec, watermark = state.spec, state.watermark
         found = self.reader.retrying(
-            lambda: self.reader.completions(
-                missing, spec.id, spec.challenge_ids, watermark.high, watermark.pending
-            ),
+            lambda: self.reader.completions(missing, spec, watermark),
             keep=_Stale,
         )
         for account in missing:

@@ -18,9 +18,9 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
-from sqlalchemy import BigInteger, Boolean, Integer, Select, String, bindparam, column, select, text
+from sqlalchemy import BigInteger, Boolean, Integer, String, bindparam, column, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
@@ -31,9 +31,12 @@ from sqlalchemy.types import TypeEngine
 from sockdojo.scoreboard.counted_solves import counted_solve_times, solve_counts
 from sockdojo.scoreboard.counting import unranked_account
 from sockdojo.scoreboard.live.keys import from_us
+from sockdojo.scoreboard.live.watermark import Watermark
+from sockdojo.scoreboard.modules import ModuleSpec
 from sockdojo.storage.models import Account, UtcDateTime
 
 T = TypeVar("T")
+R = TypeVar("R")  # a query's row, or its scalar
 
 
 class NewSolve(NamedTuple):
@@ -76,6 +79,16 @@ def sql_microseconds(column: str, *, postgres: bool) -> str:
 IN_MODULE = "module_id = :module AND challenge_id IN :challenges"
 
 
+def _in_module(spec: ModuleSpec) -> dict[str, object]:
+    """The values of IN_MODULE."""
+    return {"module": spec.id, "challenges": spec.challenge_ids}
+
+
+def _up_to(watermark: Watermark) -> dict[str, object]:
+    """The values of a board's "up to the watermark" (`id <= :high AND id NOT IN :pending`)."""
+    return {"high": watermark.high, "pending": sorted(watermark.pending)}
+
+
 def _query(sql: str, *types: type[TypeEngine[Any]]) -> TextualSelect:
     """A query with its list and time parameters declared (each only where it appears) and the
     types of its result columns, in order (so that SQLAlchemy caches the result's description
@@ -92,15 +105,44 @@ def _query(sql: str, *types: type[TypeEngine[Any]]) -> TextualSelect:
     return clause.columns(*(column(f"c{n}", kind) for n, kind in enumerate(types)))
 
 
+# What a query's results are, declared with the query: the one place that says its row type
+# (the reader's methods read it without a cast of their own) and how its rows are fetched.
+
+
+@dataclass(frozen=True)
+class Rows(Generic[R]):
+    """A query whose rows are R, each converted by its columns' types."""
+
+    statement: Executable
+
+
+@dataclass(frozen=True)
+class Bulk(Generic[R]):
+    """A query whose rows are R as the driver gives them, without a Row object for each (most
+    of a cold start's reading time, for hundreds of thousands of rows): only for columns that
+    need no conversion (integers)."""
+
+    statement: Executable
+
+
+@dataclass(frozen=True)
+class Scalar(Generic[R]):
+    """A query whose first column of its first row is R (None without a row: R says so)."""
+
+    statement: Executable
+
+
 @dataclass(frozen=True)
 class _CatchUpSql:
     """What a catch-up asks (and, on PostgreSQL, who holds the solves' id sequence)."""
 
-    by_kind: dict[tuple[bool, bool], TextualSelect]  # by (versioned, with pending ids)
-    has_version_table: TextualSelect
-    sequence: TextualSelect
-    sequence_holders: TextualSelect
-    transaction_holders: TextualSelect
+    # By (versioned, with pending ids). A row is the version (None without its table), then a
+    # NewSolve's fields, all None on the version's row when no solve is new.
+    by_kind: dict[tuple[bool, bool], Rows[tuple[object, ...]]]
+    has_version_table: Scalar[bool]
+    sequence: Rows[tuple[int, int | None]]  # (database oid, oid of the id sequence)
+    sequence_holders: Rows[tuple[str]]
+    transaction_holders: Rows[tuple[str]]
 
     @classmethod
     def for_dialect(cls, postgres: bool) -> _CatchUpSql:
@@ -113,56 +155,68 @@ class _CatchUpSql:
         for versioned in (False, True):
             for pending in (False, True):
                 which = "(s.id > :high OR s.id IN :pending)" if pending else "s.id > :high"
-                by_kind[versioned, pending] = _query(
-                    f"SELECT v.version, {columns} FROM scoreboard_version AS v"  # noqa: S608
-                    f" LEFT JOIN solves AS s ON {which}"
-                    " LEFT JOIN accounts AS a ON a.id = s.account_id"
-                    if versioned
-                    else f"SELECT NULL, {columns} FROM solves AS s"  # noqa: S608
-                    f" JOIN accounts AS a ON a.id = s.account_id WHERE {which}",
-                    *types,
+                by_kind[versioned, pending] = Rows[tuple[object, ...]](
+                    _query(
+                        f"SELECT v.version, {columns} FROM scoreboard_version AS v"  # noqa: S608
+                        f" LEFT JOIN solves AS s ON {which}"
+                        " LEFT JOIN accounts AS a ON a.id = s.account_id"
+                        if versioned
+                        else f"SELECT NULL, {columns} FROM solves AS s"  # noqa: S608
+                        f" JOIN accounts AS a ON a.id = s.account_id WHERE {which}",
+                        *types,
+                    )
                 )
         return cls(
             by_kind=by_kind,
-            has_version_table=_query(
-                "SELECT to_regclass('scoreboard_version') IS NOT NULL"
-                if postgres
-                else "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                " AND name = 'scoreboard_version'",
-                Boolean,
+            has_version_table=Scalar(
+                _query(
+                    "SELECT to_regclass('scoreboard_version') IS NOT NULL"
+                    if postgres
+                    else "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                    " AND name = 'scoreboard_version'",
+                    Boolean,
+                )
             ),
-            sequence=_query(
-                "SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),"
-                " CAST(CAST(pg_get_serial_sequence('solves', 'id') AS regclass) AS oid)",
-                Integer,
-                Integer,
+            sequence=Rows(
+                _query(
+                    "SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),"
+                    " CAST(CAST(pg_get_serial_sequence('solves', 'id') AS regclass) AS oid)",
+                    Integer,
+                    Integer,
+                )
             ),
-            sequence_holders=_query(
-                "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation'"
-                " AND database = :database AND relation = :relation",
-                String,
+            sequence_holders=Rows(
+                _query(
+                    "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation'"
+                    " AND database = :database AND relation = :relation",
+                    String,
+                )
             ),
-            transaction_holders=_query(
-                "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'virtualxid'", String
+            transaction_holders=Rows(
+                _query(
+                    "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'virtualxid'", String
+                )
             ),
         )
 
 
-def _aggregates(postgres: bool) -> dict[bool, TextualSelect]:
+def _aggregates(postgres: bool) -> dict[bool, Bulk[Aggregate]]:
     """Per-account totals from `solves`, by "only some accounts"."""
     return {
-        only: _query(
-            "SELECT account_id, base_count,"  # noqa: S608
-            f" {sql_microseconds('base_last', postgres=postgres)}, all_count,"
-            f" {sql_microseconds('all_last', postgres=postgres)} FROM ("
-            " SELECT account_id,"
-            " SUM(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN 1 ELSE 0 END)"
-            " AS base_count,"
-            " MAX(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN solved_at END)"
-            " AS base_last,"
-            f" COUNT(*) AS all_count, MAX(solved_at) AS all_last FROM solves WHERE {IN_MODULE}"
-            f"{' AND account_id IN :ids' if only else ''} GROUP BY account_id) AS totals",
-            *(Integer, Integer, BigInteger, Integer, BigInteger),
+        only: Bulk(
+            _query(
+                "SELECT account_id, base_count,"  # noqa: S608
+                f" {sql_microseconds('base_last', postgres=postgres)}, all_count,"
+                f" {sql_microseconds('all_last', postgres=postgres)} FROM ("
+                " SELECT account_id,"
+                " SUM(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN 1 ELSE 0 END)"
+                " AS base_count,"
+                " MAX(CASE WHEN solved_at >= :launch AND solved_at <= :floor THEN solved_at END)"
+                " AS base_last,"
+                f" COUNT(*) AS all_count, MAX(solved_at) AS all_last FROM solves WHERE {IN_MODULE}"
+                f"{' AND account_id IN :ids' if only else ''} GROUP BY account_id) AS totals",
+                *(Integer, Integer, BigInteger, Integer, BigInteger),
+            )
         )
         for only in (False, True)
     }
@@ -173,16 +227,16 @@ class _LoadSql:
     """What a load reads, in one snapshot (`begin`)."""
 
     begin: TextClause
-    version: TextualSelect
-    max_solve: TextualSelect
-    solve_ids_above: TextualSelect
-    max_account: TextualSelect
-    launch: TextualSelect
-    ineligible: Select[int]
-    log: TextualSelect
-    module_challenges: TextualSelect
-    totals: TextualSelect
-    aggregate: dict[bool, TextualSelect]  # by "only some accounts"
+    version: Scalar[int | None]
+    max_solve: Scalar[int | None]
+    solve_ids_above: Rows[tuple[int]]
+    max_account: Scalar[int | None]
+    launch: Scalar[int | None]
+    ineligible: Rows[tuple[int]]
+    log: Bulk[tuple[int, int]]
+    module_challenges: Rows[tuple[str]]
+    totals: Bulk[Total]
+    aggregate: dict[bool, Bulk[Aggregate]]  # by "only some accounts"
 
     @classmethod
     def for_dialect(cls, postgres: bool) -> _LoadSql:
@@ -190,37 +244,45 @@ class _LoadSql:
         by_time = "" if postgres else " INDEXED BY ix_solves_module_time"
         return cls(
             begin=text("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" if postgres else "BEGIN"),
-            version=_query("SELECT version FROM scoreboard_version", Integer),
-            max_solve=_query("SELECT max(id) FROM solves", Integer),
-            solve_ids_above=_query("SELECT id FROM solves WHERE id > :low", Integer),
-            max_account=_query("SELECT max(id) FROM accounts", Integer),
-            launch=_query(
-                f"SELECT {sql_microseconds('launched_at', postgres=postgres)} FROM modules"  # noqa: S608
-                " WHERE id = :module",
-                BigInteger,
+            version=Scalar(_query("SELECT version FROM scoreboard_version", Integer)),
+            max_solve=Scalar(_query("SELECT max(id) FROM solves", Integer)),
+            solve_ids_above=Rows(_query("SELECT id FROM solves WHERE id > :low", Integer)),
+            max_account=Scalar(_query("SELECT max(id) FROM accounts", Integer)),
+            launch=Scalar(
+                _query(
+                    f"SELECT {sql_microseconds('launched_at', postgres=postgres)}"  # noqa: S608
+                    " FROM modules WHERE id = :module",
+                    BigInteger,
+                )
             ),
-            ineligible=select(Account.id).where(unranked_account()),
-            log=_query(
-                f"SELECT account_id, {sql_microseconds('solved_at', postgres=postgres)}"  # noqa: S608
-                f" FROM solves{by_time} WHERE {IN_MODULE}"
-                " AND solved_at > :floor AND solved_at >= :launch ORDER BY solved_at",
-                Integer,
-                BigInteger,
+            ineligible=Rows(select(Account.id).where(unranked_account())),
+            log=Bulk(
+                _query(
+                    f"SELECT account_id, {sql_microseconds('solved_at', postgres=postgres)}"  # noqa: S608
+                    f" FROM solves{by_time} WHERE {IN_MODULE}"
+                    " AND solved_at > :floor AND solved_at >= :launch ORDER BY solved_at",
+                    Integer,
+                    BigInteger,
+                )
             ),
             # A loose index scan (one seek per distinct challenge) over migration 0003's index.
-            module_challenges=_query(
-                "WITH RECURSIVE seen(challenge) AS ("
-                " SELECT (SELECT min(challenge_id) FROM solves WHERE module_id = :module)"
-                " UNION ALL SELECT (SELECT min(challenge_id) FROM solves"
-                " WHERE module_id = :module AND challenge_id > seen.challenge)"
-                " FROM seen WHERE seen.challenge IS NOT NULL)"
-                " SELECT challenge FROM seen WHERE challenge IS NOT NULL",
-                String,
+            module_challenges=Rows(
+                _query(
+                    "WITH RECURSIVE seen(challenge) AS ("
+                    " SELECT (SELECT min(challenge_id) FROM solves WHERE module_id = :module)"
+                    " UNION ALL SELECT (SELECT min(challenge_id) FROM solves"
+                    " WHERE module_id = :module AND challenge_id > seen.challenge)"
+                    " FROM seen WHERE seen.challenge IS NOT NULL)"
+                    " SELECT challenge FROM seen WHERE challenge IS NOT NULL",
+                    String,
+                )
             ),
-            totals=_query(
-                "SELECT account_id, solves, first_us, last_us FROM solve_totals"
-                " WHERE module_id = :module",
-                *(Integer, Integer, BigInteger, BigInteger),
+            totals=Bulk(
+                _query(
+                    "SELECT account_id, solves, first_us, last_us FROM solve_totals"
+                    " WHERE module_id = :module",
+                    *(Integer, Integer, BigInteger, BigInteger),
+                )
             ),
             aggregate=_aggregates(postgres),
         )
@@ -230,49 +292,59 @@ class _LoadSql:
 class _SeekSql:
     """Seeks by challenge or account: first bloods, badges, names, a base's last solve."""
 
-    first_bloods: TextualSelect
-    all_first_solves: TextualSelect
-    grants: TextualSelect
-    completions: TextualSelect
-    last_below_floor: TextualSelect
-    names: TextualSelect
+    first_bloods: Rows[tuple[int, int]]  # (account, time)
+    all_first_solves: Rows[tuple[str, int, int]]  # (challenge, account, time)
+    grants: Rows[tuple[int, str, str]]  # (account, emoji, title)
+    completions: Rows[tuple[int, int, int]]  # (account, count, last time)
+    last_below_floor: Scalar[int | None]
+    names: Rows[tuple[int, str]]
 
     @classmethod
     def for_dialect(cls, postgres: bool) -> _SeekSql:
         us_solved = sql_microseconds("solved_at", postgres=postgres)
         return cls(
-            first_bloods=_query(
-                f"SELECT account_id, {us_solved} FROM solves"  # noqa: S608
-                " WHERE module_id = :module AND challenge_id = :challenge"
-                " AND solved_at >= :launch ORDER BY solved_at, account_id"
-                " LIMIT :page OFFSET :offset",
-                Integer,
-                BigInteger,
+            first_bloods=Rows(
+                _query(
+                    f"SELECT account_id, {us_solved} FROM solves"  # noqa: S608
+                    " WHERE module_id = :module AND challenge_id = :challenge"
+                    " AND solved_at >= :launch ORDER BY solved_at, account_id"
+                    " LIMIT :page OFFSET :offset",
+                    Integer,
+                    BigInteger,
+                )
             ),
-            all_first_solves=_query(
-                f"SELECT challenge_id, account_id, {us_solved} FROM solves"  # noqa: S608
-                f" WHERE {IN_MODULE} AND solved_at >= :launch ORDER BY solved_at, account_id",
-                *(String, Integer, BigInteger),
+            all_first_solves=Rows(
+                _query(
+                    f"SELECT challenge_id, account_id, {us_solved} FROM solves"  # noqa: S608
+                    f" WHERE {IN_MODULE} AND solved_at >= :launch ORDER BY solved_at, account_id",
+                    *(String, Integer, BigInteger),
+                )
             ),
-            grants=_query(
-                "SELECT account_id, emoji, title FROM badge_grants WHERE module_id = :module"
-                " ORDER BY created_at, id",
-                *(Integer, String, String),
+            grants=Rows(
+                _query(
+                    "SELECT account_id, emoji, title FROM badge_grants WHERE module_id = :module"
+                    " ORDER BY created_at, id",
+                    *(Integer, String, String),
+                )
             ),
-            completions=_query(
-                f"SELECT account_id, count(*), max({us_solved}) FROM solves"  # noqa: S608
-                f" WHERE account_id IN :ids AND {IN_MODULE}"
-                " AND id <= :high AND id NOT IN :pending GROUP BY account_id",
-                *(Integer, Integer, BigInteger),
+            completions=Rows(
+                _query(
+                    f"SELECT account_id, count(*), max({us_solved}) FROM solves"  # noqa: S608
+                    f" WHERE account_id IN :ids AND {IN_MODULE}"
+                    " AND id <= :high AND id NOT IN :pending GROUP BY account_id",
+                    *(Integer, Integer, BigInteger),
+                )
             ),
-            last_below_floor=_query(
-                f"SELECT max({us_solved}) FROM solves"  # noqa: S608
-                f" WHERE account_id = :account AND {IN_MODULE}"
-                " AND solved_at >= :launch AND solved_at <= :floor"
-                " AND id <= :high AND id NOT IN :pending",
-                BigInteger,
+            last_below_floor=Scalar(
+                _query(
+                    f"SELECT max({us_solved}) FROM solves"  # noqa: S608
+                    f" WHERE account_id = :account AND {IN_MODULE}"
+                    " AND solved_at >= :launch AND solved_at <= :floor"
+                    " AND id <= :high AND id NOT IN :pending",
+                    BigInteger,
+                )
             ),
-            names=_query("SELECT id, name FROM accounts WHERE id IN :ids", Integer, String),
+            names=Rows(_query("SELECT id, name FROM accounts WHERE id IN :ids", Integer, String)),
         )
 
 
@@ -336,21 +408,18 @@ class Reader:
                 self._connection.close()
             self._connection = None
 
-    def _rows(self, statement: Executable, **values: object) -> Sequence[tuple[object, ...]]:
-        return cast("Sequence[tuple[object, ...]]", self._db().execute(statement, values).all())
+    def _rows(self, query: Rows[R], **values: object) -> Sequence[R]:
+        return cast("Sequence[R]", self._db().execute(query.statement, values).all())
 
-    def _bulk(self, statement: Executable, **values: object) -> Sequence[tuple[object, ...]]:
-        """`_rows` for a load's big reads (hundreds of thousands of rows of integers): the
-        driver's own tuples, without building a Row object for each (most of a cold start's
-        reading time). Only for statements whose columns need no conversion (integers)."""
-        result = self._db().execute(statement, values)
+    def _bulk(self, query: Bulk[R], **values: object) -> Sequence[R]:
+        result = self._db().execute(query.statement, values)
         try:
-            return cast("Sequence[tuple[object, ...]]", result.cursor.fetchall())
+            return cast("Sequence[R]", result.cursor.fetchall())
         finally:
             result.close()
 
-    def _scalar(self, statement: Executable, **values: object) -> object:
-        return self._db().execute(statement, values).scalar()
+    def _scalar(self, query: Scalar[R], **values: object) -> R:
+        return cast("R", self._db().execute(query.statement, values).scalar())
 
     # The state of the database
 
@@ -361,75 +430,53 @@ class Reader:
         return self._versioned
 
     def version(self) -> int | None:
-        return cast("int | None", self._scalar(self._loading.version))
+        return self._scalar(self._loading.version)
 
     def max_solve_id(self) -> int:
-        return cast("int | None", self._scalar(self._loading.max_solve)) or 0
+        return self._scalar(self._loading.max_solve) or 0
 
     def solve_ids_above(self, low: int) -> set[int]:
-        return {cast("int", row[0]) for row in self._rows(self._loading.solve_ids_above, low=low)}
+        return {row[0] for row in self._rows(self._loading.solve_ids_above, low=low)}
 
     def account_ids_end(self) -> int:
         """One more than the highest account id (the size of a per-account column)."""
-        return (cast("int | None", self._scalar(self._loading.max_account)) or 0) + 1
+        return (self._scalar(self._loading.max_account) or 0) + 1
 
     def launch(self, module: str) -> int | None:
-        return cast("int | None", self._scalar(self._loading.launch, module=module))
+        return self._scalar(self._loading.launch, module=module)
 
     def ineligible(self) -> set[int]:
         """Hidden and admin accounts."""
-        return {cast("int", row[0]) for row in self._rows(self._loading.ineligible)}
+        return {row[0] for row in self._rows(self._loading.ineligible)}
 
     # What a load reads
 
-    def log(
-        self, module: str, challenges: Sequence[str], floor: int, launch: int
-    ) -> Sequence[tuple[int, int]]:
+    def log(self, spec: ModuleSpec, floor: int, launch: int) -> Sequence[tuple[int, int]]:
         """(account, time) of the module's solves newer than the floor since launch, by time."""
-        rows = self._bulk(
-            self._loading.log,
-            module=module,
-            challenges=challenges,
-            floor=from_us(floor),
-            launch=from_us(launch),
-        )
-        return cast("Sequence[tuple[int, int]]", rows)
+        times = {"floor": from_us(floor), "launch": from_us(launch)}
+        return self._bulk(self._loading.log, **_in_module(spec), **times)
 
     def module_challenges(self, module: str) -> set[str]:
         """Every challenge id the module's solves name."""
-        return {
-            cast("str", row[0])
-            for row in self._rows(self._loading.module_challenges, module=module)
-        }
+        return {row[0] for row in self._rows(self._loading.module_challenges, module=module)}
 
     def totals(self, module: str) -> Sequence[Total]:
-        return cast("Sequence[Total]", self._bulk(self._loading.totals, module=module))
+        return self._bulk(self._loading.totals, module=module)
 
     def aggregate(
-        self,
-        module: str,
-        challenges: Sequence[str],
-        launch: int,
-        floor: int,
-        only: Sequence[int] | None,
+        self, spec: ModuleSpec, launch: int, floor: int, only: Sequence[int] | None
     ) -> Sequence[Aggregate]:
         """Per-account totals aggregated from `solves` (all accounts, or only these)."""
-        values: dict[str, object] = {
-            "module": module,
-            "challenges": challenges,
-            "launch": from_us(launch),
-            "floor": from_us(floor),
-        }
+        values = _in_module(spec) | {"launch": from_us(launch), "floor": from_us(floor)}
         if only is not None:
             values["ids"] = only
-        rows = self._bulk(self._loading.aggregate[only is not None], **values)
-        return cast("Sequence[Aggregate]", rows)
+        return self._bulk(self._loading.aggregate[only is not None], **values)
 
     def first_solves(
         self, module: str, challenge: str, launch: int, page: int, offset: int
     ) -> Sequence[tuple[int, int]]:
         """(account, time) of a challenge's solves since launch, in first-blood order: a page."""
-        rows = self._rows(
+        return self._rows(
             self._seeking.first_bloods,
             module=module,
             challenge=challenge,
@@ -437,16 +484,13 @@ class Reader:
             page=page,
             offset=offset,
         )
-        return cast("Sequence[tuple[int, int]]", rows)
 
-    def all_first_solves(
-        self, module: str, challenges: Sequence[str], launch: int
-    ) -> Iterator[tuple[str, int, int]]:
+    def all_first_solves(self, spec: ModuleSpec, launch: int) -> Iterator[tuple[str, int, int]]:
         """(challenge, account, time) of the module's solves since launch, in first-blood order,
         streamed (a server-side cursor on PostgreSQL): for a database without migration 0003."""
         result = self._db().execute(
-            self._seeking.all_first_solves,
-            {"module": module, "challenges": challenges, "launch": from_us(launch)},
+            self._seeking.all_first_solves.statement,
+            _in_module(spec) | {"launch": from_us(launch)},
             execution_options={"stream_results": True, "yield_per": 1000},
         )
         try:
@@ -456,9 +500,7 @@ class Reader:
 
     def grants(self, module: str) -> Sequence[tuple[int, str, str]]:
         """(account, emoji, title) of the module's granted badges, in the order given."""
-        return cast(
-            "Sequence[tuple[int, str, str]]", self._rows(self._seeking.grants, module=module)
-        )
+        return self._rows(self._seeking.grants, module=module)
 
     # What a catch-up reads
 
@@ -482,8 +524,7 @@ class Reader:
         `nextval` takes until the end of the transaction (all running transactions, should
         `solves.id` have no sequence of its own). PostgreSQL only."""
         if self._sequence is None:
-            found = self._rows(self._catching.sequence)[0]
-            database, sequence = cast("tuple[int, int | None]", found)
+            database, sequence = self._rows(self._catching.sequence)[0]
             self._sequence = (int(database), None if sequence is None else int(sequence))
         database, sequence = self._sequence
         if sequence is None:
@@ -495,54 +536,25 @@ class Reader:
     # What a board reads
 
     def completions(
-        self,
-        accounts: Sequence[int],
-        module: str,
-        challenges: Sequence[str],
-        high: int,
-        pending: Collection[int],
+        self, accounts: Sequence[int], spec: ModuleSpec, watermark: Watermark
     ) -> dict[int, tuple[int, int]]:
         """(count, last time) of these accounts' solves of the module, up to the watermark."""
-        rows = self._rows(
-            self._seeking.completions,
-            ids=accounts,
-            module=module,
-            challenges=challenges,
-            high=high,
-            pending=sorted(pending),
-        )
-        return {
-            account: (count, last)
-            for account, count, last in cast("Sequence[tuple[int, int, int]]", rows)
-        }
+        values = _in_module(spec) | _up_to(watermark)
+        rows = self._rows(self._seeking.completions, ids=accounts, **values)
+        return {account: (count, last) for account, count, last in rows}
 
     def last_below_floor(
-        self,
-        account: int,
-        module: str,
-        challenges: Sequence[str],
-        launch: int,
-        floor: int,
-        high: int,
-        pending: Collection[int],
+        self, account: int, spec: ModuleSpec, launch: int, floor: int, watermark: Watermark
     ) -> int | None:
         """The account's last solve of the module since launch at or below the floor, up to the
         watermark."""
-        found = self._scalar(
-            self._seeking.last_below_floor,
-            account=account,
-            module=module,
-            challenges=challenges,
-            launch=from_us(launch),
-            floor=from_us(floor),
-            high=high,
-            pending=sorted(pending),
-        )
-        return None if found is None else int(cast("int", found))
+        times = {"launch": from_us(launch), "floor": from_us(floor)}
+        values = _in_module(spec) | times | _up_to(watermark)
+        found = self._scalar(self._seeking.last_below_floor, account=account, **values)
+        return None if found is None else int(found)
 
     def names(self, accounts: Sequence[int]) -> dict[int, str]:
-        rows = self._rows(self._seeking.names, ids=accounts)
-        return dict(cast("Sequence[tuple[int, str]]", rows))
+        return dict(self._rows(self._seeking.names, ids=accounts))
 
     # The reference's queries, on this connection (for what the live board does not keep)
 
