@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sockdojo.challenges.client import HINT, ClientChallengeProtocol, Timing
+from sockdojo.challenges.client import HINT, ClientChallengeProtocol
 from sockdojo.net.protocol import Close, Send, SendFlag
 
 FLAG = b"sockdojo{test}\n"  # what the loop sends where a machine says SendFlag
@@ -27,7 +27,7 @@ def test_flag_after_first_byte_then_close() -> None:
 
 
 def test_silence_gets_a_hint_and_the_client_may_still_send() -> None:
-    machine = ClientChallengeProtocol(PREFIX, Timing(hint_after=4, give_up_after=60))
+    machine = ClientChallengeProtocol(PREFIX, hint_after=4, give_up_after=60)
     machine.connection_made()
     assert machine.timeout == 4
     actions = machine.timer_expired()

@@ -88,6 +88,18 @@ def test_size_cap_ends_the_question() -> None:
     assert machine.timeout is None
 
 
+def test_the_silence_allowed_is_long_until_a_question_begins_then_a_pause() -> None:
+    machine = EightBallProtocol(PREFIX, pause=0.5, silence=20)
+    machine.connection_made()
+    assert machine.timeout == 20
+    assert machine.data_received(b"will it") == []
+    assert machine.timeout == 0.5  # a pause now ends the question
+    assert any(isinstance(a, Close) for a in machine.timer_expired())
+    assert machine.timeout is None
+    assert machine.eof_received() == []
+    assert machine.timer_expired() == []
+
+
 def test_only_one_answer_per_connection() -> None:
     machine = EightBallProtocol(PREFIX)
     machine.connection_made()

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from sockdojo.challenges.client import HINT, ClientChallengeProtocol
-from sockdojo.challenges.client import Timing as ClientTiming
 from sockdojo.challenges.eight_ball import BANNER, EightBallProtocol
 from sockdojo.net import accept_loop
 from sockdojo.net.accept_loop import AcceptLoop, Peer, listening_socket, raise_open_file_limit
@@ -72,7 +71,7 @@ class RunningLoop:
 @pytest.fixture
 def client_server() -> Iterator[RunningLoop]:
     running = RunningLoop(
-        lambda _p: ClientChallengeProtocol(PREFIX, ClientTiming(hint_after=0.3, give_up_after=2))
+        lambda _p: ClientChallengeProtocol(PREFIX, hint_after=0.3, give_up_after=2)
     )
     yield running
     running.stop()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sockdojo.net.protocol import Action, Close, Note, Send, SendFlag, preview
+from sockdojo.net.protocol import Action, AnswersOnce, Close, Note, Send, SendFlag, preview
 
 HINT = (
     b"sockdojo: I'm waiting for you to send something first "
@@ -21,34 +21,21 @@ UDP_HINT = (
 
 
 @dataclass
-class Timing:
+class ClientChallengeProtocol(AnswersOnce):
     hint_after: float = 4.0  # silence before the hint
     give_up_after: float = 60.0  # further silence before we hang up
+    _hinted: bool = field(default=False, init=False)  # the connection's state, not an argument
 
-    def allowed_silence(self, hinted: bool) -> float:
-        """How long the client may stay silent now: until the hint, then until we hang up."""
-        return self.give_up_after if hinted else self.hint_after
-
-
-@dataclass
-class ClientChallengeProtocol:
-    flag_prefix: bytes  # to blank other flags a client sends us in the console
-    timing: Timing = field(default_factory=Timing)
-    # The connection's state, not arguments.
-    _hinted: bool = field(default=False, init=False)
-    _done: bool = field(default=False, init=False)
-
-    @property
-    def timeout(self) -> float | None:
-        return None if self._done else self.timing.allowed_silence(self._hinted)
+    def allowed_silence(self) -> float:
+        return self.give_up_after if self._hinted else self.hint_after
 
     def connection_made(self) -> list[Action]:
         return [Note("connected")]
 
     def data_received(self, data: bytes) -> list[Action]:
-        if self._done:
+        if self.ended:
             return []
-        self._done = True
+        self.ended = True
         return [
             Note(f"received {preview(data, flag_prefix=self.flag_prefix)}"),
             SendFlag(),
@@ -57,9 +44,9 @@ class ClientChallengeProtocol:
         ]
 
     def eof_received(self) -> list[Action]:
-        if self._done:
+        if self.ended:
             return []
-        self._done = True
+        self.ended = True
         return [
             Note(
                 "the client closed without sending anything: "
@@ -69,21 +56,21 @@ class ClientChallengeProtocol:
         ]
 
     def timer_expired(self) -> list[Action]:
-        if self._done:
+        if self.ended:
             return []
         if not self._hinted:
             self._hinted = True
             return [
                 Note(
-                    f"silent for {self.timing.hint_after:.0f} s: sent a hint that it must "
+                    f"silent for {self.hint_after:.0f} s: sent a hint that it must "
                     "send something first (recv() before send() waits forever)"
                 ),
                 Send(HINT),
             ]
-        self._done = True
+        self.ended = True
         return [Note("still silent after the hint: hung up"), Close()]
 
     def connection_lost(self, error: str | None) -> list[Action]:
-        if self._done:
+        if self.ended:
             return [Note(f"the client hung up early ({error}); it may not have read the flag")]
         return [Note(f"the connection was lost ({error})")]

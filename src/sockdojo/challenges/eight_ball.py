@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from sockdojo.net.protocol import Action, Close, Note, Send, SendFlag, preview
+from sockdojo.net.protocol import Action, AnswersOnce, Close, Note, Send, SendFlag, preview
 
 BANNER = b"Welcome to the sockdojo magic 8-ball. Ask me a yes-or-no question?\n"
 QUESTION_LIMIT = 1024
@@ -46,33 +46,20 @@ _ANSWERS = random.Random()
 
 
 @dataclass
-class Timing:
+class EightBallProtocol(AnswersOnce):
     pause: float = 0.3  # a pause this long after some bytes ends the question
     silence: float = 30.0  # nobody asks anything for this long: we hang up
-
-    def allowed_silence(self, asking: bool) -> float:
-        """How long the client may stay silent now: a pause ends a question begun."""
-        return self.pause if asking else self.silence
-
-
-@dataclass
-class EightBallProtocol:
-    flag_prefix: bytes  # to blank other flags a client sends us in the console
-    timing: Timing = field(default_factory=Timing)
     choose: random.Random = field(default_factory=lambda: _ANSWERS)
-    # The connection's state, not arguments.
-    _question: bytearray = field(default_factory=bytearray, init=False)
-    _answered: bool = field(default=False, init=False)
+    _question: bytearray = field(default_factory=bytearray, init=False)  # state, not an argument
 
-    @property
-    def timeout(self) -> float | None:
-        return None if self._answered else self.timing.allowed_silence(asking=bool(self._question))
+    def allowed_silence(self) -> float:
+        return self.pause if self._question else self.silence  # a pause ends a question begun
 
     def connection_made(self) -> list[Action]:
         return [Note("connected; sent the banner"), Send(BANNER)]
 
     def data_received(self, data: bytes) -> list[Action]:
-        if self._answered:
+        if self.ended:
             return []
         room = QUESTION_LIMIT - len(self._question)
         newline = data.find(b"\n", 0, room)
@@ -94,14 +81,14 @@ class EightBallProtocol:
         return self._question_ends(
             "a pause",
             unasked=[
-                Note(f"nothing asked in {self.timing.silence:.0f} s: hung up"),
+                Note(f"nothing asked in {self.silence:.0f} s: hung up"),
                 Send(NOTHING_ASKED),
                 Close(),
             ],
         )
 
     def connection_lost(self, error: str | None) -> list[Action]:
-        if self._answered:
+        if self.ended:
             return [
                 Note(
                     f"the client hung up before reading the answer ({error}): "
@@ -112,15 +99,15 @@ class EightBallProtocol:
 
     def _question_ends(self, ended_by: str, unasked: list[Action]) -> list[Action]:
         """The end of what the client sends: the answer to its question, or `unasked`."""
-        if self._answered:
+        if self.ended:
             return []
         if self._question:
             return self._answer(ended_by)
-        self._answered = True
+        self.ended = True
         return unasked
 
     def _answer(self, ended_by: str) -> list[Action]:
-        self._answered = True
+        self.ended = True
         question = bytes(self._question)
         text = question.decode("utf-8", errors="replace").strip()
         asked = Note(

@@ -9,8 +9,9 @@ or one at a time, and reading the actions back.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -58,6 +59,24 @@ class ServerProtocol(Protocol):
     def timer_expired(self) -> list[Action]: ...
 
     def connection_lost(self, error: str | None) -> list[Action]: ...
+
+
+@dataclass
+class AnswersOnce(ABC):
+    """What our servers for the client challenges share: each answers the client once and
+    closes. From then on (`ended`) it sets no timer and ignores what still arrives, while the
+    loop finishes the connection."""
+
+    flag_prefix: bytes  # to blank other flags a client sends us in the console
+    ended: bool = field(default=False, init=False)
+
+    @property
+    def timeout(self) -> float | None:
+        return None if self.ended else self.allowed_silence()
+
+    @abstractmethod
+    def allowed_silence(self) -> float:
+        """How long the client may stay silent now, before `timer_expired`."""
 
 
 def prefix_of(flag: str) -> str:
