@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 
 from class_mode.harness import ClassHarness
 
@@ -75,6 +77,20 @@ def test_matrix_stuck_codes_and_gradebook(class_dojo: ClassHarness) -> None:
     # The page's table shows the same rows as the API (one shape for both).
     assert "<td>server</td><td><code>nothing-listening</code></td>" in html
     assert "<td>1 of 2</td>" in html
+    # The matrix, from the same shape: a solve with its time, an attempt with its last code.
+    solved = dt.datetime.fromisoformat(by_name["ada"]["server"]["solved_at"])
+    assert re.search(
+        r'<tr data-hacker="ada">.*?data-challenge="server">\s*solved <span class="muted">'
+        + solved.strftime("%Y-%m-%d %H:%M UTC"),
+        html,
+        re.S,
+    )
+    assert re.search(
+        r'<tr data-hacker="bob">.*?data-challenge="server">\s*udp-server'
+        r' <span class="muted">\(1 run\)</span>.*?<td class="total">0</td>',
+        html,
+        re.S,
+    )
 
     rows = list(csv.DictReader(io.StringIO(teacher.get("/admin/class/gradebook.csv").text)))
     assert [row["hacker"] for row in rows] == ["ada", "bob", "cyd"]

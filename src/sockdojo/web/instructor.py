@@ -17,7 +17,6 @@ import csv
 import datetime as dt
 import io
 from collections import defaultdict
-from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,33 +36,8 @@ STUCK_WINDOW = dt.timedelta(days=7)
 GRADEBOOK_NAME = f"sockdojo-{registry.MODULE_ID}-gradebook.csv"
 
 
-@dataclass(frozen=True)
-class Cell:
-    state: shapes.CellState
-    solved_at: dt.datetime | None = None
-    last_diagnosis: str | None = None
-    runs: int = 0
-
-
-@dataclass(frozen=True)
-class LearnerRow:
-    name: str
-    hidden: bool
-    cells: tuple[Cell, ...]  # in registry.CHALLENGES order
-
-    @property
-    def total(self) -> int:
-        return sum(cell.state == "solved" for cell in self.cells)
-
-
-@dataclass(frozen=True)
-class ClassView:
-    challenges: tuple[registry.Challenge, ...]
-    rows: tuple[LearnerRow, ...]
-    stuck: tuple[shapes.StuckCode, ...]  # the API's shape: the page shows the same
-
-
-def class_view(store: Store, now: dt.datetime) -> ClassView:
+def class_view(store: Store, now: dt.datetime) -> shapes.ClassView:
+    """The view in the API's shape, which the page, the grade book and the JSON all show."""
     challenges = tuple(registry.CHALLENGES)
     with store.session() as session:
         learners = [a for a in admin.all_accounts(session) if not a.is_admin]
@@ -73,37 +47,41 @@ def class_view(store: Store, now: dt.datetime) -> ClassView:
         }
         ran = runs.summaries(session)
         recent = runs.runs_between(session, now - STUCK_WINDOW)
-    rows = tuple(
-        LearnerRow(learner.name, learner.is_hidden, _cells(learner.id, challenges, solved, ran))
-        for learner in learners
-    )
+    rows = []
+    for learner in learners:
+        cells = {c.id: _cell((learner.id, c.id), solved, ran) for c in challenges}
+        total = sum(cell.state == "solved" for cell in cells.values())
+        rows.append(
+            shapes.ClassLearner(
+                hacker=learner.name, hidden=learner.is_hidden, total=total, challenges=cells
+            )
+        )
     names = {learner.id: learner.name for learner in learners}
-    return ClassView(challenges, rows, _stuck(challenges, names, solved, recent))
+    return shapes.ClassView(
+        challenges=[c.id for c in challenges],
+        learners=rows,
+        stuck=_stuck(challenges, names, solved, recent),
+    )
 
 
 # When each (account, challenge) was solved.
 Solved = dict[tuple[int, str], dt.datetime]
 
 
-def _cells(
-    account_id: int,
-    challenges: tuple[registry.Challenge, ...],
-    solved: Solved,
-    summaries: dict[tuple[int, str], runs.RunSummary],
-) -> tuple[Cell, ...]:
-    """One learner's row of the matrix: solved, attempted or not started, per challenge."""
-    cells = []
-    for challenge in challenges:
-        key = (account_id, challenge.id)
-        summary = summaries.get(key)
-        if key in solved:
-            last = summary.last_diagnosis if summary else None
-            cells.append(Cell("solved", solved[key], last, summary.runs if summary else 0))
-        elif summary is not None:
-            cells.append(Cell("attempted", None, summary.last_diagnosis, summary.runs))
-        else:
-            cells.append(Cell("not_started"))
-    return tuple(cells)
+def _cell(
+    key: tuple[int, str], solved: Solved, summaries: dict[tuple[int, str], runs.RunSummary]
+) -> shapes.ClassCell:
+    """One cell of the matrix (account, challenge): solved, attempted or not started."""
+    summary = summaries.get(key)
+    state: shapes.CellState = (
+        "solved" if key in solved else "attempted" if summary is not None else "not_started"
+    )
+    return shapes.ClassCell(
+        state=state,
+        solved_at=solved[key].isoformat() if key in solved else None,
+        last_diagnosis=summary.last_diagnosis if summary else None,
+        runs=summary.runs if summary else 0,
+    )
 
 
 def _stuck(
@@ -111,7 +89,7 @@ def _stuck(
     names: dict[int, str],
     solved: Solved,
     recent: list[runs.Run],
-) -> tuple[shapes.StuckCode, ...]:
+) -> list[shapes.StuckCode]:
     """Per challenge and diagnosis code met in `recent` (oldest first), who met it and who of
     them solved the challenge after first meeting it; the most met first."""
     first_met: dict[tuple[str, str], dict[int, dt.datetime]] = defaultdict(dict)
@@ -135,49 +113,20 @@ def _stuck(
         for (challenge_id, code), met in first_met.items()
     ]
     stuck.sort(key=lambda s: (order.get(s.challenge, 99), -len(s.learners), s.diagnosis))
-    return tuple(stuck)
+    return stuck
 
 
-def gradebook_csv(view: ClassView) -> str:
+def gradebook_csv(view: shapes.ClassView) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["hacker", *(c.id for c in view.challenges), "total"])
-    for row in view.rows:
-        writer.writerow(
-            [
-                _csv_safe(row.name),
-                *(cell.solved_at.isoformat() if cell.solved_at else "" for cell in row.cells),
-                row.total,
-            ]
-        )
+    writer.writerow(["hacker", *view.challenges, "total"])
+    for row in view.learners:
+        solved_at = (row.challenges[challenge].solved_at for challenge in view.challenges)
+        writer.writerow([_csv_safe(row.hacker), *(when or "" for when in solved_at), row.total])
     return buffer.getvalue()
 
 
-def view_shape(view: ClassView) -> shapes.ClassView:
-    return shapes.ClassView(
-        challenges=[c.id for c in view.challenges],
-        learners=[
-            shapes.ClassLearner(
-                hacker=row.name,
-                hidden=row.hidden,
-                total=row.total,
-                challenges={
-                    challenge.id: shapes.ClassCell(
-                        state=cell.state,
-                        solved_at=cell.solved_at.isoformat() if cell.solved_at else None,
-                        last_diagnosis=cell.last_diagnosis,
-                        runs=cell.runs,
-                    )
-                    for challenge, cell in zip(view.challenges, row.cells, strict=True)
-                },
-            )
-            for row in view.rows
-        ],
-        stuck=list(view.stuck),
-    )
-
-
-async def _view(request: Request) -> ClassView:
+async def _view(request: Request) -> shapes.ClassView:
     await require_admin(request)
     dojo = dojo_of(request)
     return await in_database(class_view, dojo.store, dojo.now())
@@ -199,7 +148,7 @@ async def gradebook(request: Request) -> Response:
 
 async def class_json(request: Request) -> Response:
     """The instructor view: progress matrix and where the class is stuck"""
-    return answer(view_shape(await _view(request)))
+    return answer(await _view(request))
 
 
 ROUTES = [

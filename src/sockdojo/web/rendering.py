@@ -36,7 +36,10 @@ VERDICT_NAMES: dict[str, str] = {
 }
 
 
-def when(value: dt.datetime) -> str:
+def when(value: dt.datetime | str) -> str:
+    """A time for a page; a string is an API shape's timestamp (`datetime.isoformat()`)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
