@@ -15,7 +15,7 @@ own datetime encoding (which writes "Z").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol, get_args
 
 import msgspec
 from msgspec import Meta
@@ -207,10 +207,15 @@ class DeviceCode(Shape):
     interval: int
 
 
+# RFC 8628's grant type, the only one the token endpoint takes.
+DeviceGrant = Literal["urn:ietf:params:oauth:grant-type:device_code"]
+DEVICE_GRANT: DeviceGrant = get_args(DeviceGrant)[0]
+
+
 class DeviceTokenRequest(Shape):
     """Sent as a form (RFC 8628) or JSON."""
 
-    grant_type: Literal["urn:ietf:params:oauth:grant-type:device_code"]
+    grant_type: DeviceGrant
     device_code: str
 
 

@@ -153,6 +153,8 @@ class _NoToken(enum.Enum):
 
 def _poll_for_token(server_url: str, code: DeviceCode) -> str:
     """Poll the token endpoint every `interval` seconds until the code is approved or spent."""
+    from sockdojo.api_shapes import DEVICE_GRANT
+
     interval = code.interval
     deadline = time.monotonic() + code.expires_in
     while time.monotonic() < deadline:
@@ -161,7 +163,7 @@ def _poll_for_token(server_url: str, code: DeviceCode) -> str:
             server_url,
             "token",
             {
-                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "grant_type": DEVICE_GRANT,
                 "device_code": code.device_code,
             },
         )

@@ -194,7 +194,7 @@ def _set_hidden(name: str, hidden: bool) -> None:
         if found is None:
             raise click.ClickException(f"there is no account {name!r}")
         admin.set_hidden(session, found.id, hidden)
-    say(f"{name} is now {'hidden from' if hidden else 'shown on'} the scoreboard.")
+    say(admin.visibility_said(name, hidden))
 
 
 @account.command("hide")

@@ -33,6 +33,11 @@ def set_hidden(session: Session, account_id: int, hidden: bool) -> Account | Non
     return account
 
 
+def visibility_said(name: str, hidden: bool) -> str:
+    """What the admin page and `sockdojo account hide/show` say after `set_hidden`."""
+    return f"{name} is now {'hidden from' if hidden else 'shown on'} the scoreboard."
+
+
 def set_password_hash(session: Session, account_id: int, password_hash: str) -> None:
     account = session.get(Account, account_id)
     if account is None:

@@ -37,7 +37,6 @@ from sockdojo.web.dojo import FormError, RateLimited, Viewer
 from sockdojo.web.inputs import parse_json
 from sockdojo.web.security import BEARER_REFUSED, bearer_token, client_address
 
-GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 BODY_LIMIT = 8 * 1024
 FIELD_LIMIT = 64
 NO_STORE = {"Cache-Control": "no-store"}
@@ -137,10 +136,10 @@ async def device_code(request: Request) -> Response:
 async def device_token(request: Request) -> Response:
     """Poll for the device login's token (RFC 8628 section 3.4)"""
     fields = await _fields(request)
-    if fields.get("grant_type") != GRANT_TYPE:
+    if fields.get("grant_type") != shapes.DEVICE_GRANT:
         return answer(
             shapes.OAuthError(
-                error="unsupported_grant_type", error_description=f"Use {GRANT_TYPE}."
+                error="unsupported_grant_type", error_description=f"Use {shapes.DEVICE_GRANT}."
             ),
             400,
         )

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sockdojo.challenges import registry
+from sockdojo.storage.admin import visibility_said
 from sockdojo.web import rendering
 from sockdojo.web.context import as_viewer, current_viewer, dojo_of, require_admin
 from sockdojo.web.database_work import PASSWORD_WORK_SECONDS, in_database
@@ -282,8 +283,7 @@ async def admin_set_hidden(request: Request) -> Response:
     except FormError as problem:
         flash(request, "error", str(problem))
     else:
-        state = "hidden from" if hidden else "shown on"
-        flash(request, "ok", f"{name} is now {state} the scoreboard.")
+        flash(request, "ok", visibility_said(name, hidden))
     return see_other("/admin")
 
 
