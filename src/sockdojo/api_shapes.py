@@ -20,15 +20,13 @@ from typing import TYPE_CHECKING, Annotated, Literal, Protocol, get_args
 import msgspec
 from msgspec import Meta
 
+from sockdojo.scoreboard.model import WINDOWS, BadgeKind
 from sockdojo.verdict import CHECKED, Verdict
 
 if TYPE_CHECKING:
-    from sockdojo import scoreboard
+    from sockdojo.scoreboard import model as scoreboard
 
 Timestamp = Annotated[str, Meta(extra_json_schema={"format": "date-time"})]
-# The scoreboard's windows (`scoreboard.WINDOWS`, which this module cannot import without
-# SQLAlchemy; a test keeps the two equal).
-WINDOWS = (30, 7, 0)
 Days = Annotated[int, Meta(extra_json_schema={"enum": list(WINDOWS)})]
 # A diagnosis code as `sockdojo.mistakes` names them: "nothing-listening", "udp-server".
 DIAGNOSIS_CODE = "[a-z0-9][a-z0-9_.-]{0,63}"
@@ -118,8 +116,9 @@ class Challenges(Shape):
 class Award(Shape):
     emoji: str
     title: str
-    # `scoreboard.Badge.kind`, a plain string there.
-    kind: Annotated[str, Meta(extra_json_schema={"enum": ["completion", "first_blood", "granted"]})]
+    # A string that the document enumerates, not a Literal: a CLI must still read the
+    # scoreboard of a newer server with a kind of badge it does not know.
+    kind: Annotated[str, Meta(extra_json_schema={"enum": list(get_args(BadgeKind))})]
 
 
 class Row(Shape):

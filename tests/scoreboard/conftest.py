@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from sockdojo.scoreboard import Board, SqlScoreboard
+from sockdojo.scoreboard.model import Board
+from sockdojo.scoreboard.reference import SqlScoreboard
 from sockdojo.storage import accounts, badges
 from sockdojo.storage.admin import set_hidden, set_launch_date
 from sockdojo.storage.database import Store

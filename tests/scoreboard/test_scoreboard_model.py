@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sockdojo.challenges import registry
-from sockdojo.scoreboard import Badge
 from sockdojo.scoreboard.counting import counts, ranked
+from sockdojo.scoreboard.model import Badge
 
 CHALLENGES = [challenge.id for challenge in registry.CHALLENGES]
 HOUR = dt.timedelta(hours=1)

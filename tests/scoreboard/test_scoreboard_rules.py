@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from sockdojo.challenges import registry
-from sockdojo.scoreboard import Badge
 from sockdojo.scoreboard.counting import window_start
+from sockdojo.scoreboard.model import Badge
 
 ALL = [challenge.id for challenge in registry.CHALLENGES]
 

@@ -13,6 +13,7 @@ import click
 
 from sockdojo.cli.ui import paint, say, say_json, say_shape
 from sockdojo.config import ACCOUNT_NAME_RULE, valid_account_name
+from sockdojo.scoreboard.model import DEFAULT_DAYS, DEFAULT_LIMIT, WINDOWS
 
 if TYPE_CHECKING:
     from sockdojo.api_shapes import Scoreboard
@@ -245,12 +246,12 @@ def account_list(as_json: bool) -> None:
 @click.command("scoreboard")
 @click.option(
     "--days",
-    type=click.Choice(["30", "7", "0"]),
-    default="30",
+    type=click.Choice([str(days) for days in WINDOWS]),
+    default=str(DEFAULT_DAYS),
     show_default=True,
     help="The window: 30 days, 7 days or 0 for all time.",
 )
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=DEFAULT_LIMIT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def scoreboard(ctx: click.Context, days: str, limit: int, as_json: bool) -> None:

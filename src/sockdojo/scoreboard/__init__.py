@@ -25,16 +25,8 @@ The rules, which every implementation (the SQL reference in `reference.py`, the 
     do not steal it from learners, and first blood moves on if its holder is hidden later;
   - granted: badges an admin awarded by hand (`storage.badges`), in the order they were given.
   Order on a row: completion, first bloods in challenge order, granted.
+
+The package imports nothing itself: `model` (the windows, the shapes of a board) stays standard
+library, so the API's shapes and the CLI's options read the windows from it without loading
+SQLAlchemy; the SQL answers are in `reference` and `query`, the live engine in `live`.
 """
-
-from sockdojo.scoreboard.model import (
-    WINDOWS,
-    Badge,
-    Board,
-    Row,
-    ScoreboardSource,
-)
-from sockdojo.scoreboard.query import board
-from sockdojo.scoreboard.reference import SqlScoreboard
-
-__all__ = ["WINDOWS", "Badge", "Board", "Row", "ScoreboardSource", "SqlScoreboard", "board"]

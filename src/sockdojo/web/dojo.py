@@ -19,10 +19,16 @@ from sockdojo import api_shapes as shapes
 from sockdojo.challenges import registry
 from sockdojo.config import valid_account_name
 from sockdojo.flags import HmacFlagAuthority
-from sockdojo.scoreboard import Badge, Board, ScoreboardSource
 from sockdojo.scoreboard.counting import ranked, window_start
 from sockdojo.scoreboard.live import LiveScoreboard
-from sockdojo.scoreboard.model import DEFAULT_LIMIT, WINDOWS, BoardQuestion
+from sockdojo.scoreboard.model import (
+    DEFAULT_LIMIT,
+    WINDOWS,
+    Badge,
+    Board,
+    BoardQuestion,
+    ScoreboardSource,
+)
 from sockdojo.storage import accounts, admin, badges, web_auth
 from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account, utcnow
