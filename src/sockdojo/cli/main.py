@@ -190,19 +190,10 @@ def submit(ctx: click.Context, flag: str, as_json: bool) -> None:
 
         say_shape(judged_of(outcome))
     elif outcome.correct:
-        say(paint("Correct. ", "green", bold=True) + _after_correct(outcome))
+        say(paint(outcome.message, "green", bold=True))  # it says "Correct" in its own words
     else:
         say(paint("Not accepted. ", "red", bold=True) + outcome.message)
     sys.exit(0 if outcome.correct else 1)
-
-
-def _after_correct(outcome: SubmitOutcome | RemoteOutcome) -> str:
-    """What follows our own "Correct." (the message says it in words of its own)."""
-    from sockdojo.verdict import Verdict
-
-    opening = "Correct! " if outcome.verdict is Verdict.SOLVED else "Correct, and "
-    rest = outcome.message.removeprefix(opening)
-    return rest[:1].upper() + rest[1:]
 
 
 def _output() -> RunOutput:
