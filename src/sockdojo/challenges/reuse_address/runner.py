@@ -15,6 +15,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysis, analyze
 from sockdojo.challenges.reuse_address.findings import Finding
@@ -264,15 +265,23 @@ class _Decision:
     diagnosis: Diagnosis | None
 
 
-def _decide(
-    analysis: Analysis,
-    proof: ProofResult | None,
-    run_proof: bool,
-    cannot_prove: str | None,
-    port: int,
-    path: Path,
-) -> _Decision:
-    """The verdict from what the analysis and the proof found (pure: no flag, no output)."""
+class _Standing(NamedTuple):
+    """What the analysis and the proof together say of a run, before any words."""
+
+    passed: bool
+    proof_broke: bool  # the proof failed on our side, or the program broke it from inside
+    analysis_broke: bool  # the analysis failed on our side, and the proof did not decide
+    settled: bool  # the proof settled what the analysis could not follow
+    proven: bool  # the program restarted at once on a port in TIME_WAIT
+
+    @property
+    def ours(self) -> bool:
+        return self.proof_broke or self.analysis_broke
+
+
+def _standing(
+    analysis: Analysis, proof: ProofResult | None, run_proof: bool, cannot_prove: str | None
+) -> _Standing:
     proven = proof is not None and proof.ran and proof.passed and proof.time_wait is True
     # The analysis could not follow how the option is set, but the program restarted at once
     # on a port in TIME_WAIT: what it does settles what the analysis could not read.
@@ -287,8 +296,7 @@ def _decide(
     # showing the program fail to restart; without that the run ends as our error, exit 3.
     failed_restart = proof is not None and proof.ran and not proof.passed and not proof_broke
     analysis_broke = analysis.internal_error is not None and not (settled or failed_restart)
-    ours = proof_broke or analysis_broke
-    passed = not ours and (
+    passed = not (proof_broke or analysis_broke) and (
         settled
         or (
             analysis.passed
@@ -296,36 +304,66 @@ def _decide(
             and (run_proof or cannot_prove is not None)
         )
     )
+    return _Standing(passed, proof_broke, analysis_broke, settled, proven)
+
+
+def _decide(
+    analysis: Analysis,
+    proof: ProofResult | None,
+    run_proof: bool,
+    cannot_prove: str | None,
+    port: int,
+    path: Path,
+) -> _Decision:
+    """The verdict from what the analysis and the proof found (pure: no flag, no output)."""
+    standing = _standing(analysis, proof, run_proof, cannot_prove)
     diagnosis = proof_diagnosis(proof, port) if proof is not None and proof.ran else None
-    verdict, next_step = _verdict(analysis, proof, diagnosis, passed)
-    if proof_broke:
-        verdict = "not decided: the behaviour proof failed on our side (see above)."
-        next_step = f"Run it again: sockdojo run {CHALLENGE} {path}"
-    elif analysis_broke:
-        verdict = (
-            "not decided: the analysis failed on our side on this file (see the note above), so "
-            "it says nothing about your program."
+    said = _verdict(analysis, proof, diagnosis, standing.passed)
+    verdict, next_step = _in_other_words(standing, analysis, said, run_proof, cannot_prove, path)
+    exit_code = 0 if standing.passed else 3 if standing.ours else 1
+    return _Decision(standing.passed, exit_code, verdict, next_step, diagnosis)
+
+
+def _in_other_words(
+    standing: _Standing,
+    analysis: Analysis,
+    said: tuple[str, str],
+    run_proof: bool,
+    cannot_prove: str | None,
+    path: Path,
+) -> tuple[str, str]:
+    """The verdict and the next step, where those `_verdict` gave from the findings (`said`)
+    do not tell what happened."""
+    verdict, next_step = said
+    if standing.proof_broke:
+        return (
+            "not decided: the behaviour proof failed on our side (see above).",
+            f"Run it again: sockdojo run {CHALLENGE} {path}",
         )
-        next_step = (
+    if standing.analysis_broke:
+        return (
+            "not decided: the analysis failed on our side on this file (see the note above), so "
+            "it says nothing about your program.",
             "Please report it with the note's words."
             if run_proof
-            else f"The behaviour proof can still settle it: sockdojo run {CHALLENGE} {path}"
+            else f"The behaviour proof can still settle it: sockdojo run {CHALLENGE} {path}",
         )
-    elif settled:
-        verdict = (
+    if standing.settled:
+        return (
             "passed. The analysis could not follow how your program sets the option, but the "
             "behaviour proof settles it: your server bound its port again at once while the "
             "port was in TIME_WAIT, which takes SO_REUSEADDR set before bind() (or SO_REUSEPORT, "
             "which this challenge does not ask for: write the option plainly, so that a reader "
-            "can tell)."
+            "can tell).",
+            next_step,
         )
-    elif not run_proof and cannot_prove is None and analysis.passed:
-        verdict = (
+    if not run_proof and cannot_prove is None and analysis.passed:
+        return (
             "the analysis finds no problem, and the flag comes with the behaviour proof: it "
-            "shows your server restarting at once."
+            "shows your server restarting at once.",
+            f"Run it again without --no-run: sockdojo run {CHALLENGE} {path}",
         )
-        next_step = f"Run it again without --no-run: sockdojo run {CHALLENGE} {path}"
-    elif proven and any(f.code == "reuseport-instead" for f in analysis.errors):
+    if standing.proven and any(f.code == "reuseport-instead" for f in analysis.errors):
         verdict += (
             " Your server did restart at once: on Linux, SO_REUSEPORT also lets a new socket "
             "bind a port in TIME_WAIT when the old socket had it set too, by the same user. "
@@ -333,8 +371,7 @@ def _decide(
             "behaves differently on macOS and Windows), not the option that lets a server "
             "restart."
         )
-    exit_code = 0 if passed else 3 if ours else 1
-    return _Decision(passed, exit_code, verdict, next_step, diagnosis)
+    return verdict, next_step
 
 
 def _run_proof(
