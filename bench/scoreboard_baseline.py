@@ -9,7 +9,7 @@ anything in memory, which is what the live board is measured against.
 
 from __future__ import annotations
 
-from sockdojo.scoreboard import SqlScoreboard
+from sockdojo.scoreboard.reference import SqlScoreboard
 from sockdojo.storage.database import Store
 
 
