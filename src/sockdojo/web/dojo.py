@@ -495,7 +495,7 @@ def solves_csv(records: list[admin.SolveRecord]) -> Iterator[str]:
     def line(values: list[object]) -> str:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([_csv_safe(value) for value in values])
+        writer.writerow([csv_safe(value) for value in values])
         return buffer.getvalue()
 
     yield line(list(CSV_HEADER))
@@ -514,7 +514,7 @@ def solves_csv(records: list[admin.SolveRecord]) -> Iterator[str]:
         )
 
 
-def _csv_safe(value: object) -> object:
+def csv_safe(value: object) -> object:
     """Keep spreadsheets from running a cell as a formula (CSV injection)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value

@@ -29,7 +29,7 @@ from sockdojo.storage.database import Store
 from sockdojo.web.api_routes import SESSION, ApiRoute, Reply, answer
 from sockdojo.web.context import dojo_of, require_admin
 from sockdojo.web.database_work import in_database
-from sockdojo.web.dojo import _csv_safe
+from sockdojo.web.dojo import csv_safe
 from sockdojo.web.rendering import render
 
 STUCK_WINDOW = dt.timedelta(days=7)
@@ -122,7 +122,7 @@ def gradebook_csv(view: shapes.ClassView) -> str:
     writer.writerow(["hacker", *view.challenges, "total"])
     for row in view.learners:
         solved_at = (row.challenges[challenge].solved_at for challenge in view.challenges)
-        writer.writerow([_csv_safe(row.hacker), *(when or "" for when in solved_at), row.total])
+        writer.writerow([csv_safe(row.hacker), *(when or "" for when in solved_at), row.total])
     return buffer.getvalue()
 
 
