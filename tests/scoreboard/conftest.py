@@ -98,7 +98,9 @@ class Scenario:
     def board(self, days: int = 30, viewer: int | None = None, limit: int = 20) -> Board:
         return SqlScoreboard(self.store).board("sockets", days, self.now, viewer, limit)
 
-    def table(self, days: int = 30, viewer: int | None = None, limit: int = 20) -> list[tuple]:
+    def table(
+        self, days: int = 30, viewer: int | None = None, limit: int = 20
+    ) -> list[tuple[int, str, int]]:
         """(rank, hacker, score) of each row on the page."""
         return [(r.rank, r.hacker, r.score) for r in self.board(days, viewer, limit).rows]
 
