@@ -244,14 +244,14 @@ def test_an_unreadable_file_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         # flag from the static analysis alone either: a program that breaks the proof from
         # inside must not earn one.
         (
-            ProofResult("error", reason="internal error: boom"),
+            ProofResult(Outcome.ERROR, reason="internal error: boom"),
             "ok_basic.py",
             3,
             ["problem on our side", "not decided"],
             ["not yet"],
         ),
         (
-            ProofResult("skipped", reason="port 1337 has a listener on this machine"),
+            ProofResult(Outcome.SKIPPED, reason="port 1337 has a listener on this machine"),
             "missing_option.py",
             1,
             ["skipped: port 1337 has a listener"],
