@@ -115,7 +115,9 @@ def test_no_run_gives_no_flag_where_the_proof_could_run() -> None:
     data = run.document()
     assert "flag" not in data
     assert data["proof"] == {"ran": False, "outcome": "skipped", "reason": "--no-run"}
-    codes = [f["code"] for f in data["analysis"]["findings"]]  # type: ignore[index]
+    analysis = data["analysis"]
+    assert isinstance(analysis, dict)
+    codes = [f["code"] for f in analysis["findings"]]
     assert codes == ["via-socketserver"]
     assert "without --no-run" in str(data["next_step"])
     assert run.flags_minted == 0
