@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict, TypeVar, Unpack
 
 if TYPE_CHECKING:
     import click.testing
@@ -129,24 +129,34 @@ class PopenOptions(TypedDict, total=False):
     preexec_fn: Callable[[], object] | None
 
 
+class PopenDefaults(TypedDict):
+    """How every background process of a test starts (`Processes.DEFAULTS`)."""
+
+    stdin: int
+    stdout: int
+    stderr: int
+    text: Literal[True]
+    start_new_session: bool
+
+
 class Processes:
     """Background processes started by a test, each in its own group, all killed afterwards."""
+
+    # How a test's background process runs: no input, its output and errors in one text pipe,
+    # a session of its own (so that its whole group can be killed).
+    DEFAULTS: ClassVar[PopenDefaults] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.STDOUT,
+        "text": True,
+        "start_new_session": True,
+    }
 
     def __init__(self) -> None:
         self.started: list[subprocess.Popen[str]] = []
 
     def start(self, command: list[str], **options: Unpack[PopenOptions]) -> subprocess.Popen[str]:
-        # How a test's background process runs: no input, its output and errors in one text
-        # pipe, a session of its own (so that its whole group can be killed).
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-            **options,
-        )
+        process = subprocess.Popen(command, **self.DEFAULTS, **options)
         self.started.append(process)
         return process
 

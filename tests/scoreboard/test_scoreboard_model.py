@@ -174,16 +174,14 @@ def dojos(draw: st.DrawFn) -> Dojo:
         twin = draw(st.integers(min_value=1, max_value=size - 1))
         solves = [solve for solve in solves if solve[0] != twin]
         solves += [(twin, *solve[1:]) for solve in solves if solve[0] == 0]
-    viewer = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=size - 1)))
-    limit = draw(st.integers(min_value=0, max_value=7))
     return Dojo(
         days=days,
         launch=launch,
         people=people,
         solves=solves,
         grants=grants,
-        viewer=viewer,
-        limit=limit,
+        viewer=draw(st.one_of(st.none(), st.integers(min_value=0, max_value=size - 1))),
+        limit=draw(st.integers(min_value=0, max_value=7)),
     )
 
 
