@@ -42,8 +42,9 @@ from scoreboard_baseline import group_by_scoreboard  # noqa: E402
 from sqlalchemy import delete  # noqa: E402
 
 from sockdojo.challenges import registry  # noqa: E402
-from sockdojo.scoreboard import Board, Row, SqlScoreboard  # noqa: E402
 from sockdojo.scoreboard.live import LiveScoreboard  # noqa: E402
+from sockdojo.scoreboard.model import Board, Row  # noqa: E402
+from sockdojo.scoreboard.reference import SqlScoreboard  # noqa: E402
 from sockdojo.storage.database import Store  # noqa: E402
 from sockdojo.storage.models import Account, Solve  # noqa: E402
 from sockdojo.storage.solves import record_solve  # noqa: E402

@@ -21,10 +21,11 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from sockdojo.challenges import registry
-from sockdojo.scoreboard import Board, SqlScoreboard, modules
+from sockdojo.scoreboard import modules
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.live import LiveScoreboard, watermark
-from sockdojo.scoreboard.model import BoardQuestion
+from sockdojo.scoreboard.model import Board, BoardQuestion
+from sockdojo.scoreboard.reference import SqlScoreboard
 from sockdojo.storage import badges
 from sockdojo.storage.admin import set_hidden
 from sockdojo.storage.solves import record_solve

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sockdojo.challenges import registry
-from sockdojo.scoreboard import Badge, Row
 from sockdojo.scoreboard.counting import counts, ranked
+from sockdojo.scoreboard.model import Badge, Row
 
 if TYPE_CHECKING:
     from scoreboard.conftest import Scenario
