@@ -214,15 +214,18 @@ async def _hello(scope: dict[str, object], receive: object, send: object) -> Non
 
 
 def serve_parser(name: str, port: int) -> None:
+    import asyncio
+
     import uvicorn
 
     from sockdojo.web.http_limits import HEAD_LIMIT, GuardedHttpToolsProtocol
 
-    options: dict[str, object] = {"http": "httptools"}
+    http: type[asyncio.Protocol] | str = "httptools"
+    max_head: int | None = None  # uvicorn's default: h11's own limit
     if name == "guarded":
-        options = {"http": GuardedHttpToolsProtocol}
+        http = GuardedHttpToolsProtocol
     elif name == "h11-capped":
-        options = {"http": "h11", "h11_max_incomplete_event_size": HEAD_LIMIT}
+        http, max_head = "h11", HEAD_LIMIT
     uvicorn.run(
         _hello,
         host="127.0.0.1",
@@ -230,7 +233,8 @@ def serve_parser(name: str, port: int) -> None:
         log_level="error",
         access_log=False,
         lifespan="off",
-        **options,
+        http=http,
+        h11_max_incomplete_event_size=max_head,
     )
 
 

@@ -109,6 +109,7 @@ async def _load(port: int, concurrency: int, sessions: int, limit: float) -> tup
             if time.perf_counter() > deadline:
                 return
             remaining = max(deadline - time.perf_counter(), 0.1)
+            ok: bool | None  # None: cut short by the round's time limit
             try:
                 ok = await asyncio.wait_for(_session(port, b"flag?\n"), min(30, remaining))
             except TimeoutError:

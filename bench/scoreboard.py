@@ -43,7 +43,7 @@ from sqlalchemy import delete  # noqa: E402
 
 from sockdojo.challenges import registry  # noqa: E402
 from sockdojo.scoreboard.live import LiveScoreboard  # noqa: E402
-from sockdojo.scoreboard.model import Board  # noqa: E402
+from sockdojo.scoreboard.model import Board, Row  # noqa: E402
 from sockdojo.scoreboard.reference import SqlScoreboard  # noqa: E402
 from sockdojo.storage.database import Store  # noqa: E402
 from sockdojo.storage.models import Account, Solve  # noqa: E402
@@ -60,8 +60,8 @@ def rss() -> int:
 def ranking(board: Board) -> tuple[object, ...]:
     """What the baseline also gives (it leaves badges out)."""
 
-    def row(r: object) -> object:
-        return None if r is None else (r.rank, r.account_id, r.hacker, r.score, r.last_solve_at)  # type: ignore[attr-defined]
+    def row(r: Row | None) -> object:
+        return None if r is None else (r.rank, r.account_id, r.hacker, r.score, r.last_solve_at)
 
     return (tuple(row(r) for r in board.rows), row(board.me))
 
@@ -186,7 +186,7 @@ def bench_module(
     # solves leave the window on the way, each exactly at its own edge).
     with store.session() as session:
         edge_solve = session.scalars(
-            Solve.__table__.select()  # type: ignore[attr-defined]
+            Solve.__table__.select()
             .where(
                 Solve.module_id == module,
                 Solve.solved_at > now - dt.timedelta(days=25),

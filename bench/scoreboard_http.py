@@ -265,8 +265,12 @@ def wrk(
             raise RuntimeError(f"wrk failed: {result.stdout}\n{result.stderr}")
     finally:
         os.unlink(path)
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
-    good, bad, p50, p99 = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)", result.stdout).groups()  # type: ignore[union-attr]
+    rate_line = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
+    counted = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)", result.stdout)
+    if rate_line is None or counted is None:
+        raise RuntimeError(f"wrk printed no results: {result.stdout}")
+    rate = float(rate_line.group(1))
+    good, bad, p50, p99 = counted.groups()
     return {"rate": rate, "ok": int(good), "bad": int(bad), "p50": float(p50), "p99": float(p99)}
 
 

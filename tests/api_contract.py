@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import httpx
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 from sockdojo.web.app import ROUTES
 from sockdojo.web.openapi import document
@@ -28,6 +28,7 @@ class ContractBroken(AssertionError):
     """An API answer the document does not declare."""
 
 
+# The document, and its parts below, are JSON as `openapi.document` gives them (dict[str, Any]).
 @cache
 def served_document() -> dict[str, Any]:
     return document(ROUTES)
@@ -92,7 +93,7 @@ def validate(method: str, path: str, status: int, headers: httpx.Headers, body: 
         )
 
 
-def conforms(method: str, path: str, status: int, body: Any) -> None:
+def conforms(method: str, path: str, status: int, body: object) -> None:
     """`body` (parsed JSON, from anywhere: the CLI's --json too) is what the document declares
     for that answer of that operation."""
     validate(
@@ -104,7 +105,7 @@ def conforms(method: str, path: str, status: int, body: Any) -> None:
     )
 
 
-def _where(error: Any) -> str:
+def _where(error: ValidationError) -> str:
     return f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}"
 
 
@@ -123,18 +124,42 @@ def check(response: httpx.Response) -> None:
     )
 
 
-def client(**options: Any) -> httpx.Client:
+class ClientOptions(TypedDict, total=False):
+    """The httpx.Client options the tests give."""
+
+    base_url: str
+    timeout: float
+    cookies: dict[str, str] | None
+
+
+class GetOptions(TypedDict, total=False):
+    """The request options the tests give."""
+
+    timeout: float
+    headers: dict[str, str]
+    params: dict[str, str | int]
+
+
+class PostOptions(GetOptions, total=False):
+    json: object  # the body, as JSON
+
+
+def client(**options: Unpack[ClientOptions]) -> httpx.Client:
     """An httpx.Client whose every API answer is checked."""
     return httpx.Client(event_hooks={"response": [check]}, **options)
 
 
-def get(url: str, *, cookies: dict[str, str] | None = None, **options: Any) -> httpx.Response:
+def get(
+    url: str, *, cookies: dict[str, str] | None = None, **options: Unpack[GetOptions]
+) -> httpx.Response:
     """httpx.get, checked."""
     with client(cookies=cookies) as checked:
         return checked.get(url, **options)
 
 
-def post(url: str, *, cookies: dict[str, str] | None = None, **options: Any) -> httpx.Response:
+def post(
+    url: str, *, cookies: dict[str, str] | None = None, **options: Unpack[PostOptions]
+) -> httpx.Response:
     """httpx.post, checked."""
     with client(cookies=cookies) as checked:
         return checked.post(url, **options)

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict, TypeVar, Unpack
 
 if TYPE_CHECKING:
     import click.testing
@@ -121,12 +121,30 @@ def in_process(*args: str, input: str | None = None) -> click.testing.Result:
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
+class PopenOptions(TypedDict, total=False):
+    """What a test may change in how its background process starts."""
+
+    env: Mapping[str, str] | None
+    umask: int
+    preexec_fn: Callable[[], object] | None
+
+
+class PopenDefaults(TypedDict):
+    """How every background process of a test starts (`Processes.DEFAULTS`)."""
+
+    stdin: int
+    stdout: int
+    stderr: int
+    text: Literal[True]
+    start_new_session: bool
+
+
 class Processes:
     """Background processes started by a test, each in its own group, all killed afterwards."""
 
-    # How a test's background process runs unless the test says otherwise: no input, its output
-    # and errors in one text pipe, a session of its own (so that its whole group can be killed).
-    DEFAULTS: ClassVar[dict[str, object]] = {
+    # How a test's background process runs: no input, its output and errors in one text pipe,
+    # a session of its own (so that its whole group can be killed).
+    DEFAULTS: ClassVar[PopenDefaults] = {
         "stdin": subprocess.DEVNULL,
         "stdout": subprocess.PIPE,
         "stderr": subprocess.STDOUT,
@@ -137,10 +155,8 @@ class Processes:
     def __init__(self) -> None:
         self.started: list[subprocess.Popen[str]] = []
 
-    def start(self, command: list[str], **options: object) -> subprocess.Popen[str]:
-        process: subprocess.Popen[str] = subprocess.Popen(  # type: ignore[call-overload]
-            command, **{**self.DEFAULTS, **options}
-        )
+    def start(self, command: list[str], **options: Unpack[PopenOptions]) -> subprocess.Popen[str]:
+        process = subprocess.Popen(command, **self.DEFAULTS, **options)
         self.started.append(process)
         return process
 
@@ -194,7 +210,7 @@ class Processes:
 
 
 def serve_dojo(
-    processes: Processes, *extra: str, **popen: object
+    processes: Processes, *extra: str, **popen: Unpack[PopenOptions]
 ) -> tuple[subprocess.Popen[str], str]:
     """Start `sockdojo serve` on a free port; its process and base URL once it answers."""
     import httpx

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,10 @@ def test_the_default_account_is_a_valid_name_made_from_the_user(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("SOCKDOJO_ACCOUNT", raising=False)
-    monkeypatch.setattr(config.getpass, "getuser", lambda: "Jane Doe (admin)")
+    monkeypatch.setattr(getpass, "getuser", lambda: "Jane Doe (admin)")
     name = config.default_account_name()
     assert config.valid_account_name(name) and name.startswith("Jane_Doe")
-    monkeypatch.setattr(config.getpass, "getuser", lambda: "")
+    monkeypatch.setattr(getpass, "getuser", lambda: "")
     assert config.default_account_name() == "learner"
     monkeypatch.setenv("SOCKDOJO_ACCOUNT", "bob")
     assert config.default_account_name() == "bob"

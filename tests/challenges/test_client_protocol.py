@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sockdojo.challenges.client import HINT, ClientChallengeProtocol
 from sockdojo.net.protocol import Close, Send, SendFlag
 
@@ -7,7 +9,7 @@ FLAG = b"sockdojo{test}\n"  # what the loop sends where a machine says SendFlag
 PREFIX = b"sockdojo"
 
 
-def sent(actions: list[object]) -> bytes:
+def sent(actions: Sequence[object]) -> bytes:
     # The loop puts the flag where a machine says SendFlag: the machines never hold it.
     return b"".join(
         a.data if isinstance(a, Send) else FLAG for a in actions if isinstance(a, Send | SendFlag)

@@ -29,7 +29,7 @@ def listener() -> Iterator[socket.socket]:
 
 
 def serve_once(
-    listener: socket.socket, behave: Callable[[socket.socket], None]
+    listener: socket.socket, behave: Callable[[socket.socket], object]
 ) -> threading.Thread:
     def run() -> None:
         conn, _ = listener.accept()
@@ -50,7 +50,7 @@ def reset(conn: socket.socket) -> None:
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-def talk(listener: socket.socket, behave: Callable[[socket.socket], None] | None) -> Delivery:
+def talk(listener: socket.socket, behave: Callable[[socket.socket], object] | None) -> Delivery:
     if behave is not None:
         thread = serve_once(listener, behave)
     sock = socket.create_connection(listener.getsockname(), timeout=5)

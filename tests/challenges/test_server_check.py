@@ -7,7 +7,8 @@ import socket
 import subprocess
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import ParamSpec
 
 import pytest
 
@@ -19,6 +20,7 @@ from sockdojo.net.connect import connect_with_retry
 from sockdojo.net.transcript import Transcript
 from support import Processes, wait_listening_quietly
 
+P = ParamSpec("P")
 FLAG = b"sockdojo{AQACAAAAAAHGYDct1elHym7VPcHnNdFE}\n"
 needs_proc = pytest.mark.skipif(kernel_view.tcp_sockets() is None, reason="needs /proc/net/tcp")
 
@@ -145,14 +147,17 @@ def test_a_listen_that_lands_after_the_last_try_is_connected_to(
     server = socket.socket()
     server.bind(("127.0.0.1", port))
 
-    def refused_then_listening(*args: Any, **kwargs: Any) -> socket.socket:
-        monkeypatch.undo()
-        try:
-            return connect_with_retry(*args, **kwargs)
-        finally:
-            server.listen()
+    def then_listening(connect: Callable[P, socket.socket]) -> Callable[P, socket.socket]:
+        def refused_then_listening(*args: P.args, **kwargs: P.kwargs) -> socket.socket:
+            monkeypatch.undo()
+            try:
+                return connect(*args, **kwargs)
+            finally:
+                server.listen()
 
-    monkeypatch.setattr(observe, "connect_with_retry", refused_then_listening)
+        return refused_then_listening
+
+    monkeypatch.setattr(observe, "connect_with_retry", then_listening(connect_with_retry))
     with server:
         attempt, sock = observe.connect(1, Address("127.0.0.1", port), 0.05, Transcript())
         assert sock is not None, attempt

@@ -10,6 +10,7 @@ never due on a connection the verdict then fails.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypedDict, Unpack
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -42,19 +43,34 @@ def read_all(payload: int = 43) -> Delivery:
     return Delivery(payload, payload, End.CLOSED, 0, True)
 
 
-def served(number: int, listener: Listener = L1, **changes: object) -> Attempt:
-    fields: dict[str, object] = {
-        "kernel_view": True,
-        "listener_before": listener,
-        "listener_after": listener,
-        "delivery": read_all(),
-    }
-    fields.update(changes)
-    return Attempt(number, Connect.CONNECTED, **fields)  # type: ignore[arg-type]
+class Changes(TypedDict, total=False):
+    """What these tests change in a plain attempt (the fields of `Attempt` they set)."""
+
+    refusals: int
+    listener_after: Listener | None
+    port: PortFacts | None
+    own: OwnServer | None
+    flag: bool
+    withheld: bool
+    delivery: Delivery | None
+    listener_gone: bool
+    replacement: Listener | None
 
 
-def refused(number: int, **changes: object) -> Attempt:
-    return Attempt(number, Connect.REFUSED, kernel_view=True, **changes)  # type: ignore[arg-type]
+def served(number: int, listener: Listener = L1, **changes: Unpack[Changes]) -> Attempt:
+    plain = Attempt(
+        number,
+        Connect.CONNECTED,
+        kernel_view=True,
+        listener_before=listener,
+        listener_after=listener,
+        delivery=read_all(),
+    )
+    return replace(plain, **changes)
+
+
+def refused(number: int, **changes: Unpack[Changes]) -> Attempt:
+    return replace(Attempt(number, Connect.REFUSED, kernel_view=True), **changes)
 
 
 def code_of(attempt: Attempt) -> str | None:
@@ -275,18 +291,13 @@ def test_every_server_record_gets_a_verdict(attempt: Attempt) -> None:
 @given(st.lists(attempts, min_size=1, max_size=3))
 def test_every_server_loop_history_gets_a_verdict(history: list[Attempt]) -> None:
     assume(all(_used(a) for a in history))
-    numbered = [
-        Attempt(**{**a.__dict__, "number": n, "flag": n == 3})  # type: ignore[arg-type]
-        for n, a in enumerate(history, 1)
-    ]
+    numbered = [replace(a, number=n, flag=n == 3) for n, a in enumerate(history, 1)]
     # The checker stops at the first problem, and only sends the flag when the judge says so.
     made: list[Attempt] = []
     for attempt in numbered:
         if attempt.number == 3 and attempt.connect is Connect.CONNECTED:
             due = flag_may_go(made, attempt, 3)
-            attempt = Attempt(
-                **{**attempt.__dict__, "flag": due, "withheld": not due}  # type: ignore[arg-type]
-            )
+            attempt = replace(attempt, flag=due, withheld=not due)
         made.append(attempt)
         if loop_attempt_problem(made, AT, 3) is not None:
             break

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from web.conftest import Harness
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 NEW_TOKEN = re.compile(r'<code id="new-token">([^<]+)</code>')
 
 
 class ClassHarness(Harness):
-    def token(self, client: Any, name: str = "laptop", days: str = "") -> str:
+    def token(self, client: TestClient, name: str = "laptop", days: str = "") -> str:
         """A token made on the account page, as its owner would."""
         page = client.post(
             "/account/tokens", data={"csrf_token": self.csrf(client), "name": name, "days": days}

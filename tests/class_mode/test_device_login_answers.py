@@ -85,6 +85,7 @@ def test_answers_the_flow_does_not_know_say_what_came(class_dojo: ClassHarness) 
     with pytest.raises(ServerUnreachable, match=r"HTTP 502 \(no reason given\)"):
         _token_from(URL, proxy)
     # JSON that is not an object, even with a 200, is an unknown answer, not a crash.
-    for body in ([], "sdj_token", None):
+    bodies: tuple[object, ...] = ([], "sdj_token", None)
+    for body in bodies:
         with pytest.raises(ServerUnreachable, match=r"HTTP 200 \(no reason given\)"):
             _token_from(URL, httpx.Response(200, json=body))

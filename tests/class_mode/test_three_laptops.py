@@ -17,17 +17,27 @@ import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import api_contract
 from class_mode.laptops import PASSWORD, ClassServer, Laptop, web_account_token
 from support import Processes
 from web.test_web_browser import CHROMIUM, browser  # noqa: F401  (the fixture)
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 REUSE_OK = Path(__file__).parent.parent / "challenges" / "reuse_address" / "corpus" / "ok_basic.py"
 
 
-def solve_client(machine: Laptop, processes: Processes, **extra: str) -> str:
+class ClassEnv(TypedDict, total=False):
+    """The environment a laptop's CLI may be logged in by, instead of `sockdojo login`."""
+
+    SOCKDOJO_SERVER: str
+    SOCKDOJO_TOKEN: str
+
+
+def solve_client(machine: Laptop, processes: Processes, **extra: Unpack[ClassEnv]) -> str:
     """`sockdojo run client --once` on the laptop's own 127.0.0.1:1337, the seed client program
     against it: what the client printed."""
     challenge = machine.start("run", "client", "--once", **extra)
@@ -38,7 +48,7 @@ def solve_client(machine: Laptop, processes: Processes, **extra: str) -> str:
     return printed.strip()
 
 
-def solve_server(machine: Laptop, **extra: str) -> str:
+def solve_server(machine: Laptop, **extra: Unpack[ClassEnv]) -> str:
     """The seed server program listening on the laptop's 1337, `sockdojo run server` connecting
     to it: returns the flag the learner's server printed."""
     learner = machine.learner("seed_server.py", "1337")
@@ -49,7 +59,7 @@ def solve_server(machine: Laptop, **extra: str) -> str:
     return printed.strip()
 
 
-def device_login(machine: Laptop, server: ClassServer, browser: Any) -> None:  # noqa: F811
+def device_login(machine: Laptop, server: ClassServer, browser: Browser) -> None:  # noqa: F811
     """`sockdojo login URL` on the laptop, approved in Chromium after registering."""
     from playwright.sync_api import expect
 
@@ -88,7 +98,7 @@ def test_three_laptops_solve_on_one_class_server(
     processes: Processes,
     class_server: ClassServer,
     laptops: Callable[[str], Laptop],
-    browser: Any,  # noqa: F811
+    browser: Browser,  # noqa: F811
 ) -> None:
     ada, bob, cyd = (laptops(name) for name in ("ada", "bob", "cyd"))
     # Three laptops: three network namespaces, none of them the test's (or the server's).
@@ -115,9 +125,10 @@ def test_three_laptops_solve_on_one_class_server(
     assert logged.returncode == 0, logged.stderr
     # cyd: only the environment (a script, CI).
     cyd_token = web_account_token(class_server.url, "cyd")
-    as_cyd = {"SOCKDOJO_SERVER": class_server.url, "SOCKDOJO_TOKEN": cyd_token}
+    as_cyd: ClassEnv = {"SOCKDOJO_SERVER": class_server.url, "SOCKDOJO_TOKEN": cyd_token}
 
-    for machine, extra in ((ada, {}), (bob, {}), (cyd, as_cyd)):
+    logged_in: ClassEnv = {}  # by `sockdojo login`
+    for machine, extra in ((ada, logged_in), (bob, logged_in), (cyd, as_cyd)):
         who = machine.run("whoami", **extra)
         assert who.stdout.strip() == f"{machine.name} on {class_server.url}", who.stderr
 

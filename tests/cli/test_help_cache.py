@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 import pytest
-from tests.support import sockdojo_command
 
 from sockdojo.cli import help_cache
 from sockdojo.cli.main import cli, render_help
+from support import sockdojo_command
 
 
 def _command_paths(group: click.Group, words: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

@@ -329,8 +329,8 @@ def test_database_deleted_under_a_running_server(home: Path, processes: Processe
     assert str(home) not in answer.text, "the server's paths were shown to a visitor"
 
     # A new database at the same path (another command made one) is not the one it opened.
-    made = subprocess.run(sockdojo_command("list"), capture_output=True, timeout=30, check=False)
-    assert made.returncode == 0
+    listed = subprocess.run(sockdojo_command("list"), capture_output=True, timeout=30, check=False)
+    assert listed.returncode == 0
     assert dojo.submit(base, ada, third).status_code == 503
     page = api_contract.get(
         base + "/sockets/", timeout=10, cookies={"sockdojo_session": ada.cookie}

@@ -12,8 +12,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+import pytest
 from sqlalchemy.engine import make_url
 
 import api_contract
@@ -183,7 +183,7 @@ def answering_process(port: int, candidates: list[int]) -> int:
 
 
 def test_serve_with_workers_forks_them_from_one_warm_process(
-    processes: Processes, database_url: str, monkeypatch: Any
+    processes: Processes, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`--workers 2`: the parent loads the app and its scoreboard, then forks the workers.
 

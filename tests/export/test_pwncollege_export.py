@@ -38,7 +38,9 @@ def test_the_export_meets_the_platforms_rules(exported: DojoExport) -> None:
     assert yaml.safe_load((root / "dojo.yml").read_text()) == exported.dojo_yml
     assert yaml.safe_load((root / MODULE / "module.yml").read_text()) == exported.module_yml
     assert exported.dojo_yml["image"] == "pwncollege/challenge-simple"
-    listed = [c["id"] for c in exported.module_yml["challenges"]]  # type: ignore[index]
+    challenges = exported.module_yml["challenges"]
+    assert isinstance(challenges, list)
+    listed = [c["id"] for c in challenges]
     assert listed == [c.id for c in registry.CHALLENGES]
     for challenge in registry.CHALLENGES:
         run = root / MODULE / challenge.id / "run"

@@ -3,7 +3,7 @@ import sys
 from socket import AF_INET, SOCK_STREAM, socket
 
 
-def main(port):
+def main(port: int) -> None:
     server = socket(AF_INET, SOCK_STREAM)
     server.bind(("127.0.0.1", port))
     server.listen(5)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import delete, update
@@ -99,33 +98,40 @@ class Scenario:
     def board(self, days: int = 30, viewer: int | None = None, limit: int = 20) -> Board:
         return SqlScoreboard(self.store).board("sockets", days, self.now, viewer, limit)
 
-    def table(self, days: int = 30, viewer: int | None = None, limit: int = 20) -> list[tuple]:
+    def table(
+        self, days: int = 30, viewer: int | None = None, limit: int = 20
+    ) -> list[tuple[int, str, int]]:
         """(rank, hacker, score) of each row on the page."""
         return [(r.rank, r.hacker, r.score) for r in self.board(days, viewer, limit).rows]
 
 
-def apply_step(session: Session, ids: list[int], step: tuple[Any, ...]) -> bool:
+# A step of a random history: its kind, then what it needs (each test adds kinds of its own).
+Step = tuple[object, ...]
+
+
+def apply_step(session: Session, ids: list[int], step: Step) -> bool:
     """Apply one step of a random history that every history shares: ("solve", (account
     index, module, challenge, offset from NOW)), ("hide" | "admin", account index, flag),
     ("launch", offset). False when the step is of another kind, for the test to apply."""
-    kind = step[0]
-    if kind == "solve":
-        index, module, challenge, offset = step[1]
-        record_solve(
-            session,
-            account_id=ids[index],
-            module_id=module,
-            challenge_id=challenge,
-            when=NOW + offset,
-        )
-    elif kind == "hide":
-        set_hidden(session, ids[step[1]], step[2])
-    elif kind == "admin":
-        session.execute(update(Account).where(Account.id == ids[step[1]]).values(is_admin=step[2]))
-    elif kind == "launch":
-        set_launch_date(session, "sockets", NOW + step[1])
-    else:
-        return False
+    match step:
+        case ("solve", (int(index), str(module), str(challenge), dt.timedelta() as offset)):
+            record_solve(
+                session,
+                account_id=ids[index],
+                module_id=module,
+                challenge_id=challenge,
+                when=NOW + offset,
+            )
+        case ("hide", int(index), bool(hidden)):
+            set_hidden(session, ids[index], hidden)
+        case ("admin", int(index), bool(admin)):
+            session.execute(update(Account).where(Account.id == ids[index]).values(is_admin=admin))
+        case ("launch", dt.timedelta() as offset):
+            set_launch_date(session, "sockets", NOW + offset)
+        case ("solve" | "hide" | "admin" | "launch", *_):
+            raise AssertionError(f"a step that is not of its kind's shape: {step!r}")
+        case _:
+            return False
     return True
 
 

@@ -8,7 +8,7 @@ solves since launch, up to the moment asked.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +21,7 @@ from sockdojo.scoreboard.counting import counted_solve_conditions, module_challe
 from sockdojo.storage.admin import launch_date
 from sockdojo.storage.models import Account, Solve
 
-from .conftest import NOW, Scenario, apply_step
+from .conftest import NOW, Scenario, Step, apply_step
 
 CHALLENGES = [challenge.id for challenge in registry.CHALLENGES]
 DAY = dt.timedelta(days=1)
@@ -45,7 +45,7 @@ def grouped_counts(session: Session, module_id: str, now: dt.datetime) -> dict[s
 
 
 @st.composite
-def histories(draw: Any) -> list[tuple[Any, ...]]:
+def histories(draw: st.DrawFn) -> list[Step]:
     person = st.integers(min_value=0, max_value=3)
     solve = st.tuples(
         st.just("solve"),
@@ -56,7 +56,7 @@ def histories(draw: Any) -> list[tuple[Any, ...]]:
             st.sampled_from(MOMENTS),
         ),
     )
-    step = st.one_of(
+    step: st.SearchStrategy[Step] = st.one_of(
         solve,
         solve,
         st.tuples(st.just("hide"), person, st.booleans()),
@@ -78,7 +78,9 @@ def histories(draw: Any) -> list[tuple[Any, ...]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=histories())
-def test_counts_equal_the_group_by_through_any_history(scenario: Scenario, steps: Any) -> None:
+def test_counts_equal_the_group_by_through_any_history(
+    scenario: Scenario, steps: list[Step]
+) -> None:
     scenario.reset()
     ids = [scenario.account(f"h{n}") for n in range(4)]
     store = scenario.store
@@ -88,29 +90,33 @@ def test_counts_equal_the_group_by_through_any_history(scenario: Scenario, steps
             if apply_step(session, ids, step):
                 pass
             elif kind == "unsolve":
+                _, who, challenge = step
+                assert isinstance(who, int) and isinstance(challenge, str)
                 session.execute(
                     delete(Solve).where(
-                        Solve.account_id == ids[step[1]], Solve.challenge_id == step[2]
+                        Solve.account_id == ids[who], Solve.challenge_id == challenge
                     )
                 )
             elif kind == "move":
                 # An admin's hand edit: a solve moved to another challenge (if free).
+                _, who, challenge = step
+                assert isinstance(who, int) and isinstance(challenge, str)
                 taken = set(
-                    session.scalars(
-                        select(Solve.challenge_id).where(Solve.account_id == ids[step[1]])
-                    )
+                    session.scalars(select(Solve.challenge_id).where(Solve.account_id == ids[who]))
                 )
                 first = session.scalar(
-                    select(Solve.id).where(Solve.account_id == ids[step[1]]).limit(1)
+                    select(Solve.id).where(Solve.account_id == ids[who]).limit(1)
                 )
-                if first is not None and step[2] not in taken:
+                if first is not None and challenge not in taken:
                     session.execute(
-                        update(Solve).where(Solve.id == first).values(challenge_id=step[2])
+                        update(Solve).where(Solve.id == first).values(challenge_id=challenge)
                     )
             elif kind == "give":
                 # An admin's hand edit: a solve handed to another account (the counts are
                 # sharded by account, so it may change shard).
-                source, target = ids[step[1]], ids[step[2]]
+                _, giver, taker = step
+                assert isinstance(giver, int) and isinstance(taker, int)
+                source, target = ids[giver], ids[taker]
                 taken = set(
                     session.scalars(select(Solve.challenge_id).where(Solve.account_id == target))
                 )
@@ -124,14 +130,20 @@ def test_counts_equal_the_group_by_through_any_history(scenario: Scenario, steps
                         update(Solve).where(Solve.id == movable).values(account_id=target)
                     )
             elif kind == "delete":
-                session.execute(delete(Account).where(Account.id == ids[step[1]]))
+                _, who = step
+                assert isinstance(who, int)
+                session.execute(delete(Account).where(Account.id == ids[who]))
             else:
-                at = NOW + step[1]
+                _, offset = step
+                assert kind == "count" and isinstance(offset, dt.timedelta)
+                at = NOW + offset
                 assert solve_counts(session, "sockets", at) == grouped_counts(
                     session, "sockets", at
                 )
         if step[0] == "delete":
-            ids[step[1]] = scenario.account(f"n{step[1]}x{ids[step[1]]}")
+            _, who = step
+            assert isinstance(who, int)
+            ids[who] = scenario.account(f"n{who}x{ids[who]}")
     with store.session() as session:
         for moment in MOMENTS:
             at = NOW + moment
@@ -153,9 +165,15 @@ def test_counts_ignore_other_modules_and_retired_challenges(scenario: Scenario) 
 def test_counting_uses_the_indexes_not_a_walk_through_every_solve(scenario: Scenario) -> None:
     """The partial index only serves a query whose condition matches its own: check the plan."""
     store = scenario.store
-    statements: list[tuple[str, Any]] = []
+    statements: list[tuple[str, Sequence[object] | Mapping[str, object]]] = []
 
-    def keep(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
+    def keep(
+        _c: object,
+        _cur: object,
+        statement: str,
+        parameters: Sequence[object] | Mapping[str, object],
+        *_: object,
+    ) -> None:
         statements.append((statement, parameters))
 
     event.listen(store.engine, "before_cursor_execute", keep)
@@ -165,7 +183,9 @@ def test_counting_uses_the_indexes_not_a_walk_through_every_solve(scenario: Scen
     statement, parameters = statements[-1]
     explain = "EXPLAIN QUERY PLAN " if store.engine.dialect.name == "sqlite" else "EXPLAIN "
     with store.engine.connect() as connection:
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver = connection.connection.driver_connection  # sqlite3's or psycopg's connection
+        assert driver is not None
+        cursor = driver.cursor()
         cursor.execute(explain + statement, parameters)
         plan = "\n".join(str(row) for row in cursor.fetchall())
     if store.engine.dialect.name == "sqlite":

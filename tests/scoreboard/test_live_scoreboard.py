@@ -12,8 +12,8 @@ import datetime as dt
 import os
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,13 +24,13 @@ from sockdojo.challenges import registry
 from sockdojo.scoreboard import modules
 from sockdojo.scoreboard.badges import badges_for
 from sockdojo.scoreboard.live import LiveScoreboard, watermark
-from sockdojo.scoreboard.model import BoardQuestion
+from sockdojo.scoreboard.model import Board, BoardQuestion
 from sockdojo.scoreboard.reference import SqlScoreboard
 from sockdojo.storage import badges
 from sockdojo.storage.admin import set_hidden
 from sockdojo.storage.solves import record_solve
 
-from .conftest import NOW, Scenario, apply_step
+from .conftest import NOW, Scenario, Step, apply_step
 
 CHALLENGES = [challenge.id for challenge in registry.CHALLENGES]
 SECOND, HOUR, DAY = dt.timedelta(seconds=1), dt.timedelta(hours=1), dt.timedelta(days=1)
@@ -66,8 +66,19 @@ ASKED = [
 ]
 
 
+@dataclass(frozen=True)
+class History:
+    """Accounts' kinds (hidden, admin), the launch and solves (account index, module, challenge)
+    at offsets from NOW, then the steps to take."""
+
+    people: list[tuple[bool, bool]]
+    launch: dt.timedelta
+    solves: list[tuple[int, str, str, dt.timedelta]]
+    steps: Sequence[Step]
+
+
 @st.composite
-def histories(draw: Any) -> dict[str, Any]:
+def histories(draw: st.DrawFn) -> History:
     size = draw(st.integers(min_value=1, max_value=6))
     people = draw(st.lists(st.sampled_from(KINDS), min_size=size, max_size=size))
     person = st.integers(min_value=0, max_value=size - 1)
@@ -79,7 +90,7 @@ def histories(draw: Any) -> dict[str, Any]:
         st.sampled_from(pool),
         st.sampled_from(MOMENTS),
     )
-    steps = st.one_of(
+    steps: st.SearchStrategy[Step] = st.one_of(
         st.tuples(
             st.just("board"),
             st.sampled_from([30, 7, 0, 1]),
@@ -93,24 +104,28 @@ def histories(draw: Any) -> dict[str, Any]:
         st.tuples(st.just("launch"), st.sampled_from(LAUNCHES)),
         st.tuples(st.just("grant"), person, st.sampled_from(["⭐", "🎤"])),
     )
-    history = {
-        "people": people,
-        "launch": draw(st.sampled_from(LAUNCHES[:-1])),
-        "solves": draw(st.lists(solve, max_size=25)),
-        "steps": draw(st.lists(steps, min_size=1, max_size=14)),
-    }
+    launch = draw(st.sampled_from(LAUNCHES[:-1]))
+    solves = draw(st.lists(solve, max_size=25))
+    steps_taken = draw(st.lists(steps, min_size=1, max_size=14))
     if size > 1 and draw(st.booleans()):
         # A twin of account 0: the same solves at the same moments, so only ids decide.
         twin = draw(st.integers(min_value=1, max_value=size - 1))
-        mine = [s for s in history["solves"] if s[0] == 0]
-        history["solves"] = [s for s in history["solves"] if s[0] != twin]
-        history["solves"] += [(twin, *s[1:]) for s in mine]
-    return history
+        mine = [s for s in solves if s[0] == 0]
+        solves = [s for s in solves if s[0] != twin]
+        solves += [(twin, *s[1:]) for s in mine]
+    return History(people=people, launch=launch, solves=solves, steps=steps_taken)
 
 
-def same(live: LiveScoreboard, sql: SqlScoreboard, *args: Any) -> None:
-    expected = sql.board("sockets", *args)
-    assert live.board("sockets", *args) == expected, args
+def same(
+    live: LiveScoreboard,
+    sql: SqlScoreboard,
+    days: int,
+    at: dt.datetime,
+    viewer: int | None,
+    limit: int,
+) -> None:
+    expected = sql.board("sockets", days, at, viewer, limit)
+    assert live.board("sockets", days, at, viewer, limit) == expected, (days, at, viewer, limit)
 
 
 def same_pages(
@@ -149,13 +164,15 @@ EXAMPLES = int(os.environ.get("SOCKDOJO_LIVE_EXAMPLES", "40"))
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(history=histories())
-def test_live_board_equals_the_sql_board_through_any_history(scenario, history):
+def test_live_board_equals_the_sql_board_through_any_history(
+    scenario: Scenario, history: History
+) -> None:
     unique: dict[tuple[int, str, str], dt.timedelta] = {}
-    for index, module, challenge, offset in history["solves"]:
+    for index, module, challenge, offset in history.solves:
         unique.setdefault((index, module, challenge), offset)
     ids = scenario.populate(
-        NOW + history["launch"],
-        [(f"h{n}", hidden, admin) for n, (hidden, admin) in enumerate(history["people"])],
+        NOW + history.launch,
+        [(f"h{n}", hidden, admin) for n, (hidden, admin) in enumerate(history.people)],
         [(index, module, challenge, NOW + at) for (index, module, challenge), at in unique.items()],
         [],
     )
@@ -163,24 +180,29 @@ def test_live_board_equals_the_sql_board_through_any_history(scenario, history):
     live = LiveScoreboard(store)
     sql = SqlScoreboard(store)
     try:
-        for step in history["steps"]:
-            kind = step[0]
+        for step in history.steps:
             with store.session() as session:
                 if apply_step(session, ids, step):
                     pass
-                elif kind == "grant":
+                elif step[0] == "grant":
+                    assert len(step) == 3
+                    _, who, emoji = step
+                    assert isinstance(who, int) and isinstance(emoji, str)
                     badges.grant(
                         session,
-                        account_id=ids[step[1]],
+                        account_id=ids[who],
                         module_id="sockets",
-                        emoji=step[2],
-                        title=f"granted {step[2]}",
+                        emoji=emoji,
+                        title=f"granted {emoji}",
                         granted_by=None,
                     )
-            if kind == "board":
-                _, days, asked, viewer, limit = step
-                same(live, sql, days, NOW + asked, None if viewer is None else ids[viewer], limit)
-                same_pages(live, sql, days, NOW + asked, ids)
+            if step[0] == "board":
+                assert len(step) == 5
+                _, window, asked, viewer, limit = step
+                assert isinstance(window, int) and isinstance(asked, dt.timedelta)
+                assert (viewer is None or isinstance(viewer, int)) and isinstance(limit, int)
+                same(live, sql, window, NOW + asked, None if viewer is None else ids[viewer], limit)
+                same_pages(live, sql, window, NOW + asked, ids)
         for days in (30, 7, 0):
             for viewer in (None, *ids):
                 same(live, sql, days, NOW, viewer, 3)
@@ -190,17 +212,19 @@ def test_live_board_equals_the_sql_board_through_any_history(scenario, history):
 
 
 @pytest.fixture
-def live(scenario) -> Iterator[LiveScoreboard]:
+def live(scenario: Scenario) -> Iterator[LiveScoreboard]:
     board = LiveScoreboard(scenario.store)
     yield board
     board.close()
 
 
-def table(board) -> list[tuple[str, int]]:
+def table(board: Board) -> list[tuple[str, int]]:
     return [(row.hacker, row.score) for row in board.rows]
 
 
-def test_a_new_solve_shows_at_once_without_a_reload(scenario, live):
+def test_a_new_solve_shows_at_once_without_a_reload(
+    scenario: Scenario, live: LiveScoreboard
+) -> None:
     alice, bob = scenario.account("alice"), scenario.account("bob")
     scenario.solve(alice, "client", scenario.ago(hours=2))
     assert table(live.board("sockets", 30, NOW, bob)) == [("alice", 1)]
@@ -213,7 +237,9 @@ def test_a_new_solve_shows_at_once_without_a_reload(scenario, live):
     assert live.reloads == reloads
 
 
-def test_a_solve_late_in_a_second_counts_at_its_own_time(scenario, live):
+def test_a_solve_late_in_a_second_counts_at_its_own_time(
+    scenario: Scenario, live: LiveScoreboard
+) -> None:
     """A solve at 11:59:59.999600 is on the board at noon, with that time, on every board and
     on every path (the log, the totals the triggers keep, a reload). Turning the stored time
     into microseconds in SQL once rounded it to the millisecond on SQLite: a second late."""
@@ -242,7 +268,9 @@ def test_a_solve_late_in_a_second_counts_at_its_own_time(scenario, live):
     assert table(sql.board("sockets", 0, NOW, None)) == [("alice", 2), ("bob", 2)]
 
 
-def test_the_pages_counts_times_and_badges_follow_each_solve_and_the_clock(scenario, live):
+def test_the_pages_counts_times_and_badges_follow_each_solve_and_the_clock(
+    scenario: Scenario, live: LiveScoreboard
+) -> None:
     """The module page's per-challenge counts and chart, and a hacker's badges, are exact right
     after a solve (no reload), and as the clock passes a solve, in either direction."""
     alice, bob = scenario.account("alice"), scenario.account("bob")
@@ -271,7 +299,9 @@ def test_the_pages_counts_times_and_badges_follow_each_solve_and_the_clock(scena
 
 
 @pytest.mark.parametrize("days", [30, 7])
-def test_solves_leave_the_window_exactly_at_the_edge_without_a_rebuild(scenario, live, days):
+def test_solves_leave_the_window_exactly_at_the_edge_without_a_rebuild(
+    scenario: Scenario, live: LiveScoreboard, days: int
+) -> None:
     alice, bob = scenario.account("alice"), scenario.account("bob")
     solved = scenario.ago(days=1)
     scenario.solve(alice, "client", solved)
@@ -291,7 +321,9 @@ def test_solves_leave_the_window_exactly_at_the_edge_without_a_rebuild(scenario,
     assert table(live.board("sockets", 0, later, None)) == [("alice", 1), ("bob", 1)]
 
 
-def test_hiding_and_admin_changes_reload_and_apply(scenario, live):
+def test_hiding_and_admin_changes_reload_and_apply(
+    scenario: Scenario, live: LiveScoreboard
+) -> None:
     alice, bob = scenario.account("alice"), scenario.account("bob")
     scenario.solve(alice, "client", scenario.ago(hours=2))
     scenario.solve(bob, "client", scenario.ago(hours=1))
@@ -306,7 +338,7 @@ def test_hiding_and_admin_changes_reload_and_apply(scenario, live):
     assert table(live.board("sockets", 30, NOW, None)) == [("alice", 1), ("bob", 1)]
 
 
-def test_two_scoreboards_on_one_database_stay_exact(scenario):
+def test_two_scoreboards_on_one_database_stay_exact(scenario: Scenario) -> None:
     """Two engines stand for two processes: a solve through either shows in both."""
     first, second = LiveScoreboard(scenario.store), LiveScoreboard(scenario.store)
     try:
@@ -323,7 +355,9 @@ def test_two_scoreboards_on_one_database_stay_exact(scenario):
         second.close()
 
 
-def test_a_burst_of_questions_while_solves_land_gets_exact_answers(scenario, live):
+def test_a_burst_of_questions_while_solves_land_gets_exact_answers(
+    scenario: Scenario, live: LiveScoreboard
+) -> None:
     """40 threads released at once ask for boards, pages and badges of one scoreboard (one
     connection, one lock) while another thread records solves: nothing fails, every answer is
     a board some moment had, and once the solves stop the answers equal the reference."""
@@ -371,7 +405,7 @@ def test_a_burst_of_questions_while_solves_land_gets_exact_answers(scenario, liv
         same_pages(live, sql, days, NOW, accounts)
 
 
-def test_a_module_with_its_own_challenges(scenario, live):
+def test_a_module_with_its_own_challenges(scenario: Scenario, live: LiveScoreboard) -> None:
     """The engine takes a module's challenges from `scoreboard.modules`, not from Sockets."""
     modules.register("other", "Other", [(f"x{n}", f"Task {n}") for n in range(12)])
     try:
@@ -393,7 +427,7 @@ def test_a_module_with_its_own_challenges(scenario, live):
         modules.unregister("other")
 
 
-def test_unknown_module_and_bad_arguments(live):
+def test_unknown_module_and_bad_arguments(live: LiveScoreboard) -> None:
     assert live.board("nope", 30, NOW, None).rows == ()
     with pytest.raises(ValueError, match="days"):
         live.board("sockets", -1, NOW, None)
@@ -402,7 +436,9 @@ def test_unknown_module_and_bad_arguments(live):
 
 
 @pytest.mark.parametrize("retired", [False, True])
-def test_an_old_solve_and_one_still_to_come(scenario, live, retired):
+def test_an_old_solve_and_one_still_to_come(
+    scenario: Scenario, live: LiveScoreboard, retired: bool
+) -> None:
     """Base below the floor plus a log entry in the future: one row, whichever load path
     (a retired challenge's solve makes the load aggregate instead of reading the totals)."""
     alice, bob = scenario.account("alice"), scenario.account("bob")

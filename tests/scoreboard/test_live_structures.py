@@ -28,7 +28,9 @@ HOUR_US = DAY_US // 24
         max_size=30,
     )
 )
-def test_keys_sort_like_score_down_then_last_solve_then_account(entries):
+def test_keys_sort_like_score_down_then_last_solve_then_account(
+    entries: list[tuple[int, int, int]],
+) -> None:
     keys = encode_all(*zip(*entries, strict=True))
     assert keys == [encode(*entry) for entry in entries]
     assert [decode(key) for key in keys] == entries
@@ -36,7 +38,7 @@ def test_keys_sort_like_score_down_then_last_solve_then_account(entries):
     assert [decode(key) for key in sorted(keys)] == by_rule
 
 
-def test_a_key_out_of_range_is_refused():
+def test_a_key_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="out of the ranking's range"):
         encode(1, 0, 2**32)
 
@@ -67,8 +69,12 @@ def brute_force(
     moments=st.lists(HOURS, min_size=1, max_size=8),
 )
 def test_the_window_equals_a_brute_force_count_wherever_it_moves(
-    solves, later, below, days, moments
-):
+    solves: list[tuple[int, int]],
+    later: list[tuple[int, int]],
+    below: dict[int, int],
+    days: int,
+    moments: list[int],
+) -> None:
     """Solves of a log after the floor (at 0), an all-time base below it (the last solves of
     accounts with log entries left UNKNOWN, as a load leaves them, then resolved), solves
     inserted while the window exists, and the window moved back and forth."""
@@ -103,7 +109,7 @@ def test_the_window_equals_a_brute_force_count_wherever_it_moves(
     assert set(resolved) <= set(below) & logged
 
 
-def test_a_solve_below_the_floor_grows_the_all_time_base():
+def test_a_solve_below_the_floor_grows_the_all_time_base() -> None:
     log = Log(10 * DAY_US)
     base = Base(lambda account: pytest.fail("nothing is UNKNOWN here"))
     window = Window(log, base, 0, 20 * DAY_US)
@@ -116,7 +122,7 @@ def test_a_solve_below_the_floor_grows_the_all_time_base():
     ]
 
 
-def test_a_postgresql_load_tracks_the_missing_ids_of_its_trailing_range():
+def test_a_postgresql_load_tracks_the_missing_ids_of_its_trailing_range() -> None:
     high = TRAILING_IDS + 100
     present = set(range(high - TRAILING_IDS + 1, high + 1)) - {high - 3, high - 1}
     watermark = Watermark.after_load(high, present, in_order=False)

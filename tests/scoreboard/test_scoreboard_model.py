@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sockdojo.challenges import registry
 from sockdojo.scoreboard.counting import counts, ranked
-from sockdojo.scoreboard.model import Badge
+from sockdojo.scoreboard.model import Badge, Row
+
+if TYPE_CHECKING:
+    from scoreboard.conftest import Scenario
 
 CHALLENGES = [challenge.id for challenge in registry.CHALLENGES]
 HOUR = dt.timedelta(hours=1)
@@ -37,7 +41,20 @@ class Solved:
     when: dt.datetime
 
 
-def reference(people, solves, grants, launch, now, days, viewer, limit):
+# A board row as the reference spells it: (rank, account id, hacker, badges, score, last solve).
+RowTuple = tuple[int, int, str, tuple[Badge, ...], int, dt.datetime]
+
+
+def reference(
+    people: list[Person],
+    solves: list[Solved],
+    grants: list[tuple[int, str, str]],
+    launch: dt.datetime,
+    now: dt.datetime,
+    days: int,
+    viewer: int | None,
+    limit: int,
+) -> tuple[list[RowTuple], RowTuple | None]:
     """The rules of `sockdojo.scoreboard`, spelled out naively."""
     eligible = {p.id for p in people if ranked(hidden=p.hidden, admin=p.admin)}
     start = now - dt.timedelta(days=days) if days else None
@@ -94,7 +111,7 @@ def reference(people, solves, grants, launch, now, days, viewer, limit):
     return [row for row in rows if row[0] <= limit], me
 
 
-def as_tuple(row):
+def as_tuple(row: Row) -> RowTuple:
     return (row.rank, row.account_id, row.hacker, row.badges, row.score, row.last_solve_at)
 
 
@@ -102,8 +119,22 @@ SECOND, DAY = dt.timedelta(seconds=1), dt.timedelta(days=1)
 KINDS = [(False, False)] * 3 + [(True, False), (False, True)]  # (hidden, admin)
 
 
+@dataclass(frozen=True)
+class Dojo:
+    """A random dojo: its accounts' kinds (hidden, admin), their solves (account index, module,
+    challenge, offset from now), grants (account index, emoji), and the board asked for."""
+
+    days: int
+    launch: dt.timedelta
+    people: list[tuple[bool, bool]]
+    solves: list[tuple[int, str, str, dt.timedelta]]
+    grants: list[tuple[int, str]]
+    viewer: int | None
+    limit: int
+
+
 @st.composite
-def dojos(draw):
+def dojos(draw: st.DrawFn) -> Dojo:
     """A random dojo whose solves crowd the edges that matter: of the window, of the launch, of
     now. Few distinct moments make ties (same score, same last solve) common."""
     days = draw(st.sampled_from([30, 7, 1, 0]))
@@ -143,17 +174,15 @@ def dojos(draw):
         twin = draw(st.integers(min_value=1, max_value=size - 1))
         solves = [solve for solve in solves if solve[0] != twin]
         solves += [(twin, *solve[1:]) for solve in solves if solve[0] == 0]
-    viewer = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=size - 1)))
-    limit = draw(st.integers(min_value=0, max_value=7))
-    return {
-        "days": days,
-        "launch": launch,
-        "people": people,
-        "solves": solves,
-        "grants": grants,
-        "viewer": viewer,
-        "limit": limit,
-    }
+    return Dojo(
+        days=days,
+        launch=launch,
+        people=people,
+        solves=solves,
+        grants=grants,
+        viewer=draw(st.one_of(st.none(), st.integers(min_value=0, max_value=size - 1))),
+        limit=draw(st.integers(min_value=0, max_value=7)),
+    )
 
 
 @settings(
@@ -163,17 +192,17 @@ def dojos(draw):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(dojo=dojos())
-def test_sql_board_matches_the_rules(scenario, dojo):
+def test_sql_board_matches_the_rules(scenario: Scenario, dojo: Dojo) -> None:
     now = scenario.now
-    launch = now + dojo["launch"]
-    kinds = dojo["people"]
-    unique = {}
-    for index, module, challenge, offset in dojo["solves"]:
+    launch = now + dojo.launch
+    kinds = dojo.people
+    unique: dict[tuple[int, str, str], dt.datetime] = {}
+    for index, module, challenge, offset in dojo.solves:
         unique.setdefault((index, module, challenge), now + offset)  # one solve per challenge
     placed = [
         (index, module, challenge, when) for (index, module, challenge), when in unique.items()
     ]
-    granted = [(index, emoji, f"granted {emoji}") for index, emoji in dojo["grants"]]
+    granted = [(index, emoji, f"granted {emoji}") for index, emoji in dojo.grants]
     ids = scenario.populate(
         launch,
         [(f"h{number}", hidden, admin) for number, (hidden, admin) in enumerate(kinds)],
@@ -188,9 +217,9 @@ def test_sql_board_matches_the_rules(scenario, dojo):
         Solved(ids[index], module, challenge, when) for index, module, challenge, when in placed
     ]
     grants = [(ids[index], emoji, title) for index, emoji, title in granted]
-    viewer = ids[dojo["viewer"]] if dojo["viewer"] is not None else None
+    viewer = ids[dojo.viewer] if dojo.viewer is not None else None
 
-    board = scenario.board(dojo["days"], viewer, dojo["limit"])
-    rows, me = reference(people, solves, grants, launch, now, dojo["days"], viewer, dojo["limit"])
+    board = scenario.board(dojo.days, viewer, dojo.limit)
+    rows, me = reference(people, solves, grants, launch, now, dojo.days, viewer, dojo.limit)
     assert [as_tuple(row) for row in board.rows] == rows
     assert (as_tuple(board.me) if board.me else None) == me

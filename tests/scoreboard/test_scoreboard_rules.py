@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,15 +11,18 @@ from sockdojo.challenges import registry
 from sockdojo.scoreboard.counting import window_start
 from sockdojo.scoreboard.model import Badge
 
+if TYPE_CHECKING:
+    from scoreboard.conftest import Scenario
+
 ALL = [challenge.id for challenge in registry.CHALLENGES]
 
 
-def test_empty_board(scenario):
+def test_empty_board(scenario: Scenario) -> None:
     assert scenario.board().rows == ()
     assert scenario.board().me is None
 
 
-def test_score_counts_the_modules_challenges_in_the_window(scenario):
+def test_score_counts_the_modules_challenges_in_the_window(scenario: Scenario) -> None:
     alice = scenario.account("alice")
     scenario.solve(alice, "client", scenario.ago(days=1))
     scenario.solve(alice, "server", scenario.ago(days=8))
@@ -28,7 +32,7 @@ def test_score_counts_the_modules_challenges_in_the_window(scenario):
     assert scenario.table(0) == [(1, "alice", 3)]
 
 
-def test_other_modules_and_retired_challenges_do_not_count(scenario):
+def test_other_modules_and_retired_challenges_do_not_count(scenario: Scenario) -> None:
     alice = scenario.account("alice")
     scenario.solve(alice, "client", scenario.ago(days=1), module="other")
     scenario.solve(alice, "retired-challenge", scenario.ago(days=1))
@@ -38,7 +42,7 @@ def test_other_modules_and_retired_challenges_do_not_count(scenario):
 
 
 @pytest.mark.parametrize("days", [30, 7, 1])
-def test_window_is_half_open(scenario, days):
+def test_window_is_half_open(scenario: Scenario, days: int) -> None:
     """(now - days, now]: exactly `days` old has left; exactly now is in; the future is not."""
     edge = scenario.ago(days=days)
     left = scenario.account("left")
@@ -55,12 +59,12 @@ def test_window_is_half_open(scenario, days):
     assert window_start(0, scenario.now) is None
 
 
-def test_negative_days_are_refused(scenario):
+def test_negative_days_are_refused(scenario: Scenario) -> None:
     with pytest.raises(ValueError, match="days"):
         scenario.board(days=-1)
 
 
-def test_only_solves_at_or_after_launch_count(scenario):
+def test_only_solves_at_or_after_launch_count(scenario: Scenario) -> None:
     launch = scenario.ago(days=10)
     scenario.launch(launch)
     early, on_time, late = (scenario.account(n) for n in ("early", "on-time", "late"))
@@ -71,7 +75,7 @@ def test_only_solves_at_or_after_launch_count(scenario):
         assert [row[1] for row in scenario.table(days)] == ["on-time", "late"]
 
 
-def test_rank_by_score_then_who_got_there_first_then_account_id(scenario):
+def test_rank_by_score_then_who_got_there_first_then_account_id(scenario: Scenario) -> None:
     a, b, c, d = (scenario.account(name) for name in "abcd")
     t = scenario.ago(days=2)
     # a: 2 solves, last at t+2h; b: 2 solves, last at t+1h -> b first.
@@ -89,7 +93,7 @@ def test_rank_by_score_then_who_got_there_first_then_account_id(scenario):
     ]
 
 
-def test_only_counted_solves_decide_who_got_there_first(scenario):
+def test_only_counted_solves_decide_who_got_there_first(scenario: Scenario) -> None:
     a, b = scenario.account("a"), scenario.account("b")
     scenario.solve(a, "client", scenario.ago(days=40))  # outside the 30 days
     scenario.solve(a, "server", scenario.ago(days=3))
@@ -104,7 +108,7 @@ def test_only_counted_solves_decide_who_got_there_first(scenario):
     assert scenario.table(0) == [(1, "a", 3), (2, "b", 3)]
 
 
-def test_hidden_and_admin_accounts_are_left_out(scenario):
+def test_hidden_and_admin_accounts_are_left_out(scenario: Scenario) -> None:
     alice = scenario.account("alice")
     ghost = scenario.account("ghost", hidden=True)
     root = scenario.account("root", admin=True)
@@ -117,7 +121,7 @@ def test_hidden_and_admin_accounts_are_left_out(scenario):
         assert scenario.board(viewer=viewer).me is None
 
 
-def test_me_is_the_viewers_row_wherever_it_ranks(scenario):
+def test_me_is_the_viewers_row_wherever_it_ranks(scenario: Scenario) -> None:
     ids = [scenario.account(f"h{n}") for n in range(6)]
     for place, account in enumerate(ids):
         scenario.solve(account, "client", scenario.ago(hours=60 - place))
@@ -132,7 +136,7 @@ def test_me_is_the_viewers_row_wherever_it_ranks(scenario):
     assert scenario.board(viewer=nobody).me is None  # no counted solve: not on the board
 
 
-def test_limit_counts_ranks(scenario):
+def test_limit_counts_ranks(scenario: Scenario) -> None:
     for n in range(25):
         scenario.solve(scenario.account(f"h{n:02}"), "client", scenario.ago(hours=50 - n))
     assert [row.rank for row in scenario.board().rows] == list(range(1, 21))
@@ -146,12 +150,12 @@ def first_blood(challenge: str) -> Badge:
     return Badge("🩸", f"First blood: {registry.BY_ID[challenge].title}", "first_blood")
 
 
-def badges_of(scenario, hacker: str, days: int = 0) -> tuple[Badge, ...]:
+def badges_of(scenario: Scenario, hacker: str, days: int = 0) -> tuple[Badge, ...]:
     rows = {row.hacker: row for row in scenario.board(days).rows}
     return rows[hacker].badges
 
 
-def test_completion_badge_needs_every_challenge_ever(scenario):
+def test_completion_badge_needs_every_challenge_ever(scenario: Scenario) -> None:
     scenario.launch(scenario.ago(days=5))
     alice, bob = scenario.account("alice"), scenario.account("bob")
     scenario.solve(alice, "client", scenario.ago(days=100))  # before launch: still an achievement
@@ -165,7 +169,7 @@ def test_completion_badge_needs_every_challenge_ever(scenario):
     assert COMPLETE not in badges_of(scenario, "bob")
 
 
-def test_first_blood_goes_to_the_earliest_eligible_solver(scenario):
+def test_first_blood_goes_to_the_earliest_eligible_solver(scenario: Scenario) -> None:
     launch = scenario.ago(days=20)
     scenario.launch(launch)
     tester = scenario.account("tester")
@@ -185,7 +189,7 @@ def test_first_blood_goes_to_the_earliest_eligible_solver(scenario):
     assert "tester" not in [row.hacker for row in scenario.board(0).rows]  # before launch
 
 
-def test_first_blood_moves_when_its_holder_is_hidden(scenario):
+def test_first_blood_moves_when_its_holder_is_hidden(scenario: Scenario) -> None:
     from sockdojo.storage.admin import set_hidden
 
     alice, bob = scenario.account("alice"), scenario.account("bob")
@@ -197,14 +201,14 @@ def test_first_blood_moves_when_its_holder_is_hidden(scenario):
     assert badges_of(scenario, "bob") == (first_blood("client"),)
 
 
-def test_first_blood_only_counts_solves_up_to_now(scenario):
+def test_first_blood_only_counts_solves_up_to_now(scenario: Scenario) -> None:
     alice, bob = scenario.account("alice"), scenario.account("bob")
     scenario.solve(alice, "client", scenario.now + dt.timedelta(hours=1))
     scenario.solve(bob, "client", scenario.ago(hours=1))
     assert badges_of(scenario, "bob") == (first_blood("client"),)
 
 
-def test_granted_badges_and_badge_order(scenario):
+def test_granted_badges_and_badge_order(scenario: Scenario) -> None:
     alice = scenario.account("alice")
     for challenge in reversed(ALL):
         scenario.solve(alice, challenge, scenario.ago(days=1))

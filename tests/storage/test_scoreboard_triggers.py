@@ -39,7 +39,7 @@ def totals(store: Store) -> set[tuple[str, int, int, int, int]]:
         rows = session.execute(
             text("SELECT module_id, account_id, solves, first_us, last_us FROM solve_totals")
         )
-        return {tuple(row) for row in rows}  # type: ignore[misc]
+        return {tuple(row) for row in rows}
 
 
 def expected(store: Store) -> set[tuple[str, int, int, int, int]]:

@@ -7,7 +7,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Protocol, TypedDict, Unpack
 
 import httpx
 import pytest
@@ -21,6 +21,7 @@ from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account
 from sockdojo.storage.solves import record_solve
 from sockdojo.web.app import create_app
+from sockdojo.web.classroom import ClassLimits
 from sockdojo.web.dojo import WebDojo
 from sockdojo.web.passwords import fast_passwords
 
@@ -47,8 +48,22 @@ class Clock:
         self.now += dt.timedelta(**delta)
 
 
+class AppOptions(TypedDict, total=False):
+    """create_app's options a harness passes on."""
+
+    secure_cookies: bool
+    class_limits: ClassLimits | None
+    public_url: str | None
+
+
 class Harness:
-    def __init__(self, store: Store, authority: HmacFlagAuthority, clock: Clock, **options: Any):
+    def __init__(
+        self,
+        store: Store,
+        authority: HmacFlagAuthority,
+        clock: Clock,
+        **options: Unpack[AppOptions],
+    ) -> None:
         self.store = store
         self.authority = authority
         self.clock = clock
@@ -121,7 +136,10 @@ class Harness:
         data = {"csrf_token": self.csrf(client), **form}
         if next is not None:
             data["next"] = next
-        return client.post(path, data=data)
+        # To mypy, starlette's TestClient subclasses httpx2's Client, which is not installed (it
+        # runs on httpx here): its answers are Any, so each one is declared what it is.
+        response: httpx.Response = client.post(path, data=data)
+        return response
 
     def signed_in(self, name: str, **kind: bool) -> tuple[TestClient, Account]:
         """A client signed in as a new account `name` (admin=True / hidden=True as asked)."""
@@ -132,25 +150,28 @@ class Harness:
         return client, account
 
     def submit(self, client: TestClient, challenge: str, flag: str) -> httpx.Response:
-        return client.post(
+        response: httpx.Response = client.post(
             f"/sockets/{challenge}/submit", data={"csrf_token": self.csrf(client), "flag": flag}
         )
+        return response
 
     def api_submit(
         self, client: TestClient, flag: str, challenge: str | None = None
     ) -> httpx.Response:
-        body: dict[str, Any] = {"flag": flag}
+        body = {"flag": flag}
         if challenge is not None:
             body["challenge"] = challenge
-        return client.post(
+        response: httpx.Response = client.post(
             "/api/v1/modules/sockets/submissions",
             json=body,
             headers={"X-CSRF-Token": self.csrf(client)},
         )
+        return response
 
     @staticmethod
     def session_cookie(client: TestClient) -> str | None:
-        return client.cookies.get("sockdojo_session")
+        cookie: str | None = client.cookies.get("sockdojo_session")
+        return cookie
 
     @staticmethod
     def plant_session(client: TestClient, value: str) -> None:
@@ -189,12 +210,16 @@ def dojo(store: Store, authority: HmacFlagAuthority, clock: Clock) -> Iterator[H
         client.close()
 
 
+class MakeHarness(Protocol):
+    def __call__(self, **options: Unpack[AppOptions]) -> Harness: ...
+
+
 @pytest.fixture
-def make_harness(store: Store, authority: HmacFlagAuthority, clock: Clock) -> Iterator[Any]:
+def make_harness(store: Store, authority: HmacFlagAuthority, clock: Clock) -> Iterator[MakeHarness]:
     """Another web dojo on the same database: a second server process, or other options."""
     made: list[Harness] = []
 
-    def make(**options: Any) -> Harness:
+    def make(**options: Unpack[AppOptions]) -> Harness:
         harness = Harness(store, authority, clock, **options)
         made.append(harness)
         return harness

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from sockdojo.storage import accounts
 from sockdojo.storage.database import Store
 from support import burst
+
+if TYPE_CHECKING:
+    from web.conftest import Harness
 
 
 @pytest.mark.parametrize(
@@ -70,21 +74,23 @@ def test_two_lookalikes_registered_at_once_cannot_both_get_in(database_url: str)
         ("al\x00ice", "1 to 32"),
     ],
 )
-def test_reserved_and_odd_names_cannot_be_registered(dojo: Any, name: str, problem: str) -> None:
+def test_reserved_and_odd_names_cannot_be_registered(
+    dojo: Harness, name: str, problem: str
+) -> None:
     assert problem in (accounts.new_name_problem(name) or "")
     answer = dojo.register(dojo.client(), name)
     assert answer.status_code == 400
     assert "name" in answer.text
 
 
-def test_registering_a_lookalike_says_why(dojo: Any) -> None:
+def test_registering_a_lookalike_says_why(dojo: Harness) -> None:
     assert dojo.register(dojo.client(), "alice").status_code == 303
     answer = dojo.register(dojo.client(), "aIice")
     assert answer.status_code == 400
     assert "looks too much like one already taken" in answer.text
 
 
-def test_the_register_form_and_the_cli_say_the_one_name_rule(dojo: Any, home: Any) -> None:
+def test_the_register_form_and_the_cli_say_the_one_name_rule(dojo: Harness, home: Path) -> None:
     from markupsafe import escape
 
     from sockdojo.config import ACCOUNT_NAME_RULE

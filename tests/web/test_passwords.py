@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Literal
 
 from argon2 import PasswordHasher
 
@@ -21,12 +22,12 @@ class CountingHasher(PasswordHasher):
         self.running = 0
         self.most = 0
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         with self.lock:
             self.running += 1
             self.most = max(self.most, self.running)
         try:
-            return bool(super().verify(hash, password))
+            return super().verify(hash, password)  # True, or it raises
         finally:
             with self.lock:
                 self.running -= 1

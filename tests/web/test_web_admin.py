@@ -5,19 +5,31 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from typing import TYPE_CHECKING
+
+import httpx
+
+from sockdojo.storage.database import Store
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
+
+    from web.conftest import Harness
 
 BOARD = "/api/v1/modules/sockets/scoreboard"
 
 
-def hackers(client, days: int = 30) -> list[str]:
+def hackers(client: TestClient, days: int = 30) -> list[str]:
     return [row["hacker"] for row in client.get(f"{BOARD}?days={days}").json()["rows"]]
 
 
-def post(dojo, client, path: str, **form: str):
-    return client.post(path, data={"csrf_token": dojo.csrf(client), **form})
+def post(dojo: Harness, client: TestClient, path: str, **form: str) -> httpx.Response:
+    # To mypy, TestClient's answers are Any (see web/conftest.py): declared what they are.
+    response: httpx.Response = client.post(path, data={"csrf_token": dojo.csrf(client), **form})
+    return response
 
 
-def test_admin_page_lists_accounts(dojo):
+def test_admin_page_lists_accounts(dojo: Harness) -> None:
     admin, _ = dojo.signed_in("root", admin=True)
     dojo.account("alice")
     page = admin.get("/admin")
@@ -27,7 +39,7 @@ def test_admin_page_lists_accounts(dojo):
     assert 'href="/admin"' in admin.get("/").text
 
 
-def test_hide_and_unhide(dojo):
+def test_hide_and_unhide(dojo: Harness) -> None:
     admin, _ = dojo.signed_in("root", admin=True)
     alice, bob = dojo.account("alice"), dojo.account("bob")
     dojo.solve(alice, "client", dojo.clock.now - dt.timedelta(hours=2))
@@ -46,7 +58,7 @@ def test_hide_and_unhide(dojo):
     assert ("error", "There is no such account.") in dojo.flashes(admin, "/admin")
 
 
-def test_grant_and_revoke_badges(dojo, store):
+def test_grant_and_revoke_badges(dojo: Harness, store: Store) -> None:
     admin, _ = dojo.signed_in("root", admin=True)
     alice = dojo.account("alice")
     dojo.solve(alice, "client")
@@ -76,7 +88,7 @@ def test_grant_and_revoke_badges(dojo, store):
     assert ("error", "There is no such badge.") in dojo.flashes(admin, "/admin")
 
 
-def test_launch_date(dojo):
+def test_launch_date(dojo: Harness) -> None:
     admin, _ = dojo.signed_in("root", admin=True)
     alice, bob = dojo.account("alice"), dojo.account("bob")
     now = dojo.clock.now
@@ -97,7 +109,7 @@ def test_launch_date(dojo):
     assert hackers(admin, 0) == ["bob"]
 
 
-def test_csv_export(dojo):
+def test_csv_export(dojo: Harness) -> None:
     admin, _ = dojo.signed_in("root", admin=True)
     alice = dojo.account("alice")
     ghost = dojo.account("ghost", hidden=True)
@@ -116,7 +128,7 @@ def test_csv_export(dojo):
     assert dt.datetime.fromisoformat(rows[0]["solved_at"]) == first
 
 
-def test_csv_export_defuses_formulas(dojo):
+def test_csv_export_defuses_formulas(dojo: Harness) -> None:
     from sockdojo.storage import accounts
 
     admin, _ = dojo.signed_in("root", admin=True)

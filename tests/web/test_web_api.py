@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import typing
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
 import pytest
 from jsonschema import Draft202012Validator
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -18,15 +20,19 @@ import api_contract
 from sockdojo import api_shapes
 from sockdojo.challenges import registry
 from sockdojo.scoreboard.model import BadgeKind
+from sockdojo.storage.database import Store
 from sockdojo.storage.device_codes import Poll
 from sockdojo.web import class_api
 from sockdojo.web.api_routes import PREFIX, ApiRoute
 from sockdojo.web.openapi import document
 
+if TYPE_CHECKING:
+    from web.conftest import Harness
+
 BOARD = "/api/v1/modules/sockets/scoreboard"
 
 
-def test_scoreboard_contract(dojo):
+def test_scoreboard_contract(dojo: Harness) -> None:
     alice, bob, carol = dojo.account("alice"), dojo.account("bob"), dojo.account("carol")
     now = dojo.clock.now
     for challenge in ("client", "server", "server-loop"):
@@ -55,7 +61,7 @@ def test_scoreboard_contract(dojo):
     assert dt.datetime.fromisoformat(first["last_solve_at"]) == now - dt.timedelta(days=1)
 
 
-def test_scoreboard_windows_and_errors(dojo):
+def test_scoreboard_windows_and_errors(dojo: Harness) -> None:
     alice = dojo.account("alice")
     now = dojo.clock.now
     dojo.solve(alice, "client", now - dt.timedelta(days=3))
@@ -72,7 +78,7 @@ def test_scoreboard_windows_and_errors(dojo):
     assert client.get("/api/v1/modules/nope/scoreboard").status_code == 404
 
 
-def test_scoreboard_me(dojo):
+def test_scoreboard_me(dojo: Harness) -> None:
     client, alice = dojo.signed_in("alice")
     assert client.get(BOARD).json()["me"] is None  # no solves yet
     for number in range(25):
@@ -86,7 +92,7 @@ def test_scoreboard_me(dojo):
     assert board["me"]["score"] == 1
 
 
-def test_scoreboard_me_is_null_for_hidden_and_admins(dojo):
+def test_scoreboard_me_is_null_for_hidden_and_admins(dojo: Harness) -> None:
     for kind in ("hidden", "admin"):
         client, account = dojo.signed_in(kind, **{kind: True})
         dojo.solve(account, "client")
@@ -95,7 +101,7 @@ def test_scoreboard_me_is_null_for_hidden_and_admins(dojo):
         assert board["rows"] == []
 
 
-def test_modules(dojo):
+def test_modules(dojo: Harness) -> None:
     client, alice = dojo.signed_in("alice")
     dojo.solve(alice, "server")
     assert client.get("/api/v1/modules").json() == {
@@ -103,7 +109,7 @@ def test_modules(dojo):
     }
 
 
-def test_challenges_with_solved_state(dojo):
+def test_challenges_with_solved_state(dojo: Harness) -> None:
     client, alice = dojo.signed_in("alice")
     dojo.solve(alice, "server", dojo.clock.now - dt.timedelta(hours=1))
     dojo.solve(dojo.account("bob"), "server")
@@ -120,7 +126,7 @@ def test_challenges_with_solved_state(dojo):
     assert dojo.client().get("/api/v1/modules/other/challenges").status_code == 404
 
 
-def test_me(dojo):
+def test_me(dojo: Harness) -> None:
     anonymous = dojo.client().get("/api/v1/me").json()
     assert anonymous["account"] is None and len(anonymous["csrf_token"]) >= 32
     client, _ = dojo.signed_in("root", admin=True)
@@ -131,7 +137,7 @@ def test_me(dojo):
     }
 
 
-def test_submit_through_the_api(dojo, store):
+def test_submit_through_the_api(dojo: Harness, store: Store) -> None:
     client, alice = dojo.signed_in("alice")
     answer = dojo.api_submit(client, f"  {dojo.flag(alice, 'eight-ball')}\n")
     assert answer.status_code == 200
@@ -150,7 +156,7 @@ def test_submit_through_the_api(dojo, store):
     assert client.get(BOARD).json()["me"]["score"] == 1
 
 
-def test_submit_api_refusals(dojo):
+def test_submit_api_refusals(dojo: Harness) -> None:
     client, _ = dojo.signed_in("alice")
     url = "/api/v1/modules/sockets/submissions"
     token = dojo.csrf(client)
@@ -176,7 +182,7 @@ def test_submit_api_refusals(dojo):
     assert answer.json() == {"error": "Log in first."}
 
 
-def test_hacker_endpoint(dojo):
+def test_hacker_endpoint(dojo: Harness) -> None:
     alice = dojo.account("alice")
     dojo.solve(alice, "client", dojo.clock.now - dt.timedelta(days=8))
     found = dojo.client().get("/api/v1/hackers/alice").json()
@@ -190,7 +196,7 @@ def test_hacker_endpoint(dojo):
     assert dojo.client().get("/api/v1/hackers/nobody").status_code == 404
 
 
-def test_openapi_describes_every_api_route(dojo):
+def test_openapi_describes_every_api_route(dojo: Harness) -> None:
     served = dojo.client().get("/api/v1/openapi.json")
     assert served.status_code == 200
     described = served.json()
@@ -212,11 +218,11 @@ def test_openapi_describes_every_api_route(dojo):
             assert {"500", "503"} <= set(operation["responses"])
 
 
-def test_openapi_schema_references_resolve(dojo):
+def test_openapi_schema_references_resolve(dojo: Harness) -> None:
     described = document(dojo.app.routes)
     schemas = described["components"]["schemas"]
 
-    def walk(node):
+    def walk(node: object) -> None:
         if isinstance(node, dict):
             if "$ref" in node:
                 assert node["$ref"].removeprefix("#/components/schemas/") in schemas
@@ -231,7 +237,7 @@ def test_openapi_schema_references_resolve(dojo):
         Draft202012Validator.check_schema(schema)
 
 
-def test_the_contract_check_refuses_what_the_document_does_not_declare(dojo):
+def test_the_contract_check_refuses_what_the_document_does_not_declare(dojo: Harness) -> None:
     """The check every API test runs can fail: answers the document does not declare."""
     alice = dojo.account("alice")
     dojo.solve(alice, "client")
@@ -239,7 +245,7 @@ def test_the_contract_check_refuses_what_the_document_does_not_declare(dojo):
     board = answer.json()
     headers, status = answer.headers, answer.status_code
 
-    def refused(body, *, code=status, path=BOARD):
+    def refused(body: object, *, code: int = status, path: str = BOARD) -> None:
         with pytest.raises(api_contract.ContractBroken):
             api_contract.validate("GET", path, code, headers, json.dumps(body).encode())
 
@@ -264,11 +270,11 @@ def test_the_contract_check_refuses_what_the_document_does_not_declare(dojo):
         )
 
 
-def test_the_harness_clients_check_every_api_answer(dojo):
+def test_the_harness_clients_check_every_api_answer(dojo: Harness) -> None:
     """A handler that answers a shape the document does not declare fails the test that
     calls it, with no check written in that test."""
 
-    async def half_a_module(request):
+    async def half_a_module(request: Request) -> JSONResponse:
         return JSONResponse({"modules": [{"id": "sockets", "title": "Sockets"}]})
 
     # Ahead of the real route: the same path, a shape the document does not declare.
@@ -279,7 +285,7 @@ def test_the_harness_clients_check_every_api_answer(dojo):
         client.get("/api/v1/modules")
 
 
-def test_shapes_agree_with_the_types_they_mirror():
+def test_shapes_agree_with_the_types_they_mirror() -> None:
     """The document enumerates the badge kinds, and the class API's OAuth errors cover every
     poll of a device code that gives no token."""
     award_kinds = msgspec.json.schema(api_shapes.Award)["$defs"]["Award"]["properties"]["kind"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from support import (
     free_port,
     wait_listening,
 )
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,7 +37,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but /usr/bin/chromium is missing (scripts/test installs it)")
@@ -61,7 +65,11 @@ def web_dojo(processes: Processes) -> Iterator[str]:
 
 
 def test_register_run_submit_and_climb_the_board(
-    browser: Any, web_dojo: str, processes: Processes, cli: Any, tmp_path: Path
+    browser: Browser,
+    web_dojo: str,
+    processes: Processes,
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect
 

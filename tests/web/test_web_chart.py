@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sockdojo.web.chart import MIN_SPAN, activity_grid, solves_over_time
+from sockdojo.web.chart import MIN_SPAN, Series, activity_grid, solves_over_time
 
 END = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
 
-def points(series) -> list[tuple[float, float]]:
-    return [tuple(map(float, pair.split(","))) for pair in series.points.split()]
+def points(series: Series) -> list[tuple[float, float]]:
+    pairs = [pair.split(",") for pair in series.points.split()]
+    return [(float(x), float(y)) for x, y in pairs]
 
 
-def test_step_lines_rise_once_per_solve_and_end_at_now():
+def test_step_lines_rise_once_per_solve_and_end_at_now() -> None:
     start = END - dt.timedelta(days=30)
     solves = [END - dt.timedelta(days=20), END - dt.timedelta(days=3)]
     chart = solves_over_time([("alice", solves), ("bob", [])], start, END)
@@ -31,7 +32,7 @@ def test_step_lines_rise_once_per_solve_and_end_at_now():
     assert alice.colour != bob.colour
 
 
-def test_a_brand_new_dojo_still_gets_a_readable_time_axis():
+def test_a_brand_new_dojo_still_gets_a_readable_time_axis() -> None:
     chart = solves_over_time(
         [("alice", [END - dt.timedelta(seconds=5)])], END - dt.timedelta(seconds=30), END
     )
@@ -42,7 +43,7 @@ def test_a_brand_new_dojo_still_gets_a_readable_time_axis():
     assert positions == sorted(positions) and positions[0] == chart.left
 
 
-def test_activity_grid_covers_twelve_weeks_ending_today():
+def test_activity_grid_covers_twelve_weeks_ending_today() -> None:
     today = dt.date(2026, 11, 27)  # a Friday
     cells, width, height = activity_grid([today, today, dt.date(2026, 11, 2)], today)
     assert (width, height) == (12 * 14, 7 * 14)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from sockdojo.challenges import registry
+from sockdojo.flags import HmacFlagAuthority
+from sockdojo.storage.database import Store
 from sockdojo.storage.models import Submission
+
+if TYPE_CHECKING:
+    from web.conftest import Clock, Harness
 
 TITLES = [challenge.title for challenge in registry.CHALLENGES]
 
@@ -22,7 +28,7 @@ def rows_of(html: str) -> list[tuple[str, str, str]]:
     )
 
 
-def test_home_lists_the_module(dojo):
+def test_home_lists_the_module(dojo: Harness) -> None:
     page = dojo.client().get("/")
     assert page.status_code == 200
     assert 'href="/sockets/"' in page.text
@@ -30,7 +36,7 @@ def test_home_lists_the_module(dojo):
     assert "Register" in page.text
 
 
-def test_module_page_shows_introduction_challenges_and_30_day_board(dojo):
+def test_module_page_shows_introduction_challenges_and_30_day_board(dojo: Harness) -> None:
     page = dojo.client().get("/sockets/")
     assert page.status_code == 200
     assert "A socket is one end of a" in page.text  # the introduction, rendered
@@ -44,7 +50,7 @@ def test_module_page_shows_introduction_challenges_and_30_day_board(dojo):
     assert "No solves in this window yet" in page.text
 
 
-def test_module_page_windows(dojo):
+def test_module_page_windows(dojo: Harness) -> None:
     client = dojo.client()
     alice, bob = dojo.account("alice"), dojo.account("bob")
     now = dojo.clock.now
@@ -63,7 +69,7 @@ def test_module_page_windows(dojo):
     assert client.get("/sockets/?days=thirty").status_code == 400
 
 
-def test_module_page_shows_solved_state_and_solve_counts(dojo):
+def test_module_page_shows_solved_state_and_solve_counts(dojo: Harness) -> None:
     client, alice = dojo.signed_in("alice")
     bob = dojo.account("bob")
     dojo.solve(alice, "client")
@@ -76,7 +82,7 @@ def test_module_page_shows_solved_state_and_solve_counts(dojo):
     assert "0 solves" in items["eight-ball"]
 
 
-def test_viewer_row_shown_even_when_off_the_page(dojo):
+def test_viewer_row_shown_even_when_off_the_page(dojo: Harness) -> None:
     now = dojo.clock.now
     for number in range(22):
         hacker = dojo.account(f"h{number:02}", password="correct horse battery")
@@ -100,7 +106,7 @@ def test_viewer_row_shown_even_when_off_the_page(dojo):
     assert re.search(r'<tr class="mine">\s*<td class="rank">1</td>', html)
 
 
-def test_challenge_page(dojo):
+def test_challenge_page(dojo: Harness) -> None:
     anonymous = dojo.client().get("/sockets/client/")
     assert anonymous.status_code == 200
     assert "Your first client" in anonymous.text
@@ -123,7 +129,7 @@ def test_challenge_page(dojo):
     assert dojo.client().get("/sockets/no-such/").status_code == 404
 
 
-def test_flag_form_solves_and_updates_the_board(dojo, store):
+def test_flag_form_solves_and_updates_the_board(dojo: Harness, store: Store) -> None:
     client, alice = dojo.signed_in("alice")
     answer = dojo.submit(client, "client", dojo.flag(alice, "client"))
     assert answer.status_code == 303
@@ -147,7 +153,7 @@ def test_flag_form_solves_and_updates_the_board(dojo, store):
     assert sources == {"web"}
 
 
-def test_someone_elses_flag_is_refused(dojo):
+def test_someone_elses_flag_is_refused(dojo: Harness) -> None:
     client, _ = dojo.signed_in("alice")
     bob = dojo.account("bob")
     dojo.submit(client, "client", dojo.flag(bob, "client"))
@@ -156,14 +162,14 @@ def test_someone_elses_flag_is_refused(dojo):
     assert rows_of(client.get("/sockets/").text) == []
 
 
-def test_anonymous_flag_submission_goes_to_login(dojo):
+def test_anonymous_flag_submission_goes_to_login(dojo: Harness) -> None:
     client = dojo.client()
     answer = dojo.submit(client, "client", "sockdojo{x}")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/login?next=/sockets/client/"
 
 
-def test_chart_draws_the_top_hackers(dojo):
+def test_chart_draws_the_top_hackers(dojo: Harness) -> None:
     now = dojo.clock.now
     for number, solved in enumerate([5, 4, 3, 2, 1, 1, 1]):
         hacker = dojo.account(f"h{number}")
@@ -178,11 +184,11 @@ def test_chart_draws_the_top_hackers(dojo):
     assert [len(p.split()) for p in points] == [12, 10, 8, 6, 4]
 
 
-def test_chart_is_absent_on_an_empty_board(dojo):
+def test_chart_is_absent_on_an_empty_board(dojo: Harness) -> None:
     assert 'id="solves-chart"' not in dojo.client().get("/sockets/").text
 
 
-def test_hacker_page(dojo):
+def test_hacker_page(dojo: Harness) -> None:
     alice = dojo.account("alice")
     for challenge in registry.CHALLENGES:
         dojo.solve(alice, challenge.id, dojo.clock.now - dt.timedelta(days=3))
@@ -200,7 +206,7 @@ def test_hacker_page(dojo):
     assert dojo.client().get("/hacker/nobody").status_code == 404
 
 
-def test_own_hacker_page_shows_latest_attempts(dojo):
+def test_own_hacker_page_shows_latest_attempts(dojo: Harness) -> None:
     client, _ = dojo.signed_in("alice")
     dojo.submit(client, "client", "sockdojo{guess}")
     page = client.get("/hacker/alice").text
@@ -208,7 +214,7 @@ def test_own_hacker_page_shows_latest_attempts(dojo):
     assert "not a flag" in page
 
 
-def test_hidden_hacker_page_only_for_self_and_admins(dojo):
+def test_hidden_hacker_page_only_for_self_and_admins(dojo: Harness) -> None:
     dojo.account("ghost", hidden=True)
     assert dojo.client().get("/hacker/ghost").status_code == 404
     admin_client, _ = dojo.signed_in("root", admin=True)
@@ -217,7 +223,7 @@ def test_hidden_hacker_page_only_for_self_and_admins(dojo):
     assert "hidden" in own.get("/hacker/shade").text
 
 
-def test_register_signs_in(dojo):
+def test_register_signs_in(dojo: Harness) -> None:
     client = dojo.client()
     answer = dojo.register(client, "alice")
     assert answer.status_code == 303
@@ -232,7 +238,7 @@ def test_register_signs_in(dojo):
     }
 
 
-def test_register_problems(dojo):
+def test_register_problems(dojo: Harness) -> None:
     client = dojo.client()
     dojo.register(client, "alice")
     other = dojo.client()
@@ -247,7 +253,7 @@ def test_register_problems(dojo):
     assert other.get("/api/v1/me").json()["account"] is None
 
 
-def test_login_and_logout(dojo):
+def test_login_and_logout(dojo: Harness) -> None:
     dojo.account("alice", password="correct horse battery")
     client = dojo.client()
     wrong = dojo.login(client, "alice", "wrong password")
@@ -261,7 +267,7 @@ def test_login_and_logout(dojo):
     assert client.get("/api/v1/me").json()["account"] is None
 
 
-def test_login_returns_to_the_page_asked_for(dojo):
+def test_login_returns_to_the_page_asked_for(dojo: Harness) -> None:
     dojo.account("alice", password="correct horse battery")
     client = dojo.client()
     form = client.get("/login?next=/sockets/server/").text
@@ -270,19 +276,21 @@ def test_login_returns_to_the_page_asked_for(dojo):
     assert answer.headers["location"] == "/sockets/server/"
 
 
-def test_cli_account_without_password_cannot_log_in(dojo):
+def test_cli_account_without_password_cannot_log_in(dojo: Harness) -> None:
     dojo.account("local")
     assert dojo.login(dojo.client(), "local", "").status_code == 400
     assert dojo.login(dojo.client(), "local", "anything at all").status_code == 400
 
 
-def test_static_stylesheet(dojo):
+def test_static_stylesheet(dojo: Harness) -> None:
     css = dojo.client().get("/static/style.css")
     assert css.status_code == 200
     assert "text/css" in css.headers["content-type"]
 
 
-def test_registering_goes_back_where_it_was_sent_from_and_only_here(dojo, store):
+def test_registering_goes_back_where_it_was_sent_from_and_only_here(
+    dojo: Harness, store: Store
+) -> None:
     client = dojo.client()
     page = client.get("/register?next=/device%3Fuser_code%3DBCDF-GHJK")
     assert 'name="next" value="/device?user_code=BCDF-GHJK"' in page.text
@@ -294,7 +302,9 @@ def test_registering_goes_back_where_it_was_sent_from_and_only_here(dojo, store)
     assert answer.headers["location"] == "/sockets/"  # never off the dojo
 
 
-def test_a_class_server_tells_learners_to_log_their_cli_in(store, authority, clock):
+def test_a_class_server_tells_learners_to_log_their_cli_in(
+    store: Store, authority: HmacFlagAuthority, clock: Clock
+) -> None:
     from web.conftest import Harness
 
     dojo = Harness(store, authority, clock, public_url="https://dojo.example.org/")
@@ -306,7 +316,9 @@ def test_a_class_server_tells_learners_to_log_their_cli_in(store, authority, clo
         open_client.close()
 
 
-def test_the_shared_parts_of_the_module_page_follow_each_viewer_and_each_solve(dojo):
+def test_the_shared_parts_of_the_module_page_follow_each_viewer_and_each_solve(
+    dojo: Harness,
+) -> None:
     """The board rows and the chart are rendered once per distinct board (web/fragments.py):
     one viewer's mark never shows on another's page, and a solve shows on the next page."""
     now = dojo.clock.now

@@ -4,12 +4,19 @@ planted sessions, curious non-admins, and guessing at speed."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, inspect, select
 
+from sockdojo.flags import HmacFlagAuthority
 from sockdojo.storage import accounts
+from sockdojo.storage.database import Store
 from sockdojo.storage.models import Account, BadgeGrant, LoginAttempt, Solve, Submission
+
+if TYPE_CHECKING:
+    from web.conftest import Clock, Harness, MakeHarness
 
 # Every state-changing route, with a form that would otherwise be acceptable.
 POSTS = [
@@ -25,7 +32,9 @@ POSTS = [
 
 
 @pytest.mark.parametrize(("path", "form"), POSTS, ids=[p for p, _ in POSTS])
-def test_csrf_refused_on_every_form(dojo, store, path, form):
+def test_csrf_refused_on_every_form(
+    dojo: Harness, store: Store, path: str, form: dict[str, str]
+) -> None:
     admin, _ = dojo.signed_in("alice", admin=True)
     with store.session() as session:
         before = {
@@ -44,12 +53,13 @@ def test_csrf_refused_on_every_form(dojo, store, path, form):
             table: session.scalar(select(func.count()).select_from(table))
             for table in (Account, BadgeGrant, Submission, LoginAttempt)
         }
-        assert not session.get(Account, 1).is_hidden
+        alice = session.get(Account, 1)
+        assert alice is not None and not alice.is_hidden
     assert after == before
     assert admin.get("/api/v1/me").json()["account"]["name"] == "alice"  # still signed in
 
 
-def test_csrf_token_changes_at_login(dojo):
+def test_csrf_token_changes_at_login(dojo: Harness) -> None:
     dojo.account("alice", password="correct horse battery")
     client = dojo.client()
     before = dojo.csrf(client)
@@ -57,7 +67,7 @@ def test_csrf_token_changes_at_login(dojo):
     assert dojo.csrf(client) != before
 
 
-def test_html_in_hacker_names_is_escaped(dojo):
+def test_html_in_hacker_names_is_escaped(dojo: Harness) -> None:
     # Registration refuses such names; an account made another way must still be harmless.
     evil = accounts.create(dojo.store, '<script>alert("x")</script>')
     dojo.solve(evil, "client")
@@ -76,7 +86,7 @@ def test_html_in_hacker_names_is_escaped(dojo):
 BOARD_API = "/api/v1/modules/sockets/scoreboard"
 
 
-def test_html_typed_into_forms_is_escaped(dojo):
+def test_html_typed_into_forms_is_escaped(dojo: Harness) -> None:
     client = dojo.client()
     answer = dojo.register(client, '"><img src=x onerror=alert(1)>')
     assert answer.status_code == 400
@@ -97,7 +107,7 @@ SQL = [
 ]
 
 
-def _tables_intact(store, accounts_expected: int) -> None:
+def _tables_intact(store: Store, accounts_expected: int) -> None:
     names = set(inspect(store.engine).get_table_names())
     assert {"accounts", "solves", "submissions", "badge_grants", "web_sessions"} <= names
     with store.session() as session:
@@ -105,7 +115,7 @@ def _tables_intact(store, accounts_expected: int) -> None:
 
 
 @pytest.mark.parametrize("text", SQL)
-def test_sql_metacharacters_in_every_field(dojo, store, text):
+def test_sql_metacharacters_in_every_field(dojo: Harness, store: Store, text: str) -> None:
     client, alice = dojo.signed_in("alice", admin=True)
     dojo.solve(alice, "client")
     other = dojo.client()
@@ -142,7 +152,9 @@ def test_sql_metacharacters_in_every_field(dojo, store, text):
     _tables_intact(store, 2)
 
 
-def test_session_cookie_flags(dojo, store, authority, clock):
+def test_session_cookie_flags(
+    dojo: Harness, store: Store, authority: HmacFlagAuthority, clock: Clock
+) -> None:
     client = dojo.client()
     dojo.account("alice", password="correct horse battery")
     answer = dojo.login(client, "alice")
@@ -150,14 +162,14 @@ def test_session_cookie_flags(dojo, store, authority, clock):
     assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
 
 
-def test_secure_cookies_when_asked(make_harness):
+def test_secure_cookies_when_asked(make_harness: MakeHarness) -> None:
     secure = make_harness(secure_cookies=True)
     secure.account("alice", password="correct horse battery")
     answer = secure.login(secure.client(), "alice")
     assert "; secure" in answer.headers["set-cookie"].lower()
 
 
-def test_session_fixation_is_useless(dojo):
+def test_session_fixation_is_useless(dojo: Harness) -> None:
     dojo.account("victim", password="correct horse battery")
     attacker = dojo.client()
     attacker.get("/login")
@@ -172,7 +184,7 @@ def test_session_fixation_is_useless(dojo):
     assert attacker.get("/api/v1/me").json()["account"] is None
 
 
-def test_logout_kills_the_session_on_the_server(dojo):
+def test_logout_kills_the_session_on_the_server(dojo: Harness) -> None:
     client, _ = dojo.signed_in("alice")
     stolen = dojo.session_cookie(client)
     assert stolen
@@ -185,7 +197,7 @@ def test_logout_kills_the_session_on_the_server(dojo):
     assert thief.get("/api/v1/me").json()["account"] is None
 
 
-def test_sessions_expire(dojo):
+def test_sessions_expire(dojo: Harness) -> None:
     client, _ = dojo.signed_in("alice")
     dojo.clock.advance(days=13)
     assert client.get("/api/v1/me").json()["account"] is not None
@@ -193,9 +205,10 @@ def test_sessions_expire(dojo):
     assert client.get("/api/v1/me").json()["account"] is None
 
 
-def test_tampered_cookie_is_ignored(dojo):
+def test_tampered_cookie_is_ignored(dojo: Harness) -> None:
     client, _ = dojo.signed_in("alice")
     value = dojo.session_cookie(client)
+    assert value is not None
     dojo.plant_session(client, value[:-2] + ("AA" if value[-2:] != "AA" else "BB"))
     assert client.get("/api/v1/me").json()["account"] is None
 
@@ -203,7 +216,7 @@ def test_tampered_cookie_is_ignored(dojo):
 ADMIN_GETS = ["/admin", "/admin/solves.csv"]
 
 
-def test_admin_routes_refuse_non_admins(dojo, store):
+def test_admin_routes_refuse_non_admins(dojo: Harness, store: Store) -> None:
     target = dojo.account("target")
     dojo.account("root", admin=True)
     anonymous = dojo.client()
@@ -227,12 +240,13 @@ def test_admin_routes_refuse_non_admins(dojo, store):
             403,
         )
     with store.session() as session:
-        assert not session.get(Account, target.id).is_hidden
+        still = session.get(Account, target.id)
+        assert still is not None and not still.is_hidden
         assert session.scalar(select(func.count()).select_from(BadgeGrant)) == 0
     assert "Admin" not in re.findall(r'<nav class="bar">.*?</nav>', learner.get("/").text, re.S)[0]
 
 
-def test_wrong_flags_are_rate_limited(dojo, store):
+def test_wrong_flags_are_rate_limited(dojo: Harness, store: Store) -> None:
     client, alice = dojo.signed_in("alice")
     for number in range(10):
         dojo.clock.advance(seconds=1)
@@ -257,7 +271,9 @@ def test_wrong_flags_are_rate_limited(dojo, store):
     assert verdicts == ["not_a_flag"] * 10 + ["rate_limited"] * 4 + ["solved"]
 
 
-def test_wrong_flag_limit_is_per_account_and_shared_across_processes(dojo, make_harness):
+def test_wrong_flag_limit_is_per_account_and_shared_across_processes(
+    dojo: Harness, make_harness: MakeHarness
+) -> None:
 
     client, _ = dojo.signed_in("alice")
     other, _ = dojo.signed_in("bob")
@@ -268,11 +284,13 @@ def test_wrong_flag_limit_is_per_account_and_shared_across_processes(dojo, make_
     # A second server process on the same database sees the same attempts.
     second = make_harness()
     elsewhere = second.client()
-    dojo.plant_session(elsewhere, dojo.session_cookie(client))
+    cookie = dojo.session_cookie(client)
+    assert cookie is not None
+    dojo.plant_session(elsewhere, cookie)
     assert second.api_submit(elsewhere, "nope").status_code == 429
 
 
-def test_login_attempts_are_rate_limited(dojo, store):
+def test_login_attempts_are_rate_limited(dojo: Harness, store: Store) -> None:
     dojo.account("alice", password="correct horse battery")
     dojo.account("bob", password="correct horse battery")
     client = dojo.client()
@@ -287,7 +305,7 @@ def test_login_attempts_are_rate_limited(dojo, store):
     assert dojo.login(client, "alice").status_code == 303
 
 
-def test_login_spraying_from_one_address_is_limited(dojo):
+def test_login_spraying_from_one_address_is_limited(dojo: Harness) -> None:
     client = dojo.client()
     dojo.account("zed", password="correct horse battery")
     for number in range(30):
@@ -295,7 +313,7 @@ def test_login_spraying_from_one_address_is_limited(dojo):
     assert dojo.login(client, "zed").status_code == 429
 
 
-def test_registrations_are_rate_limited(dojo):
+def test_registrations_are_rate_limited(dojo: Harness) -> None:
     client = dojo.client()
     for number in range(10):
         dojo.register(dojo.client(), f"user{number}")
@@ -304,7 +322,7 @@ def test_registrations_are_rate_limited(dojo):
     assert refused.headers["retry-after"] == "3600"
 
 
-def test_security_headers(dojo):
+def test_security_headers(dojo: Harness) -> None:
     answer = dojo.client().get("/sockets/")
     assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
     assert "script-src 'self'" in answer.headers["content-security-policy"]
@@ -316,14 +334,14 @@ def test_security_headers(dojo):
     "target",
     ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", ""],
 )
-def test_login_never_redirects_off_site(dojo, target):
+def test_login_never_redirects_off_site(dojo: Harness, target: str) -> None:
     dojo.account("alice", password="correct horse battery")
     client = dojo.client()
     answer = dojo.login(client, "alice", "correct horse battery", next=target)
     assert answer.headers["location"] == "/sockets/"
 
 
-def test_passwords_are_stored_as_argon2id(dojo, store):
+def test_passwords_are_stored_as_argon2id(dojo: Harness, store: Store) -> None:
     dojo.register(dojo.client(), "alice")
     with store.session() as session:
         stored = accounts.find(session, "alice")
@@ -332,7 +350,7 @@ def test_passwords_are_stored_as_argon2id(dojo, store):
         assert "correct horse" not in stored.password_hash
 
 
-def test_failed_logins_are_recorded(dojo, store):
+def test_failed_logins_are_recorded(dojo: Harness, store: Store) -> None:
     dojo.login(dojo.client(), "ghost", "some guess!")
     with store.session() as session:
         attempt = session.scalars(select(LoginAttempt)).one()
@@ -340,7 +358,7 @@ def test_failed_logins_are_recorded(dojo, store):
     assert attempt.created_at == dojo.clock.now
 
 
-def test_old_login_attempts_are_forgotten(dojo, store):
+def test_old_login_attempts_are_forgotten(dojo: Harness, store: Store) -> None:
     dojo.login(dojo.client(), "ghost", "some guess!")
     dojo.clock.advance(days=1, seconds=1)
     dojo.login(dojo.client(), "ghost", "another guess")
@@ -349,7 +367,7 @@ def test_old_login_attempts_are_forgotten(dojo, store):
     assert kept == [dojo.clock.now]
 
 
-def test_huge_bodies_are_refused(dojo):
+def test_huge_bodies_are_refused(dojo: Harness) -> None:
     client = dojo.client()
     token = dojo.csrf(client)
     answer = client.post(
@@ -357,7 +375,7 @@ def test_huge_bodies_are_refused(dojo):
     )
     assert answer.status_code == 413
 
-    def chunks():
+    def chunks() -> Iterator[bytes]:
         for _ in range(100):
             yield b"a" * 1024
 

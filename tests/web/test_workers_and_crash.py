@@ -97,7 +97,9 @@ def scores(base: str, days: int = 30) -> dict[str, int]:
     return {row["hacker"]: row["score"] for row in answer.json()["rows"]}
 
 
-def test_a_solve_through_one_process_shows_in_the_others_next_answer(dojo, processes):
+def test_a_solve_through_one_process_shows_in_the_others_next_answer(
+    dojo: Dojo, processes: Processes
+) -> None:
     first, second = dojo.hacker("first"), dojo.hacker("second")
     _, one = serve(processes)
     _, other = serve(processes)
@@ -120,7 +122,9 @@ def test_a_solve_through_one_process_shows_in_the_others_next_answer(dojo, proce
     assert scores(one) == scores(other) == scores(pair) == {"first": 3, "second": 1}
 
 
-def test_every_acknowledged_solve_survives_a_sigkill_during_a_burst(dojo, processes):
+def test_every_acknowledged_solve_survives_a_sigkill_during_a_burst(
+    dojo: Dojo, processes: Processes
+) -> None:
     hackers = [dojo.hacker(f"h{n}") for n in range(40)]
     server, base = serve(processes, "--workers", "2")
     work = [(hacker, challenge) for challenge in registry.CHALLENGES for hacker in hackers]

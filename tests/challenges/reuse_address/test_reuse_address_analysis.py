@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import time
-import tomllib
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from challenges.reuse_address.corpus_cases import CASES, CORPUS, Case
 from sockdojo.challenges.reuse_address.analysis import MAX_SOURCE_BYTES, Analysis, analyze
 from sockdojo.mistakes import field_names
 from sockdojo.mistakes.findings import FINDINGS as CATALOGUE
-
-CORPUS = Path(__file__).parent / "corpus"
-CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "expectations.toml").read_text())["case"]
 
 
 def analysed(name: str) -> Analysis:
@@ -32,7 +27,7 @@ def test_the_corpus_is_complete() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["file"] for case in CASES])
-def test_corpus_verdict_and_codes(case: dict[str, Any]) -> None:
+def test_corpus_verdict_and_codes(case: Case) -> None:
     result = analysed(str(case["file"]))
     assert sorted(set(result.codes)) == sorted(case["codes"])
     assert result.passed is (case["verdict"] == "pass")

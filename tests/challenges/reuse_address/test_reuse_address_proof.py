@@ -7,13 +7,11 @@ has its own port space). On the host, programs are rewritten to a free port: nev
 from __future__ import annotations
 
 import socket
-import tomllib
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
+from challenges.reuse_address.corpus_cases import CASES, CORPUS, Case
 from sockdojo.challenges.reuse_address import proof as proof_module
 from sockdojo.challenges.reuse_address.port_state import port_busy
 from sockdojo.challenges.reuse_address.proof import Placement, prove
@@ -21,19 +19,16 @@ from sockdojo.challenges.reuse_address.proof_protocol import Outcome, ProofResul
 from sockdojo.challenges.reuse_address.proof_steps import address_in_use_line
 from sockdojo.sandbox import private_network
 
-CORPUS = Path(__file__).parent / "corpus"
-CASES: list[dict[str, Any]] = [
-    c for c in tomllib.loads((CORPUS / "expectations.toml").read_text())["case"] if "proof" in c
-]
+PROVED = [case for case in CASES if "proof" in case]
 FAST = Timing(listen=1.5, restart=3.0)
 ERRNO_98 = "OSError: [Errno 98] Address already in use"
 
 
 @pytest.mark.netns
 @pytest.mark.usefixtures("needs_netns")
-@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+@pytest.mark.parametrize("case", PROVED, ids=[c["file"] for c in PROVED])
 def test_corpus_program_in_a_private_namespace(
-    case: dict[str, str], marked_name: str, no_sandbox_litter: Callable[[], None]
+    case: Case, marked_name: str, no_sandbox_litter: Callable[[], None]
 ) -> None:
     steps: list[Step] = []
     result = prove(

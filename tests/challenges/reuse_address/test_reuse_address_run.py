@@ -115,7 +115,9 @@ def test_no_run_gives_no_flag_where_the_proof_could_run() -> None:
     data = run.document()
     assert "flag" not in data
     assert data["proof"] == {"ran": False, "outcome": "skipped", "reason": "--no-run"}
-    codes = [f["code"] for f in data["analysis"]["findings"]]  # type: ignore[index]
+    analysis = data["analysis"]
+    assert isinstance(analysis, dict)
+    codes = [f["code"] for f in analysis["findings"]]
     assert codes == ["via-socketserver"]
     assert "without --no-run" in str(data["next_step"])
     assert run.flags_minted == 0
@@ -244,14 +246,14 @@ def test_an_unreadable_file_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         # flag from the static analysis alone either: a program that breaks the proof from
         # inside must not earn one.
         (
-            ProofResult("error", reason="internal error: boom"),
+            ProofResult(Outcome.ERROR, reason="internal error: boom"),
             "ok_basic.py",
             3,
             ["problem on our side", "not decided"],
             ["not yet"],
         ),
         (
-            ProofResult("skipped", reason="port 1337 has a listener on this machine"),
+            ProofResult(Outcome.SKIPPED, reason="port 1337 has a listener on this machine"),
             "missing_option.py",
             1,
             ["skipped: port 1337 has a listener"],

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 
-def runs_the_challenge(proc):
+def runs_the_challenge(proc: Path) -> bool:
     try:
         return b"/challenge/run" in (proc / "cmdline").read_bytes()
     except OSError:
