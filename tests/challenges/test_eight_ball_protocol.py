@@ -14,7 +14,7 @@ from sockdojo.challenges.eight_ball import (
     QUESTION_LIMIT,
     EightBallProtocol,
 )
-from sockdojo.net.protocol import Action, Close, Send, SendFlag
+from sockdojo.net.protocol import Action, Close, Note, Send, SendFlag
 
 FLAG = b"sockdojo{test}\n"  # what the loop sends where a machine says SendFlag
 PREFIX = b"sockdojo"
@@ -98,6 +98,25 @@ def test_the_silence_allowed_is_long_until_a_question_begins_then_a_pause() -> N
     assert machine.timeout is None
     assert machine.eof_received() == []
     assert machine.timer_expired() == []
+
+
+def test_a_lost_connection_is_blamed_on_an_unread_answer_only_after_an_answer() -> None:
+    def lost_after(*events: str) -> str:
+        machine = EightBallProtocol(PREFIX)
+        machine.connection_made()
+        for event in events:
+            if event == "eof":
+                machine.eof_received()
+            else:
+                machine.data_received(event.encode())
+        (note,) = machine.connection_lost("reset")
+        assert isinstance(note, Note)
+        return note.text
+
+    # A client that closes at once asked nothing: no answer went unread.
+    assert "before reading the answer" not in lost_after("eof")
+    assert "before reading the answer" in lost_after("will it rain?\n")
+    assert "before a question arrived" in lost_after("will it")
 
 
 def test_only_one_answer_per_connection() -> None:

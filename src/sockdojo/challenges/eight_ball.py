@@ -50,7 +50,10 @@ class EightBallProtocol(AnswersOnce):
     pause: float = 0.3  # a pause this long after some bytes ends the question
     silence: float = 30.0  # nobody asks anything for this long: we hang up
     choose: random.Random = field(default_factory=lambda: _ANSWERS)
-    _question: bytearray = field(default_factory=bytearray, init=False)  # state, not an argument
+    # The connection's state, not arguments.
+    _question: bytearray = field(default_factory=bytearray, init=False)
+    # Whether a question was answered (`ended` also covers a client that asked nothing).
+    _answered: bool = field(default=False, init=False)
 
     def allowed_silence(self) -> float:
         return self.pause if self._question else self.silence  # a pause ends a question begun
@@ -88,13 +91,15 @@ class EightBallProtocol(AnswersOnce):
         )
 
     def connection_lost(self, error: str | None) -> list[Action]:
-        if self.ended:
+        if self._answered:
             return [
                 Note(
                     f"the client hung up before reading the answer ({error}): "
                     "a client must keep receiving until the connection closes"
                 )
             ]
+        if self.ended:  # it ended without a question, as noted already
+            return [Note(f"the connection was then lost ({error})")]
         return [Note(f"the connection was lost before a question arrived ({error})")]
 
     def _question_ends(self, ended_by: str, unasked: list[Action]) -> list[Action]:
@@ -107,7 +112,7 @@ class EightBallProtocol(AnswersOnce):
         return unasked
 
     def _answer(self, ended_by: str) -> list[Action]:
-        self.ended = True
+        self.ended = self._answered = True
         question = bytes(self._question)
         text = question.decode("utf-8", errors="replace").strip()
         asked = Note(
